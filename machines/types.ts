@@ -1,0 +1,107 @@
+/**
+ * Plain-JSON vocabulary shared by every machine. Nothing here touches I/O: these are the words of the
+ * product (SPEC §2) as TypeScript string-literal unions.
+ */
+
+/** The four TCC permissions the pipeline knows (FR-5), named as in the config. */
+export const PERMISSIONS = ['microphone', 'accessibility', 'input_monitoring', 'screen_capture'] as const;
+export type PermissionName = (typeof PERMISSIONS)[number];
+
+/** A permission's status as read from TCC (or the simulated backend), normalised. */
+export const PERMISSION_STATUSES = ['granted', 'denied', 'not_determined', 'restricted'] as const;
+export type PermissionStatus = (typeof PERMISSION_STATUSES)[number];
+
+/** How a step ended (FR-4). */
+export const STEP_OUTCOMES = [
+  'granted',
+  'assumed_granted',
+  'pending_restart',
+  'denied',
+  'restricted',
+  'timed_out',
+] as const;
+export type StepOutcome = (typeof STEP_OUTCOMES)[number];
+
+/** Outcomes with which a step *passes* (FR-4). */
+export const PASSING_OUTCOMES: readonly StepOutcome[] = ['granted', 'assumed_granted', 'pending_restart'];
+
+/** The root orchestrator's phases, named as users grep for them. */
+export const PHASES = [
+  'PRECHECK',
+  'PIPELINE',
+  'DECISION',
+  'RESTART_REQUESTED',
+  'POST_RESTART_VERIFY',
+  'COMPLETED',
+  'FAILED',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** The tray's only three statuses (TR-1). */
+export const TRAY_STATUSES = ['SLEEPING', 'LISTENING', 'PROCESSING'] as const;
+export type TrayStatus = (typeof TRAY_STATUSES)[number];
+/** The app's mode, which the tray follows outside first-run. Same three words. */
+export type AppMode = TrayStatus;
+
+/** Relaunch strategies (RS-8). */
+export const RELAUNCH_STRATEGIES = ['node', 'bundle', 'execve'] as const;
+export type RelaunchStrategy = (typeof RELAUNCH_STRATEGIES)[number];
+
+/** Per-step settings after defaults are applied (CF-1), in milliseconds. */
+export interface StepSettings {
+  timeoutMs: number;
+  pollIntervalMs: number;
+  hard: boolean;
+  needsRestart: boolean;
+  assumeGrantedOnTimeout: boolean;
+}
+
+/** Everything the machines need from the config, resolved and in milliseconds. Plain JSON. */
+export interface OrchestratorSettings {
+  enabled: boolean;
+  advanceOnTimeout: boolean;
+  confirmRetries: number;
+  confirmIntervalMs: number;
+  order: PermissionName[];
+  steps: Record<PermissionName, StepSettings>;
+  restart: {
+    delayMs: number;
+    requireAllHardPass: boolean;
+    requireNeedsRestart: boolean;
+    strategy: RelaunchStrategy;
+    handoffTimeoutMs: number;
+  };
+  /** `NEXY_DISABLE_AUTO_RESTART`: decide and journal, execute nothing (RS-6). */
+  dryRun: boolean;
+  /** `NEXY_KS_FIRST_RUN_RESTART`: the emergency kill switch (RS-2). */
+  killSwitch: boolean;
+}
+
+/** A step's result, as the root records it. */
+export interface StepResult {
+  permission: PermissionName;
+  outcome: StepOutcome;
+  /** The last status read. */
+  status: PermissionStatus;
+  /** Whether a request (prompt or System Settings) was made for it, ever (remembered across launches). */
+  requested: boolean;
+}
+
+/** Why a restart was or was not allowed (RS-2); journaled as `permissions.v2.decision`. */
+export interface RestartDecision {
+  allowed: boolean;
+  /** Every reason that blocks the restart; empty when allowed. */
+  blockedBy: DecisionBlocker[];
+  hardAllPassed: boolean;
+  needsRestart: boolean;
+  restartCount: number;
+  dryRun: boolean;
+}
+export type DecisionBlocker =
+  | 'disabled'
+  | 'budget_spent'
+  | 'user_quit'
+  | 'kill_switch'
+  | 'hard_step_failed'
+  | 'no_restart_needed'
+  | 'nothing_requested';
