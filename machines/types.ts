@@ -94,14 +94,20 @@ export interface RestartDecision {
   blockedBy: DecisionBlocker[];
   hardAllPassed: boolean;
   needsRestart: boolean;
-  restartCount: number;
   dryRun: boolean;
 }
-export type DecisionBlocker =
-  | 'disabled'
-  | 'budget_spent'
-  | 'user_quit'
-  | 'kill_switch'
-  | 'hard_step_failed'
-  | 'no_restart_needed'
-  | 'nothing_requested';
+/** What blocks a restart on the orchestrator's side; the gate's reasons are its `RejectReason`s. */
+export type DecisionBlocker = 'hard_step_failed' | 'no_restart_needed' | 'nothing_requested';
+
+/**
+ * Sent by the host right after every start, fresh or restored: how a restored snapshot learns that it
+ * runs in a new process, with this process's settings (config and env switches apply per launch).
+ */
+export interface RuntimeBootedEvent {
+  type: 'runtime.booted';
+  bootId: string;
+  pid: number;
+  /** Epoch ms. */
+  at: number;
+  settings?: OrchestratorSettings;
+}
