@@ -76,6 +76,8 @@ export const permissionStepMachine = setup({
   actions: {
     /** Publish an event of the contract (EV-2). Provided by src/. */
     publish: (_, _params: PublishParams) => {},
+    /** Tell the orchestrator (the parent). A named action so the step can be traversed on its own. */
+    notifyParent: sendParent((_, event: { type: 'step.prompted'; permission: PermissionName }) => event),
     /** Fire the system prompt. Fire and forget. Provided by src/. */
     activatePermission: (_, _params: { permission: PermissionName }) => {},
     /** Open the System Settings pane. Fire and forget. Provided by src/. */
@@ -268,7 +270,7 @@ export const permissionStepMachine = setup({
                     payload: { permission: context.permission },
                   }),
                 },
-                sendParent(({ context }) => ({ type: 'step.prompted', permission: context.permission })),
+                { type: 'notifyParent', params: ({ context }) => ({ type: 'step.prompted', permission: context.permission }) },
               ],
             },
             // Already prompted (in this step, or Screen Capture in this process): wait in Settings instead.

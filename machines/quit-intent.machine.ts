@@ -16,6 +16,8 @@ export const quitIntentMachine = setup({
   actions: {
     /** Publish an event of the contract (EV-2). Provided by src/. */
     publish: (_, _params: PublishParams) => {},
+    /** Tell the orchestrator (the parent). A named action so the machine can be traversed on its own. */
+    notifyParent: sendParent((_, event: { type: 'user.quit' }) => event),
   },
 }).createMachine({
   id: 'quitIntent',
@@ -28,7 +30,7 @@ export const quitIntentMachine = setup({
     quitRequested: {
       entry: [
         { type: 'publish', params: { type: 'app.quit_intent', payload: { user_quit_intent: true } } },
-        sendParent({ type: 'user.quit' }),
+        { type: 'notifyParent', params: { type: 'user.quit' } },
       ],
       on: { 'runtime.booted': 'none' },
     },

@@ -119,6 +119,8 @@ export const relaunchGateMachine = setup({
         killSwitch: settings?.killSwitch ?? context.killSwitch,
       };
     }),
+    /** Tell the orchestrator (the parent). A named action so the gate can be traversed on its own. */
+    notifyParent: sendParent((_, notification: GateNotification) => notification),
     reject: enqueueActions(({ context, event, enqueue }, params: { reason: RejectReason }) => {
       const source = event.type === 'restart.request' ? event.source : 'orchestrator';
       enqueue.assign({ last: { kind: 'rejected', reason: params.reason, source } });
@@ -129,7 +131,10 @@ export const relaunchGateMachine = setup({
           payload: { reason: params.reason, source, restart_count: context.restartCount },
         },
       } as never);
-      enqueue.sendParent({ type: 'gate.rejected', reason: params.reason, source } satisfies GateNotification);
+      enqueue({
+        type: 'notifyParent',
+        params: { type: 'gate.rejected', reason: params.reason, source } satisfies GateNotification,
+      } as never);
     }),
   },
   guards: {
@@ -188,10 +193,7 @@ export const relaunchGateMachine = setup({
                 },
               }),
             },
-            sendParent(({ event }) => ({
-              type: 'gate.armed',
-              requestId: event.type === 'restart.request' ? event.requestId : 'unknown',
-            })),
+            { type: 'notifyParent', params: ({ event }) => ({ type: 'gate.armed', requestId: event.type === 'restart.request' ? event.requestId : 'unknown' }) },
           ],
         },
       ],
@@ -205,7 +207,7 @@ export const relaunchGateMachine = setup({
           actions: [
             assign({ userQuit: true, request: null, last: { kind: 'cancelled' } }),
             { type: 'publish', params: { type: 'restart.cancelled', payload: { reason: 'user_quit' } } },
-            sendParent({ type: 'gate.cancelled' } satisfies GateNotification),
+            { type: 'notifyParent', params: { type: 'gate.cancelled' } },
           ],
         },
         // Restored in another process: the request died with the process that armed it (RS-5).
@@ -246,7 +248,7 @@ export const relaunchGateMachine = setup({
             actions: [
               assign({ request: null, last: { kind: 'cancelled' } }),
               { type: 'publish', params: { type: 'restart.cancelled', payload: { reason: 'user_quit' } } },
-              sendParent({ type: 'gate.cancelled' } satisfies GateNotification),
+              { type: 'notifyParent', params: { type: 'gate.cancelled' } },
             ],
           },
           { guard: 'isArmedHere', target: 'executing' },
@@ -254,7 +256,7 @@ export const relaunchGateMachine = setup({
             target: 'idle',
             actions: [
               assign({ request: null, last: { kind: 'spent_unexecuted', why: 'armed by another process' } }),
-              sendParent({ type: 'gate.unverified', message: 'restart armed by another process' } satisfies GateNotification),
+              { type: 'notifyParent', params: { type: 'gate.unverified', message: 'restart armed by another process' } },
             ],
           },
         ],
@@ -272,7 +274,7 @@ export const relaunchGateMachine = setup({
                 payload: { stage: 'commit', message: String((event.error as Error)?.message ?? event.error) },
               }),
             },
-            sendParent({ type: 'gate.unverified', message: 'the ledger commit failed' } satisfies GateNotification),
+            { type: 'notifyParent', params: { type: 'gate.unverified', message: 'the ledger commit failed' } },
           ],
         },
       },
@@ -297,7 +299,7 @@ export const relaunchGateMachine = setup({
                 payload: { new_pid: event.newPid, restart_count: context.restartCount },
               }),
             },
-            sendParent(({ event }) => ({ type: 'gate.handed_off', newPid: event.newPid }) satisfies GateNotification),
+            { type: 'notifyParent', params: ({ event }) => ({ type: 'gate.handed_off' as const, newPid: event.newPid }) },
           ],
         },
         'relaunch.failed': {
@@ -308,7 +310,7 @@ export const relaunchGateMachine = setup({
               type: 'publish',
               params: ({ event }) => ({ type: 'restart.failed', payload: { stage: 'handoff', message: event.message } }),
             },
-            sendParent(({ event }) => ({ type: 'gate.unverified', message: event.message }) satisfies GateNotification),
+            { type: 'notifyParent', params: ({ event }) => ({ type: 'gate.unverified' as const, message: event.message }) },
           ],
         },
         'user.quit': {
@@ -317,7 +319,7 @@ export const relaunchGateMachine = setup({
             { type: 'abortRelaunch', params: ({ context }) => ({ requestId: context.request?.id ?? 'unknown' }) },
             assign({ userQuit: true, request: null, last: { kind: 'cancelled' } }),
             { type: 'publish', params: { type: 'restart.cancelled', payload: { reason: 'user_quit', stage: 'handoff' } } },
-            sendParent({ type: 'gate.cancelled' } satisfies GateNotification),
+            { type: 'notifyParent', params: { type: 'gate.cancelled' } },
           ],
         },
         'restart.request': { actions: { type: 'reject', params: { reason: 'duplicate' } } },

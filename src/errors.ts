@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'ERR_LOCK_COMPROMISED'
   | 'ERR_LEDGER'
   | 'ERR_LEDGER_CONFLICT'
+  | 'ERR_JOURNAL'
   | 'ERR_BACKEND_UNAVAILABLE'
   | 'ERR_BACKEND'
   | 'ERR_RELAUNCH'
@@ -164,4 +165,13 @@ export function describeValue(value: unknown): string {
   }
   if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
   return `\`${shown}\` (${type})`;
+}
+
+/** The event journal (`events.ndjson`) cannot be opened, appended to (closed, disk full, …) or read. */
+export class JournalError extends FirstRunError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_JOURNAL', message, options);
+    this.file = file;
+  }
 }

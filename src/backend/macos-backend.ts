@@ -1,0 +1,519 @@
+import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { PermissionName, PermissionStatus } from '../../machines/types.js';
+import { BackendError, BackendUnavailableError, describeValue } from '../errors.js';
+import { currentPlatform, isMacOS, type Platform } from '../platform.js';
+import {
+  MAC_ACTIVATION_WORKER_SOURCE,
+  type MacActivationCall,
+  type MacActivationRequest,
+  type MacActivationWorkerMessage,
+} from './macos-activation-worker.js';
+import type { PermissionBackend } from './permission-backend.js';
+
+/** The package this backend adapts; an `optionalDependency`, present only where it built (macOS). */
+export const MAC_PERMISSIONS_PACKAGE = 'node-mac-permissions';
+
+/** How to get a working run without a Mac, quoted in every "unavailable" message. */
+const SIM_HINT = 'use the simulated backend instead: `first-run launch --backend sim --sim-db FILE`';
+
+/** `node-mac-permissions`' `getAuthStatus` type for each of our permissions (FR-5 names → package names). */
+export const MAC_AUTH_TYPES = {
+  microphone: 'microphone',
+  accessibility: 'accessibility',
+  input_monitoring: 'input-monitoring',
+  screen_capture: 'screen',
+} as const satisfies Record<PermissionName, string>;
+
+/** A `getAuthStatus` type this backend asks for. */
+export type MacAuthType = (typeof MAC_AUTH_TYPES)[PermissionName];
+
+/**
+ * Every string `node-mac-permissions@2.5.0`'s `index.d.ts` declares `getAuthStatus` can return, and ours.
+ * The native code can also return `'limited'` (photos only, never asked here): like any other string it is
+ * refused by {@link normalizeMacAuthStatus} with a {@link BackendError} rather than guessed at.
+ */
+export const MAC_AUTH_STATUSES = {
+  authorized: 'granted',
+  denied: 'denied',
+  restricted: 'restricted',
+  'not determined': 'not_determined',
+} as const satisfies Record<string, PermissionStatus>;
+
+/** A status string `getAuthStatus` returns for the permissions we ask about. */
+export type MacAuthStatus = keyof typeof MAC_AUTH_STATUSES;
+
+/**
+ * The statuses Electron's `systemPreferences.getMediaAccessStatus(mediaType)` documents, and ours.
+ * `'unknown'` (Electron could not tell) reads as `not_determined`: the step then asks, which is harmless
+ * when the answer is already known (TCC shows a prompt at most once) and never claims a grant it cannot see.
+ */
+export const ELECTRON_MEDIA_STATUSES = {
+  'not-determined': 'not_determined',
+  granted: 'granted',
+  denied: 'denied',
+  restricted: 'restricted',
+  unknown: 'not_determined',
+} as const satisfies Record<string, PermissionStatus>;
+
+/** A status string Electron's `systemPreferences.getMediaAccessStatus` returns. */
+export type ElectronMediaStatus = keyof typeof ELECTRON_MEDIA_STATUSES;
+
+/** One activation: which package function, with which arguments. */
+export interface MacActivation {
+  /** The package function. */
+  call: MacActivationCall;
+  /** Its arguments, passed verbatim. */
+  args: ReadonlyArray<string | boolean>;
+}
+
+/**
+ * The call that asks for each permission (MACOS-NOTES):
+ * - microphone: `askForMicrophoneAccess()` — a promise that never settles if the prompt is ignored;
+ * - input_monitoring: `askForInputMonitoringAccess('listen')` — may block its JS thread until answered;
+ * - screen_capture: `askForScreenCaptureAccess(false)` — sync; `false` because opening System Settings is
+ *   the machine's decision (`openSettings` on `denied`), not a side effect of asking;
+ * - accessibility: `askForAccessibilityAccess()` — sync; no prompt exists, it opens System Settings.
+ */
+export const MAC_ACTIVATIONS = {
+  microphone: { call: 'askForMicrophoneAccess', args: [] },
+  accessibility: { call: 'askForAccessibilityAccess', args: [] },
+  input_monitoring: { call: 'askForInputMonitoringAccess', args: ['listen'] },
+  screen_capture: { call: 'askForScreenCaptureAccess', args: [false] },
+} as const satisfies Record<PermissionName, MacActivation>;
+
+/** The System Settings privacy pane of each permission (MACOS-NOTES, "Settings deep links"). */
+export const MAC_SETTINGS_URLS = {
+  microphone: 'x-apple.systempreferences:com.apple.preference.security?Privacy_Microphone',
+  accessibility: 'x-apple.systempreferences:com.apple.preference.security?Privacy_Accessibility',
+  input_monitoring: 'x-apple.systempreferences:com.apple.preference.security?Privacy_ListenEvent',
+  screen_capture: 'x-apple.systempreferences:com.apple.preference.security?Privacy_ScreenCapture',
+} as const satisfies Record<PermissionName, string>;
+
+/** The program that opens a Settings deep link. Absolute, so `PATH` cannot substitute another. */
+export const MAC_OPEN_COMMAND = '/usr/bin/open';
+
+/**
+ * The part of `node-mac-permissions` this backend uses — the "native layer" a test can fake. Property
+ * signatures (not methods) so that assigning the real package's types to it is checked strictly.
+ */
+export interface MacPermissionsModule {
+  getAuthStatus: (authType: MacAuthType) => string;
+  askForMicrophoneAccess: () => PromiseLike<unknown>;
+  askForInputMonitoringAccess: (accessType: 'listen') => PromiseLike<unknown>;
+  askForScreenCaptureAccess: (openPreferences: boolean) => unknown;
+  askForAccessibilityAccess: () => unknown;
+}
+
+const REQUIRED_FUNCTIONS = [
+  'getAuthStatus',
+  'askForMicrophoneAccess',
+  'askForInputMonitoringAccess',
+  'askForScreenCaptureAccess',
+  'askForAccessibilityAccess',
+] as const satisfies ReadonlyArray<keyof MacPermissionsModule>;
+
+/** The child-process handle {@link SettingsSpawner} returns; Node's `ChildProcess` fits. */
+export interface SpawnedProcess {
+  once(event: 'spawn', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  unref(): void;
+}
+
+/** Starts a program with an argv array (no shell). `child_process.spawn` fits. */
+export type SettingsSpawner = (command: string, args: readonly string[], options: SpawnOptions) => SpawnedProcess;
+
+/** Remembers whether the Screen Capture dialog was already asked for (FR-4: at most once per launch). */
+export interface ScreenCaptureGuard {
+  /** `true` the first time (the caller may ask), `false` ever after. */
+  claim(): boolean;
+  /** Give the claim back: the request never reached the native call. */
+  release(): void;
+}
+
+/** Create a fresh {@link ScreenCaptureGuard}. The backend's default is one shared by the whole process. */
+export function createScreenCaptureGuard(): ScreenCaptureGuard {
+  let claimed = false;
+  return {
+    claim() {
+      if (claimed) return false;
+      claimed = true;
+      return true;
+    },
+    release() {
+      claimed = false;
+    },
+  };
+}
+
+/** Process-wide: two backends in one process still show the Screen Capture dialog at most once. */
+const processScreenCaptureGuard = createScreenCaptureGuard();
+
+/** What became of one activation, for logs and the journal. The outcome is still decided by polling. */
+export interface MacActivationReport {
+  /** The permission asked for. */
+  permission: PermissionName;
+  /** The package function that asks for it. */
+  call: MacActivationCall;
+  /**
+   * `handed_off`: the worker is making the call; `returned` / `settled`: the call returned or its promise
+   * resolved (`value` is what it gave — not an answer to trust, e.g. input monitoring always says
+   * `denied`); `failed`: it threw or rejected; `skipped`: Screen Capture was already asked this launch.
+   */
+  event: 'handed_off' | 'returned' | 'settled' | 'failed' | 'skipped';
+  /** For `returned` / `settled`: what the call gave, as a string (`null` for `undefined`). */
+  value?: string | null;
+  /** For `failed`: the error message. */
+  error?: string;
+}
+
+/** Options of {@link createMacBackend}. */
+export interface MacBackendOptions {
+  /**
+   * The native layer to read statuses from, instead of loading `modulePath` on this thread. For tests
+   * (a fake) and embedders who load the package themselves. Activations still run in a worker, which
+   * loads `modulePath`.
+   * @default the module loaded from `modulePath`
+   */
+  module?: MacPermissionsModule;
+  /**
+   * What to load: a specifier resolved from this package, or an absolute path (a test points it at an
+   * extracted copy of the package whose native binding is faked). Resolved once; the activation worker
+   * loads the same resolved file.
+   * @default 'node-mac-permissions'
+   */
+  modulePath?: string;
+  /**
+   * The platform to assume. Off macOS the backend refuses to exist.
+   * @default currentPlatform()
+   */
+  platform?: Platform;
+  /**
+   * Starts `/usr/bin/open` for {@link PermissionBackend.openSettings}.
+   * @default child_process.spawn
+   */
+  spawn?: SettingsSpawner;
+  /**
+   * The Screen Capture once-per-launch guard.
+   * @default one guard shared by every backend in this process
+   */
+  screenCaptureGuard?: ScreenCaptureGuard;
+  /**
+   * How long `activate()` waits for the worker to start and take the request before it rejects. This
+   * only bounds worker start-up and module loading; the call itself is never waited for.
+   * @default 10_000
+   */
+  handoffTimeoutMs?: number;
+  /**
+   * How long `close()` waits for each worker to terminate. A worker stuck in a native call cannot be
+   * interrupted; it is unreferenced, so it does not keep the process alive, and is abandoned.
+   * @default 1_000
+   */
+  closeTimeoutMs?: number;
+  /** Told what became of every activation (fire and forget makes this the only way to see failures). */
+  onActivationReport?: (report: MacActivationReport) => void;
+}
+
+/** The `macos` backend, with the resolved module path its workers load. */
+export interface MacBackend extends PermissionBackend {
+  readonly name: 'macos';
+  /** The file activation workers `require` (`null` when `module` was injected without `modulePath`). */
+  readonly modulePath: string | null;
+}
+
+/**
+ * Normalise a `node-mac-permissions` `getAuthStatus` string to ours.
+ * @param value What `getAuthStatus` returned.
+ * @param permission For the error message.
+ * @throws BackendError for any string not in {@link MAC_AUTH_STATUSES} (e.g. `'limited'`), naming it.
+ * @example normalizeMacAuthStatus('not determined') // 'not_determined'
+ */
+export function normalizeMacAuthStatus(value: unknown, permission?: PermissionName): PermissionStatus {
+  if (typeof value === 'string' && Object.hasOwn(MAC_AUTH_STATUSES, value)) {
+    return MAC_AUTH_STATUSES[value as MacAuthStatus];
+  }
+  throw new BackendError(
+    `${MAC_PERMISSIONS_PACKAGE} getAuthStatus(${permission === undefined ? '' : `'${MAC_AUTH_TYPES[permission]}'`}) returned ${describeValue(value)}; expected one of ${Object.keys(MAC_AUTH_STATUSES).map((s) => `'${s}'`).join(', ')}. The package may be a version this backend does not know (it is written against 2.5.0).`,
+  );
+}
+
+/**
+ * Normalise a status from Electron's `systemPreferences.getMediaAccessStatus(mediaType)` to ours, for
+ * embedders who read statuses through Electron (see {@link ELECTRON_MEDIA_STATUSES} for `'unknown'`).
+ * @param value What Electron returned.
+ * @param mediaType For the error message (`'microphone'`, `'screen'`, …).
+ * @throws BackendError for a string Electron does not document, naming it.
+ * @example normalizeElectronMediaStatus(systemPreferences.getMediaAccessStatus('microphone'))
+ */
+export function normalizeElectronMediaStatus(value: unknown, mediaType?: string): PermissionStatus {
+  if (typeof value === 'string' && Object.hasOwn(ELECTRON_MEDIA_STATUSES, value)) {
+    return ELECTRON_MEDIA_STATUSES[value as ElectronMediaStatus];
+  }
+  throw new BackendError(
+    `Electron systemPreferences.getMediaAccessStatus(${mediaType === undefined ? '' : `'${mediaType}'`}) returned ${describeValue(value)}; expected one of ${Object.keys(ELECTRON_MEDIA_STATUSES).map((s) => `'${s}'`).join(', ')}.`,
+  );
+}
+
+const REBUILD_HINT =
+  '`npm rebuild node-mac-permissions` (it is built with node-gyp and needs the Xcode command line tools); in an Electron app rebuild it against Electron\'s headers: `npx @electron/rebuild -f -w node-mac-permissions` (formerly `electron-rebuild`)';
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isModuleNotFound(error: unknown, request: string): boolean {
+  if (!(error instanceof Error) || (error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') return false;
+  // Only the package itself missing counts; a missing dependency *inside* it is a broken install.
+  return error.message.includes(`'${request}'`);
+}
+
+interface Loaded {
+  module: MacPermissionsModule;
+  resolvedPath: string;
+}
+
+function resolveModulePath(specifier: string): string {
+  const require = createRequire(import.meta.url);
+  try {
+    return require.resolve(specifier);
+  } catch (error) {
+    if (isModuleNotFound(error, specifier)) {
+      throw new BackendUnavailableError(
+        `The macOS backend needs the optional dependency ${MAC_PERMISSIONS_PACKAGE}, which is not installed (${specifier} cannot be resolved): npm skips it when its native build fails. Rebuild it with ${REBUILD_HINT}, or ${SIM_HINT}.`,
+        { cause: error },
+      );
+    }
+    throw new BackendUnavailableError(
+      `The macOS backend cannot resolve ${specifier}: ${errorMessage(error)}. Reinstall ${MAC_PERMISSIONS_PACKAGE} or ${SIM_HINT}.`,
+      { cause: error },
+    );
+  }
+}
+
+function assertModuleShape(candidate: unknown, where: string): asserts candidate is MacPermissionsModule {
+  const missing = REQUIRED_FUNCTIONS.filter(
+    (name) =>
+      candidate === null ||
+      (typeof candidate !== 'object' && typeof candidate !== 'function') ||
+      typeof (candidate as Record<string, unknown>)[name] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw new BackendUnavailableError(
+      `${where} does not export ${missing.map((n) => `\`${n}\``).join(', ')} as function${missing.length === 1 ? '' : 's'}; the macOS backend is written against ${MAC_PERMISSIONS_PACKAGE}@2.5.0. Install that version, or ${SIM_HINT}.`,
+    );
+  }
+}
+
+function loadModule(specifier: string): Loaded {
+  const resolvedPath = resolveModulePath(specifier);
+  const require = createRequire(import.meta.url);
+  let loaded: unknown;
+  try {
+    loaded = require(resolvedPath);
+  } catch (error) {
+    // Typically `bindings` "Could not locate the bindings file" (the node-gyp build failed or never ran)
+    // or ERR_DLOPEN_FAILED / NODE_MODULE_VERSION (built for another Node or Electron).
+    throw new BackendUnavailableError(
+      `${MAC_PERMISSIONS_PACKAGE} is installed (${resolvedPath}) but failed to load, so its native build is missing or was built for another Node/Electron version: ${errorMessage(error)}. Rebuild it with ${REBUILD_HINT}, or ${SIM_HINT}.`,
+      { cause: error },
+    );
+  }
+  assertModuleShape(loaded, resolvedPath);
+  return { module: loaded, resolvedPath };
+}
+
+function assertPositiveMs(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`Expected \`${name}\` to be a number of milliseconds above 0, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Create the `macos` backend over `node-mac-permissions`: statuses are read on this thread (quick, no
+ * prompt); every activation runs in its own short-lived worker thread and is fire and forget, so a call
+ * that blocks its thread or never settles cannot hold up the orchestrator; Settings panes open through
+ * `/usr/bin/open` with an argv array.
+ *
+ * The package is loaded here, not at import time, so importing this module is safe on any OS.
+ * @throws BackendUnavailableError off macOS (naming the `sim` backend), or when the package is missing, fails
+ *   to load (saying how to rebuild it), or lacks a function this backend calls.
+ * @throws TypeError for an invalid option, naming it.
+ * @example
+ * const backend = createMacBackend();
+ * if ((await backend.getStatus('microphone')) === 'not_determined') await backend.activate('microphone');
+ */
+export function createMacBackend(options: MacBackendOptions = {}): MacBackend {
+  const platform = options.platform ?? currentPlatform();
+  if (!isMacOS(platform)) {
+    throw new BackendUnavailableError(
+      `The macOS backend needs macOS (TCC and ${MAC_PERMISSIONS_PACKAGE} exist only there); this platform is ${platform}. To run the first-run flow here, ${SIM_HINT}.`,
+    );
+  }
+  const handoffTimeoutMs = assertPositiveMs('handoffTimeoutMs', options.handoffTimeoutMs, 10_000);
+  const closeTimeoutMs = assertPositiveMs('closeTimeoutMs', options.closeTimeoutMs, 1_000);
+  const spawn: SettingsSpawner = options.spawn ?? nodeSpawn;
+  const guard = options.screenCaptureGuard ?? processScreenCaptureGuard;
+  const report = options.onActivationReport ?? (() => {});
+
+  let native: MacPermissionsModule;
+  let workerModulePath: string | null;
+  if (options.module !== undefined) {
+    assertModuleShape(options.module, 'The injected `module`');
+    native = options.module;
+    workerModulePath = options.modulePath === undefined ? null : resolveModulePath(options.modulePath);
+  } else {
+    const loaded = loadModule(options.modulePath ?? MAC_PERMISSIONS_PACKAGE);
+    native = loaded.module;
+    workerModulePath = loaded.resolvedPath;
+  }
+
+  const workers = new Set<Worker>();
+  let closed = false;
+
+  function assertOpen(what: string): void {
+    if (closed) throw new BackendError(`The macOS backend was closed; cannot ${what}.`);
+  }
+
+  function startActivation(permission: PermissionName, activation: MacActivation, modulePath: string): Promise<void> {
+    const request: MacActivationRequest = { modulePath, call: activation.call, args: activation.args };
+    const base = { permission, call: activation.call } as const;
+    return new Promise<void>((resolve, reject) => {
+      let handedOff = false;
+      let settled = false;
+      const settle = (error?: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      let worker: Worker;
+      try {
+        // execArgv: [] — the call needs no loaders or inspector flags from the host process.
+        worker = new Worker(MAC_ACTIVATION_WORKER_SOURCE, { eval: true, workerData: request, execArgv: [] });
+      } catch (error) {
+        if (activation.call === 'askForScreenCaptureAccess') guard.release();
+        reject(new BackendError(`Could not start a worker thread to ask for ${permission}: ${errorMessage(error)}`, { cause: error }));
+        return;
+      }
+      workers.add(worker);
+      const timer = setTimeout(() => {
+        settle(
+          new BackendError(
+            `The worker asking for ${permission} did not take the request within ${handoffTimeoutMs} ms (loading ${modulePath}); it was stopped. The step's timebox and polling go on.`,
+          ),
+        );
+        void worker.terminate().catch(() => {});
+      }, handoffTimeoutMs);
+
+      worker.on('message', (message: MacActivationWorkerMessage) => {
+        switch (message.type) {
+          case 'calling':
+            handedOff = true;
+            // From here the worker may hang for good: it must not keep the process alive.
+            worker.unref();
+            report({ ...base, event: 'handed_off' });
+            settle();
+            return;
+          case 'returned':
+          case 'settled':
+            report({ ...base, event: message.type, value: message.value });
+            return;
+          case 'failed':
+            report({ ...base, event: 'failed', error: message.message });
+            if (message.stage === 'load') {
+              // The native call was never made: the Screen Capture dialog was not shown.
+              if (activation.call === 'askForScreenCaptureAccess') guard.release();
+              settle(
+                new BackendError(`The worker asking for ${permission} could not load ${modulePath}: ${message.message}`),
+              );
+            }
+            return;
+        }
+      });
+      worker.on('error', (error) => {
+        report({ ...base, event: 'failed', error: errorMessage(error) });
+        if (!handedOff) settle(new BackendError(`The worker asking for ${permission} failed: ${errorMessage(error)}`, { cause: error }));
+      });
+      worker.on('exit', (code) => {
+        workers.delete(worker);
+        if (!handedOff) settle(new BackendError(`The worker asking for ${permission} exited (code ${code}) before taking the request.`));
+      });
+    });
+  }
+
+  return {
+    name: 'macos',
+    modulePath: workerModulePath,
+
+    async getStatus(permission) {
+      assertOpen(`read ${permission}`);
+      const authType = MAC_AUTH_TYPES[permission];
+      let raw: unknown;
+      try {
+        raw = native.getAuthStatus(authType);
+      } catch (error) {
+        throw new BackendError(`${MAC_PERMISSIONS_PACKAGE} getAuthStatus('${authType}') threw: ${errorMessage(error)}`, {
+          cause: error,
+        });
+      }
+      return normalizeMacAuthStatus(raw, permission);
+    },
+
+    async activate(permission) {
+      assertOpen(`ask for ${permission}`);
+      const activation: MacActivation = MAC_ACTIVATIONS[permission];
+      // Resolved before the guard is claimed: a failure here must not use up the Screen Capture dialog.
+      const modulePath = workerModulePath ?? (workerModulePath = resolveModulePath(MAC_PERMISSIONS_PACKAGE));
+      if (permission === 'screen_capture' && !guard.claim()) {
+        report({ permission, call: activation.call, event: 'skipped' });
+        return;
+      }
+      await startActivation(permission, activation, modulePath);
+    },
+
+    async openSettings(permission) {
+      assertOpen(`open System Settings for ${permission}`);
+      const url = MAC_SETTINGS_URLS[permission];
+      await new Promise<void>((resolve, reject) => {
+        let child: SpawnedProcess;
+        try {
+          child = spawn(MAC_OPEN_COMMAND, [url], { detached: true, stdio: 'ignore' });
+        } catch (error) {
+          reject(new BackendError(`Could not run ${MAC_OPEN_COMMAND} ${url}: ${errorMessage(error)}`, { cause: error }));
+          return;
+        }
+        // Kept for the child's life: an 'error' event without a listener would be an uncaught exception.
+        child.on('error', (error) => {
+          reject(new BackendError(`Could not run ${MAC_OPEN_COMMAND} ${url}: ${errorMessage(error)}`, { cause: error }));
+        });
+        child.once('spawn', () => {
+          child.unref();
+          resolve();
+        });
+      });
+    },
+
+    async close() {
+      closed = true;
+      const pending = [...workers];
+      workers.clear();
+      await Promise.all(
+        pending.map((worker) => {
+          worker.unref();
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, closeTimeoutMs);
+            timer.unref();
+          });
+          return Promise.race([worker.terminate().then(() => undefined, () => undefined), timeout]).finally(() =>
+            clearTimeout(timer),
+          );
+        }),
+      );
+    },
+  };
+}

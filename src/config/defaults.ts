@@ -1,0 +1,97 @@
+import { PERMISSIONS, type OrchestratorSettings, type PermissionName, type StepSettings } from '../../machines/types.js';
+
+/**
+ * The documented bounds of every numeric config key (CF-2). Values outside them are refused, not
+ * clamped: an absurd timeout is almost always a unit mistake (milliseconds written as seconds).
+ */
+export const CONFIG_LIMITS = {
+  /** Step timeouts (`default_step_timeout_s`, `steps.<name>.timeout_s`): greater than 0, at most 1 hour. */
+  maxStepTimeoutS: 3600,
+  /** `confirm_retries`: an integer from 0 to 10. */
+  maxConfirmRetries: 10,
+  /** `confirm_interval_s`: 0 to 600 s. */
+  maxConfirmIntervalS: 600,
+  /** `restart.delay_sec`: 0 to 600 s. */
+  maxRestartDelayS: 600,
+  /** `restart.handoff_timeout_s`: greater than 0, at most 600 s. */
+  maxHandoffTimeoutS: 600,
+} as const;
+
+/** The pipeline order when the config has none (CF-1). */
+export const DEFAULT_ORDER: readonly PermissionName[] = ['microphone', 'accessibility', 'input_monitoring', 'screen_capture'];
+
+/** Per-permission defaults that differ from step to step (FR-4, FR-5). */
+const STEP_FLAGS: Record<PermissionName, Pick<StepSettings, 'needsRestart' | 'assumeGrantedOnTimeout'>> = {
+  // A microphone grant can read stale until a new process; timing out on it is assumed a grant (FR-4).
+  microphone: { needsRestart: false, assumeGrantedOnTimeout: true },
+  accessibility: { needsRestart: false, assumeGrantedOnTimeout: false },
+  // Input Monitoring and Screen Recording take effect only in a new process (MACOS-NOTES).
+  input_monitoring: { needsRestart: true, assumeGrantedOnTimeout: false },
+  screen_capture: { needsRestart: true, assumeGrantedOnTimeout: false },
+};
+
+function defaultSteps(timeoutMs: number, pollIntervalMs: number): Record<PermissionName, StepSettings> {
+  const steps = {} as Record<PermissionName, StepSettings>;
+  for (const name of PERMISSIONS) {
+    steps[name] = { timeoutMs, pollIntervalMs, hard: true, ...STEP_FLAGS[name] };
+  }
+  return steps;
+}
+
+/** The default of one step's flags, before any config is applied. */
+export function defaultStepFlags(name: PermissionName): Pick<StepSettings, 'needsRestart' | 'assumeGrantedOnTimeout'> {
+  return { ...STEP_FLAGS[name] };
+}
+
+/**
+ * The settings used when there is no config file (CF-1), in milliseconds.
+ *
+ * - `enabled` — @default true
+ * - `advanceOnTimeout` — @default true
+ * - `steps.*.timeoutMs` (`default_step_timeout_s`) — @default 15000
+ * - `steps.*.pollIntervalMs` (`poll_interval_s`) — @default 1000
+ * - `confirmRetries` — @default 2
+ * - `confirmIntervalMs` (`confirm_interval_s`) — @default 2000
+ * - `order` — @default ['microphone', 'accessibility', 'input_monitoring', 'screen_capture']
+ * - `steps.*.hard` — @default true
+ * - `steps.*.needsRestart` — @default true for `screen_capture` and `input_monitoring`, false otherwise
+ * - `steps.*.assumeGrantedOnTimeout` — @default true for `microphone` only
+ * - `restart.delayMs` (`delay_sec`) — @default 3000
+ * - `restart.requireAllHardPass` — @default true
+ * - `restart.requireNeedsRestart` — @default false
+ * - `restart.strategy` — @default 'node'
+ * - `restart.handoffTimeoutMs` (`handoff_timeout_s`) — @default 10000
+ * - `dryRun` (`NEXY_DISABLE_AUTO_RESTART`), `killSwitch` (`NEXY_KS_FIRST_RUN_RESTART`) — @default false
+ *
+ * Frozen; use {@link cloneDefaultSettings} for a mutable copy.
+ */
+export const DEFAULT_SETTINGS: Readonly<OrchestratorSettings> = deepFreeze({
+  enabled: true,
+  advanceOnTimeout: true,
+  confirmRetries: 2,
+  confirmIntervalMs: 2000,
+  order: [...DEFAULT_ORDER],
+  steps: defaultSteps(15_000, 1000),
+  restart: {
+    delayMs: 3000,
+    requireAllHardPass: true,
+    requireNeedsRestart: false,
+    strategy: 'node',
+    handoffTimeoutMs: 10_000,
+  },
+  dryRun: false,
+  killSwitch: false,
+});
+
+/** A fresh, mutable copy of {@link DEFAULT_SETTINGS}. */
+export function cloneDefaultSettings(): OrchestratorSettings {
+  return structuredClone(DEFAULT_SETTINGS) as OrchestratorSettings;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

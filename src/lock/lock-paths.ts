@@ -1,0 +1,72 @@
+import * as path from 'node:path';
+import { UsageError } from '../errors.js';
+
+/** Where the instance lock lives. Precedence: `lockPath` > `stateDir` > `FIRST_RUN_LOCK_PATH` > `FIRST_RUN_STATE_DIR`. */
+export interface LockLocationOptions {
+  /**
+   * The state dir; the lock is `<stateDir>/instance.lock`. Created 0700 when missing.
+   * @default env `FIRST_RUN_STATE_DIR` (when neither `lockPath` nor env `FIRST_RUN_LOCK_PATH` is set)
+   */
+  stateDir?: string;
+  /**
+   * The lock directory itself, when it must not be `<stateDir>/instance.lock`. Wins over `stateDir`. Its
+   * parent is created 0700 when missing.
+   * @default `<stateDir>/instance.lock`, else env `FIRST_RUN_LOCK_PATH`
+   */
+  lockPath?: string;
+  /**
+   * The environment read for `FIRST_RUN_LOCK_PATH` / `FIRST_RUN_STATE_DIR` when neither option is given.
+   * Options always win over the environment.
+   * @default process.env
+   */
+  env?: Record<string, string | undefined>;
+}
+
+/** The resolved paths of one instance lock. */
+export interface LockPaths {
+  /** The lock directory (made atomically; holds `owner.json`). */
+  lockPath: string;
+  /** The directory that contains the lock (the state dir): 0700. */
+  parentDir: string;
+  /** `<lockPath>/owner.json`: the holder's metadata, 0600. */
+  ownerFile: string;
+  /**
+   * `<lockPath>.aux/`: scratch space for the protocol (directories being prepared, takeover mutexes,
+   * tombstones of dead holders' locks), kept out of the state dir's listing of real files.
+   */
+  auxDir: string;
+}
+
+/** The lock directory's name inside the state dir. */
+export const LOCK_DIR_NAME = 'instance.lock';
+/** The owner metadata file's name inside a lock directory. */
+export const OWNER_FILE_NAME = 'owner.json';
+
+/**
+ * Resolve the lock's paths from options, then the environment (option > env; `lockPath` > `stateDir`).
+ * @throws {UsageError} when neither an option nor an environment variable names a place.
+ */
+export function resolveLockPaths(options: LockLocationOptions): LockPaths {
+  const env = options.env ?? process.env;
+  let lockPath: string;
+  if (nonEmpty(options.lockPath)) lockPath = options.lockPath;
+  else if (nonEmpty(options.stateDir)) lockPath = path.join(options.stateDir, LOCK_DIR_NAME);
+  else if (nonEmpty(env.FIRST_RUN_LOCK_PATH)) lockPath = env.FIRST_RUN_LOCK_PATH;
+  else if (nonEmpty(env.FIRST_RUN_STATE_DIR)) lockPath = path.join(env.FIRST_RUN_STATE_DIR, LOCK_DIR_NAME);
+  else {
+    throw new UsageError(
+      'Expected `stateDir` or `lockPath` for the instance lock (or env FIRST_RUN_STATE_DIR / FIRST_RUN_LOCK_PATH), got none: pass the state dir.',
+    );
+  }
+  lockPath = path.resolve(lockPath);
+  return {
+    lockPath,
+    parentDir: path.dirname(lockPath),
+    ownerFile: path.join(lockPath, OWNER_FILE_NAME),
+    auxDir: `${lockPath}.aux`,
+  };
+}
+
+function nonEmpty(value: string | undefined): value is string {
+  return typeof value === 'string' && value.length > 0;
+}

@@ -1,0 +1,30 @@
+/**
+ * The one module that reads `process.platform` (house style 5).
+ *
+ * Why one place: the platform decides which permission backend can exist (`macos` needs TCC and
+ * `node-mac-permissions`, which only builds on darwin) and which relaunch strategies make sense (`bundle`
+ * needs `/usr/bin/open`). If every module sniffed `process.platform` itself, tests could not pretend to be
+ * on another OS and the decisions would drift apart. Everything else takes a `platform` option that
+ * defaults to {@link currentPlatform}, so a test on Linux can say "assume darwin" explicitly.
+ */
+
+/** An operating-system name as Node reports it (`'darwin'`, `'linux'`, `'win32'`, …). */
+export type Platform = NodeJS.Platform;
+
+/**
+ * The platform this process runs on.
+ * @returns `process.platform`, read here and nowhere else.
+ */
+export function currentPlatform(): Platform {
+  return process.platform;
+}
+
+/**
+ * Whether `platform` is macOS (darwin), the only OS with TCC and the `macos` backend.
+ * @param platform The platform to test. @default currentPlatform()
+ * @example
+ * if (!isMacOS()) backend = createSimBackend(...);
+ */
+export function isMacOS(platform: Platform = currentPlatform()): boolean {
+  return platform === 'darwin';
+}

@@ -1,0 +1,300 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
+import { DEFAULT_SETTINGS, parseConfig, settingsToConfigJson } from '../../src/config/index.js';
+import { PERMISSIONS } from '../../machines/types.js';
+
+const S = 'integrations.permissions_v2';
+const section = (v2: unknown): unknown => ({ integrations: { permissions_v2: v2 } });
+
+function problemsOf(raw: unknown, env?: Record<string, string>): { path: string; message: string }[] {
+  try {
+    parseConfig(raw, 'config.json', env === undefined ? {} : { env });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('CF-1 defaults', () => {
+  it.each([
+    ['no document', undefined],
+    ['an empty object', {}],
+    ['the rest of the app config only', { app: { theme: 'dark' }, integrations: { other: { x: 1 } } }],
+    ['an empty section', section({})],
+  ])('should resolve %s to the defaults', (_label, raw) => {
+    expect(parseConfig(raw, 'config.json')).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('should have the documented default values, in milliseconds', () => {
+    const s = parseConfig(undefined, 'x');
+    expect(s).toMatchObject({
+      enabled: true,
+      advanceOnTimeout: true,
+      confirmRetries: 2,
+      confirmIntervalMs: 2000,
+      order: ['microphone', 'accessibility', 'input_monitoring', 'screen_capture'],
+      restart: { delayMs: 3000, requireAllHardPass: true, requireNeedsRestart: false, strategy: 'node', handoffTimeoutMs: 10_000 },
+      dryRun: false,
+      killSwitch: false,
+    });
+    for (const name of PERMISSIONS) {
+      expect(s.steps[name]).toMatchObject({ timeoutMs: 15_000, pollIntervalMs: 1000, hard: true });
+    }
+    expect(s.steps.screen_capture.needsRestart).toBe(true);
+    expect(s.steps.input_monitoring.needsRestart).toBe(true);
+    expect(s.steps.microphone.needsRestart).toBe(false);
+    expect(s.steps.accessibility.needsRestart).toBe(false);
+    expect(PERMISSIONS.filter((p) => s.steps[p].assumeGrantedOnTimeout)).toEqual(['microphone']);
+  });
+
+  it('should not let callers mutate DEFAULT_SETTINGS through a result', () => {
+    const s = parseConfig(undefined, 'x');
+    s.steps.microphone.timeoutMs = 1;
+    s.order.pop();
+    expect(DEFAULT_SETTINGS.steps.microphone.timeoutMs).toBe(15_000);
+    expect(DEFAULT_SETTINGS.order).toHaveLength(4);
+  });
+});
+
+describe('CF-1 keys', () => {
+  it('should apply every key, converting seconds to milliseconds', () => {
+    const s = parseConfig(
+      section({
+        enabled: false,
+        advance_on_timeout: false,
+        default_step_timeout_s: 20,
+        poll_interval_s: 0.5,
+        confirm_retries: 0,
+        confirm_interval_s: 1.5,
+        order: ['screen_capture', 'microphone'],
+        steps: {
+          microphone: { timeout_s: 30, hard: false, needs_restart: true, assume_granted_on_timeout: false, poll_interval_s: 2 },
+          accessibility: { assume_granted_on_timeout: true },
+        },
+        restart: { delay_sec: 0, require_all_hard_pass: false, require_needs_restart: true, strategy: 'bundle', handoff_timeout_s: 2.5 },
+      }),
+      'config.json',
+    );
+    expect(s).toMatchObject({
+      enabled: false,
+      advanceOnTimeout: false,
+      confirmRetries: 0,
+      confirmIntervalMs: 1500,
+      order: ['screen_capture', 'microphone'],
+      restart: { delayMs: 0, requireAllHardPass: false, requireNeedsRestart: true, strategy: 'bundle', handoffTimeoutMs: 2500 },
+    });
+    expect(s.steps.microphone).toEqual({ timeoutMs: 30_000, pollIntervalMs: 2000, hard: false, needsRestart: true, assumeGrantedOnTimeout: false });
+    expect(s.steps.accessibility).toEqual({ timeoutMs: 20_000, pollIntervalMs: 500, hard: true, needsRestart: false, assumeGrantedOnTimeout: true });
+    // A permission left out of `order` still carries its settings; it is just not part of the pipeline.
+    expect(s.steps.input_monitoring).toMatchObject({ timeoutMs: 20_000, needsRestart: true });
+  });
+
+  it.each(['node', 'bundle', 'execve'] as const)('should accept the %s strategy', (strategy) => {
+    expect(parseConfig(section({ restart: { strategy } }), 'c').restart.strategy).toBe(strategy);
+  });
+});
+
+describe('CF-2 invalid config', () => {
+  it.each<[string, unknown, string, RegExp]>([
+    ['a non-object document', [1], '(root)', /JSON object.*`\[1\]` \(array\)/],
+    ['a non-object integrations', { integrations: 'x' }, 'integrations', /expected an object/],
+    ['a non-object section', { integrations: { permissions_v2: null } }, S, /expected an object, got `null`/],
+    ['an unknown key in the section', section({ poll_interval: 1 }), `${S}.poll_interval`, /unknown key \(did you mean `poll_interval_s`\?\)/],
+    ['an unknown permission in order', section({ order: ['microphone', 'camera'] }), `${S}.order[1]`, /permission name.*`"camera"` \(string\)/],
+    ['a typo in order', section({ order: ['micropone'] }), `${S}.order[0]`, /did you mean `microphone`/],
+    ['a duplicate in order', section({ order: ['microphone', 'microphone'] }), `${S}.order[1]`, /duplicate permission `microphone` \(already at .*order\[0\]\)/],
+    ['a non-array order', section({ order: 'microphone' }), `${S}.order`, /expected an array/],
+    ['an unknown permission in steps', section({ steps: { camera: {} } }), `${S}.steps.camera`, /unknown permission name/],
+    ['an unknown step key', section({ steps: { microphone: { timeout: 3 } } }), `${S}.steps.microphone.timeout`, /did you mean `timeout_s`/],
+    ['a non-object step', section({ steps: { microphone: 5 } }), `${S}.steps.microphone`, /expected an object, got `5` \(number\)/],
+    ['a negative step timeout', section({ steps: { microphone: { timeout_s: -1 } } }), `${S}.steps.microphone.timeout_s`, /greater than 0.*got `-1` \(number\)/],
+    ['a zero default timeout', section({ default_step_timeout_s: 0 }), `${S}.default_step_timeout_s`, /greater than 0 and at most 3600, got `0`/],
+    ['an absurd timeout', section({ default_step_timeout_s: 15000 }), `${S}.default_step_timeout_s`, /at most 3600, got `15000`/],
+    ['a string timeout', section({ default_step_timeout_s: '15' }), `${S}.default_step_timeout_s`, /got `"15"` \(string\)/],
+    ['a zero poll interval', section({ poll_interval_s: 0 }), `${S}.poll_interval_s`, /greater than 0/],
+    ['a poll interval above the timeout', section({ poll_interval_s: 20 }), `${S}.poll_interval_s`, /at most the default step timeout \(15 s\)/],
+    ['a step poll above the step timeout', section({ steps: { microphone: { timeout_s: 1, poll_interval_s: 2 } } }), `${S}.steps.microphone.poll_interval_s`, /at most its timeout \(1 s\)/],
+    ['a step timeout below the inherited poll', section({ poll_interval_s: 5, steps: { microphone: { timeout_s: 2 } } }), `${S}.steps.microphone.timeout_s`, /from integrations\.permissions_v2\.poll_interval_s/],
+    ['a string boolean', section({ enabled: 'true' }), `${S}.enabled`, /expected `true` or `false`, got `"true"` \(string\)/],
+    ['a fractional confirm_retries', section({ confirm_retries: 1.5 }), `${S}.confirm_retries`, /integer from 0 to 10/],
+    ['too many confirm_retries', section({ confirm_retries: 11 }), `${S}.confirm_retries`, /integer from 0 to 10, got `11`/],
+    ['a negative confirm interval', section({ confirm_interval_s: -2 }), `${S}.confirm_interval_s`, /from 0 to 600/],
+    ['an unknown strategy', section({ restart: { strategy: 'exec' } }), `${S}.restart.strategy`, /one of `node`, `bundle`, `execve`, got `"exec"` \(string\) \(did you mean `execve`\?\)/],
+    ['a delay over 600 s', section({ restart: { delay_sec: 601 } }), `${S}.restart.delay_sec`, /from 0 to 600/],
+    ['a zero handoff timeout', section({ restart: { handoff_timeout_s: 0 } }), `${S}.restart.handoff_timeout_s`, /greater than 0 and at most 600/],
+    ['an unknown restart key', section({ restart: { delay: 3 } }), `${S}.restart.delay`, /did you mean `delay_sec`/],
+    ['an odd key', section({ 'a.b': 1 }), `${S}["a.b"]`, /unknown key/],
+  ])('should refuse %s', (_label, raw, path, message) => {
+    const problems = problemsOf(raw);
+    const problem = problems.find((p) => p.path === path);
+    expect(problem, JSON.stringify(problems)).toBeDefined();
+    expect(problem?.message).toMatch(message);
+  });
+
+  it('should list every problem at once, each by key path', () => {
+    const problems = problemsOf(
+      section({
+        enabled: 1,
+        order: ['microphone', 'camera', 'microphone'],
+        steps: { microphone: { timeout_s: 0, hard: 'yes' }, screen: {} },
+        restart: { strategy: 'fork', handoff_timeout_s: 900 },
+        typo: true,
+      }),
+    );
+    expect(problems.map((p) => p.path).sort()).toEqual(
+      [
+        `${S}.enabled`,
+        `${S}.order[1]`,
+        `${S}.order[2]`,
+        `${S}.steps.microphone.timeout_s`,
+        `${S}.steps.microphone.hard`,
+        `${S}.steps.screen`,
+        `${S}.restart.strategy`,
+        `${S}.restart.handoff_timeout_s`,
+        `${S}.typo`,
+      ].sort(),
+    );
+  });
+
+  it('should name the file, the paths and the values in the message', () => {
+    try {
+      parseConfig(section({ steps: { microphone: { timeout_s: -5 } } }), '/etc/app/config.json');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const e = error as ConfigError;
+      expect(e.code).toBe('ERR_CONFIG');
+      expect(e.file).toBe('/etc/app/config.json');
+      expect(e.message).toContain('/etc/app/config.json: integrations.permissions_v2.steps.microphone.timeout_s');
+      expect(e.message).toContain('`-5` (number)');
+    }
+  });
+
+  it('should not be fooled by inherited property names', () => {
+    expect(parseConfig(section(JSON.parse('{"steps": {}}')), 'c')).toEqual(DEFAULT_SETTINGS);
+    expect(problemsOf(section(JSON.parse('{"__proto__": {"enabled": false}}')))[0]?.path).toBe(`${S}.__proto__`);
+    expect(problemsOf(section({ steps: { constructor: {} } }))[0]?.path).toBe(`${S}.steps.constructor`);
+  });
+});
+
+describe('CF-1 environment switches', () => {
+  it.each([
+    ['1', true],
+    ['true', true],
+    ['YES', true],
+    [' On ', true],
+    ['0', false],
+    ['false', false],
+    ['No', false],
+    ['off', false],
+    ['', false],
+  ])('should read %j as %s', (value, expected) => {
+    const s = parseConfig(undefined, 'c', { env: { NEXY_DISABLE_AUTO_RESTART: value, NEXY_KS_FIRST_RUN_RESTART: value } });
+    expect(s.dryRun).toBe(expected);
+    expect(s.killSwitch).toBe(expected);
+  });
+
+  it('should leave both off when unset', () => {
+    expect(parseConfig(undefined, 'c', { env: {} })).toMatchObject({ dryRun: false, killSwitch: false });
+  });
+
+  it.each(['NEXY_DISABLE_AUTO_RESTART', 'NEXY_KS_FIRST_RUN_RESTART'])('should refuse an unclear value of %s, naming it', (name) => {
+    const problems = problemsOf(undefined, { [name]: 'maybe' });
+    expect(problems).toEqual([{ path: `env.${name}`, message: expect.stringMatching(new RegExp(`${name}.*got \`"maybe"\``)) }]);
+  });
+
+  it('should list env problems with config problems', () => {
+    const problems = problemsOf(section({ enabled: 'no' }), { NEXY_KS_FIRST_RUN_RESTART: '2' });
+    expect(problems.map((p) => p.path)).toEqual([`${S}.enabled`, 'env.NEXY_KS_FIRST_RUN_RESTART']);
+  });
+});
+
+describe('settingsToConfigJson', () => {
+  it('should round-trip the defaults', () => {
+    expect(parseConfig(settingsToConfigJson(DEFAULT_SETTINGS), 'c')).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('should round-trip any valid settings (property)', () => {
+    const seconds = fc.integer({ min: 1, max: 3600 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          enabled: fc.boolean(),
+          confirm_retries: fc.integer({ min: 0, max: 10 }),
+          order: fc.shuffledSubarray([...PERMISSIONS]),
+          timeout: seconds,
+          mic: fc.record({ timeout_s: seconds, hard: fc.boolean() }),
+          strategy: fc.constantFrom('node', 'bundle', 'execve'),
+          delay_sec: fc.integer({ min: 0, max: 600 }),
+        }),
+        (c) => {
+          const settings = parseConfig(
+            section({
+              enabled: c.enabled,
+              confirm_retries: c.confirm_retries,
+              order: c.order,
+              default_step_timeout_s: c.timeout,
+              steps: { microphone: c.mic },
+              restart: { strategy: c.strategy, delay_sec: c.delay_sec },
+            }),
+            'c',
+          );
+          expect(parseConfig(settingsToConfigJson(settings), 'c')).toEqual(settings);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('§3 invariant 5: no config crashes the parser', () => {
+  const isClear = (error: unknown): boolean =>
+    error instanceof ConfigError &&
+    error.problems.length > 0 &&
+    error.problems.every((p) => p.path.length > 0 && p.message.length > 0);
+
+  it('should return settings or a ConfigError for any JSON (property)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (raw) => {
+        try {
+          parseConfig(raw, 'c');
+        } catch (error) {
+          expect(isClear(error)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('should return settings or a ConfigError for any near-valid section (property)', () => {
+    const key = fc.constantFrom('enabled', 'advance_on_timeout', 'default_step_timeout_s', 'poll_interval_s', 'confirm_retries', 'confirm_interval_s', 'order', 'steps', 'restart', 'bogus');
+    const leaf = fc.jsonValue({ maxDepth: 2 });
+    const value = fc.oneof(
+      leaf,
+      fc.array(fc.constantFrom(...PERMISSIONS, 'camera')),
+      fc.dictionary(fc.constantFrom(...PERMISSIONS, 'x'), fc.dictionary(fc.constantFrom('timeout_s', 'hard', 'poll_interval_s', 'y'), leaf)),
+      fc.dictionary(fc.constantFrom('delay_sec', 'strategy', 'handoff_timeout_s', 'z'), leaf),
+      fc.double(),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(key, value), fc.dictionary(fc.constantFrom('NEXY_DISABLE_AUTO_RESTART', 'NEXY_KS_FIRST_RUN_RESTART', 'OTHER'), fc.string()), (v2, env) => {
+        try {
+          const s = parseConfig(section(v2), 'c', { env });
+          expect(s.order.length).toBeLessThanOrEqual(4);
+        } catch (error) {
+          expect(isClear(error)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('should describe a value nested too deeply to print', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const problems = problemsOf(section({ enabled: deep }));
+    expect(problems[0]?.message).toMatch(/deeply nested array/);
+  });
+});
