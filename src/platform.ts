@@ -28,3 +28,15 @@ export function currentPlatform(): Platform {
 export function isMacOS(platform: Platform = currentPlatform()): boolean {
   return platform === 'darwin';
 }
+
+/**
+ * The platform's app-state directory for this product (SPEC §4's default `--state-dir`):
+ * `~/Library/Application Support/first-run-orchestrator` on macOS, `$XDG_STATE_HOME/first-run-orchestrator`
+ * (or `~/.local/state/first-run-orchestrator`) elsewhere. An embedding app passes its own
+ * (`app.getPath('userData')`).
+ */
+export function defaultStateDir(env: NodeJS.ProcessEnv, home: string, platform: Platform = currentPlatform()): string {
+  if (isMacOS(platform)) return `${home}/Library/Application Support/first-run-orchestrator`;
+  const xdg = env.XDG_STATE_HOME;
+  return `${xdg && xdg.startsWith('/') ? xdg : `${home}/.local/state`}/first-run-orchestrator`;
+}

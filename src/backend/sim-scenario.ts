@@ -368,6 +368,11 @@ export function simActivate(scenario: SimScenario, name: PermissionName, now: nu
   state.request_count += 1;
   state.requested_at ??= now;
   const { truth } = simStatus(scenario, name, { now, processStartedAt: now });
+  if (name === 'accessibility') {
+    // Like askForAccessibilityAccess(): no system prompt ever; it opens System Settings when not trusted.
+    if (truth !== 'granted' && permission.status !== 'restricted') simOpenSettings(scenario, name, now);
+    return { prompted: false, activation: permission.activation };
+  }
   if (state.prompted || truth !== 'not_determined' || permission.status === 'restricted') {
     return { prompted: false, activation: permission.activation };
   }

@@ -217,6 +217,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     persistScheduled = true;
     setImmediate(() => {
       persistScheduled = false;
+      if (stopped) return;
       persistNow().catch((error: unknown) =>
         emit({ type: 'ledger.write_failed', payload: { message: error instanceof Error ? error.message : String(error) } }),
       );
@@ -350,8 +351,15 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     },
     async stop() {
       if (stopped) return;
-      if (started) await persistNow().catch(() => {});
       stopped = true;
+      // The last state is persisted while the actor is still active (a stopped actor's snapshot says
+      // `status: 'stopped'` and is not restorable); a failure is published, the ledger keeps its last
+      // good generation.
+      if (started) {
+        await persistNow().catch((error: unknown) =>
+          emit({ type: 'ledger.write_failed', payload: { message: error instanceof Error ? error.message : String(error) } }),
+        );
+      }
       actor.stop();
       await backend.close?.();
     },

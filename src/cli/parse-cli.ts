@@ -1,0 +1,147 @@
+/**
+ * The CLI's argument parser: pure, exported and tested (house style 7). It knows every command and
+ * option of SPEC §4 and refuses anything else with a `UsageError` that names the argument.
+ */
+import { UsageError } from '../errors.js';
+
+export const COMMANDS = ['launch', 'status', 'reset', 'demo', 'statecharts', 'inspect', 'help', 'version'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+type OptionKind = 'flag' | 'value' | 'list';
+interface OptionSpec {
+  kind: OptionKind;
+  /** One-line help. */
+  help: string;
+  /** Allowed values, for `value` options. */
+  choices?: readonly string[];
+  /** Internal options are accepted but not listed in the help. */
+  internal?: boolean;
+}
+
+const COMMON: Record<string, OptionSpec> = {
+  'state-dir': { kind: 'value', help: 'state directory (default: $FIRST_RUN_STATE_DIR or the platform app-state dir)' },
+  config: { kind: 'value', help: 'JSON config file (missing file = defaults)' },
+  json: { kind: 'flag', help: 'machine-readable output' },
+};
+
+const LAUNCH: Record<string, OptionSpec> = {
+  backend: { kind: 'value', choices: ['sim', 'macos'], help: 'permission backend (default: macos on macOS, sim elsewhere)' },
+  'sim-db': { kind: 'value', help: 'simulated TCC database (JSON) for --backend sim' },
+  stay: { kind: 'flag', help: 'keep running like an app until SIGTERM/SIGINT' },
+  'lock-timeout': { kind: 'value', help: 'wait up to MS for the instance lock instead of exiting 3 (default 0)' },
+  inspect: { kind: 'flag', help: 'stream to the Stately inspector (needs @statelyai/inspect relay: see docs/inspect.md)' },
+  'inspect-url': { kind: 'value', help: 'WebSocket URL of the Stately inspector relay (default ws://localhost:5678)' },
+  'inspect-viewer': { kind: 'value', help: 'stream to the offline viewer at URL (see `first-run inspect`)' },
+  dev: { kind: 'flag', help: 'dev mode: restart the whole process when a watched file changes' },
+  watch: { kind: 'list', help: 'directory or file to watch in --dev mode (repeatable)' },
+  'shutdown-timeout': { kind: 'value', help: 'dev mode: force shutdown after MS (default 10000)' },
+  'successor-of': { kind: 'value', help: 'internal: this process is the relaunched successor of PID', internal: true },
+  'handoff-token': { kind: 'value', help: 'internal: one-time token of the relaunch handshake', internal: true },
+  'handoff-file': { kind: 'value', help: 'internal: where to prove the successor is alive', internal: true },
+  'dev-restart': { kind: 'flag', help: 'internal: this process was started by a dev restart', internal: true },
+  'app-mode': { kind: 'value', choices: ['SLEEPING', 'LISTENING', 'PROCESSING'], help: 'the app mode the tray starts in' },
+};
+
+export const COMMAND_OPTIONS: Record<CommandName, Record<string, OptionSpec>> = {
+  launch: { ...COMMON, ...LAUNCH },
+  demo: {
+    ...COMMON,
+    'inspect-viewer': LAUNCH['inspect-viewer']!,
+    inspect: LAUNCH.inspect!,
+    'inspect-url': LAUNCH['inspect-url']!,
+    keep: { kind: 'flag', help: 'keep the temporary state dir (its path is printed)' },
+    slow: { kind: 'flag', help: 'human-speed timings (default: a quick run)' },
+  },
+  status: { ...COMMON, events: { kind: 'value', help: 'how many recent journal events to show (default 10)' } },
+  reset: { ...COMMON, yes: { kind: 'flag', help: 'do not ask' } },
+  statecharts: {
+    json: COMMON.json!,
+    out: { kind: 'value', help: 'output directory (default: statecharts/ of the package)' },
+    check: { kind: 'flag', help: 'write nothing; exit 1 when a file is stale' },
+  },
+  inspect: {
+    ...COMMON,
+    port: { kind: 'value', help: 'port on 127.0.0.1 (default 5680; 0 = any free port)' },
+    host: { kind: 'value', help: 'loopback address to bind (127.0.0.1 or ::1; other hosts are refused)' },
+  },
+  help: {},
+  version: {},
+};
+
+export interface ParsedCLI {
+  command: CommandName;
+  /** Flags are `true`, values strings, lists string arrays. */
+  options: Record<string, string | boolean | string[]>;
+}
+
+/**
+ * Parse `argv` (without `node` and the script).
+ * @throws UsageError naming the unknown command or option, a missing value, or a bad choice.
+ */
+export function parseCLI(argv: readonly string[]): ParsedCLI {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h') return { command: 'help', options: {} };
+  if (first === '--version' || first === '-v') return { command: 'version', options: {} };
+  if (!(COMMANDS as readonly string[]).includes(first)) {
+    throw new UsageError(`Unknown command \`${first}\`. Expected one of: ${COMMANDS.join(', ')}. Run \`first-run help\`.`);
+  }
+  const command = first as CommandName;
+  const specs = COMMAND_OPTIONS[command];
+  const options: ParsedCLI['options'] = {};
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--help' || arg === '-h') return { command: 'help', options: { topic: command } };
+    if (!arg.startsWith('--')) throw new UsageError(`Unexpected argument \`${arg}\` for \`${command}\`. Options start with --.`);
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    const spec = specs[name];
+    if (!spec) {
+      const known = Object.keys(specs).filter((key) => !specs[key]!.internal);
+      throw new UsageError(`Unknown option \`--${name}\` for \`${command}\`. Known: ${known.map((k) => `--${k}`).join(', ') || 'none'}.`);
+    }
+    if (spec.kind === 'flag') {
+      if (eq !== -1) throw new UsageError(`Option \`--${name}\` takes no value, got \`${arg.slice(eq + 1)}\`.`);
+      options[name] = true;
+      continue;
+    }
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else {
+      value = rest[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`Option \`--${name}\` needs a value.`);
+      i++;
+    }
+    if (spec.choices && !spec.choices.includes(value)) {
+      throw new UsageError(`Expected \`--${name}\` to be one of ${spec.choices.join('|')}, got \`${value}\`.`);
+    }
+    if (spec.kind === 'list') options[name] = [...((options[name] as string[] | undefined) ?? []), value];
+    else options[name] = value;
+  }
+  return { command, options };
+}
+
+/** Parse a whole non-negative number of milliseconds from an option, or throw a `UsageError` naming it. */
+export function parseMs(name: string, value: string | boolean | string[] | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) > 86_400_000) {
+    throw new UsageError(`Expected \`--${name}\` to be a whole number of milliseconds from 0 to 86400000, got \`${String(value)}\`.`);
+  }
+  return Number(value);
+}
+
+/** The help text. */
+export function helpText(topic?: string): string {
+  const lines = ['first-run — first-run permission onboarding that restarts the app exactly once, ever', ''];
+  const commands = topic && (COMMANDS as readonly string[]).includes(topic) ? [topic as CommandName] : COMMANDS.filter((c) => c !== 'help' && c !== 'version');
+  for (const command of commands) {
+    lines.push(`first-run ${command}`);
+    for (const [name, spec] of Object.entries(COMMAND_OPTIONS[command])) {
+      if (spec.internal) continue;
+      const arg = spec.kind === 'flag' ? '' : spec.choices ? ` ${spec.choices.join('|')}` : ' VALUE';
+      lines.push(`  --${name}${arg}`.padEnd(34) + spec.help);
+    }
+    lines.push('');
+  }
+  lines.push('Exit codes: 0 settled or handed off; 2 bad usage/config; 3 another instance holds the lock; 1 otherwise.');
+  return lines.join('\n');
+}

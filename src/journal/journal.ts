@@ -1,0 +1,136 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { JournalError } from '../errors.js';
+
+/** The journal's file name inside the state dir (EV-3). */
+export const JOURNAL_FILE = 'events.ndjson';
+
+/** Keys every journal line carries; a payload key with one of these names is renamed `payload_<key>`. */
+export const RESERVED_EVENT_KEYS = ['ts', 'pid', 'type'] as const;
+
+/** The part of a journal the ledger store (and anything else that only reports) needs. */
+export interface JournalSink {
+  /** Append one event. See {@link Journal.append}. */
+  append(type: string, payload?: Record<string, unknown>): void;
+}
+
+/** An open journal: the append-only `events.ndjson` of one state dir. */
+export interface Journal extends JournalSink {
+  /**
+   * Append one event as one JSON line `{"ts", "pid", "type", ...payload}`, synchronously, with a single
+   * `write(2)` on an `O_APPEND` descriptor: when `append` returns, the line is in the kernel's page
+   * cache, so a `kill -9` right after loses nothing (a power loss may: there is no fsync per event), and
+   * lines from several processes appending at once never interleave.
+   *
+   * Payload keys named `ts`, `pid` or `type` never overwrite the envelope: they are written as
+   * `payload_ts`, `payload_pid`, `payload_type`. Values that JSON cannot hold are made printable:
+   * `bigint` → string, `Error` → `{ name, message, code? }`, a cycle → `"[Circular]"`.
+   *
+   * @throws JournalError when the journal was closed or the write fails (disk full, I/O error).
+   */
+  append(type: string, payload?: Record<string, unknown>): void;
+  /** Absolute path of `events.ndjson`. */
+  readonly path: string;
+  /** Close the file descriptor. Safe to call twice; `append` after `close` throws. */
+  close(): void;
+}
+
+/** Options of {@link openJournal}. */
+export interface JournalOptions {
+  /** The state dir; created with mode 0700 when missing. */
+  stateDir: string;
+  /**
+   * The `pid` written on every line.
+   * @default process.pid
+   */
+  pid?: number;
+  /**
+   * The clock for `ts`.
+   * @default () => new Date()
+   */
+  now?: () => Date;
+}
+
+/**
+ * Open (creating it 0600 in a 0700 dir when missing) the event journal `<stateDir>/events.ndjson`.
+ *
+ * @throws JournalError when the state dir or the file cannot be created or opened.
+ * @example
+ * const journal = openJournal({ stateDir });
+ * journal.append('ledger.committed', { generation: 3, phase: 'PIPELINE', restart_count: 0 });
+ * journal.close();
+ */
+export function openJournal(options: JournalOptions): Journal {
+  const file = path.resolve(options.stateDir, JOURNAL_FILE);
+  const pid = options.pid ?? process.pid;
+  const now = options.now ?? (() => new Date());
+  let fd: number | null;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+  } catch (error) {
+    throw new JournalError(
+      file,
+      `Cannot open the event journal ${file}: ${(error as Error).message}. Check that the state dir exists and is writable by this user.`,
+      { cause: error },
+    );
+  }
+
+  return {
+    path: file,
+    append(type: string, payload?: Record<string, unknown>): void {
+      if (fd === null) {
+        throw new JournalError(file, `Cannot append \`${type}\` to ${file}: the journal was closed. Open it again with openJournal().`);
+      }
+      const line = Buffer.from(`${formatEvent(now().toISOString(), pid, type, payload)}\n`, 'utf8');
+      try {
+        let written = fs.writeSync(fd, line, 0, line.length);
+        // A regular-file write is only short on ENOSPC or a signal; finish the line rather than leave it
+        // torn (readJournal reports torn lines either way).
+        while (written < line.length) written += fs.writeSync(fd, line, written, line.length - written);
+      } catch (error) {
+        throw new JournalError(file, `Cannot append \`${type}\` to ${file}: ${(error as Error).message}.`, { cause: error });
+      }
+    },
+    close(): void {
+      if (fd === null) return;
+      const toClose = fd;
+      fd = null;
+      fs.closeSync(toClose);
+    },
+  };
+}
+
+/** Serialize one event line (without the newline). Never throws. */
+export function formatEvent(ts: string, pid: number, type: string, payload?: Record<string, unknown>): string {
+  const event: Record<string, unknown> = { ts, pid, type };
+  if (payload) {
+    for (const [key, value] of Object.entries(payload)) {
+      const target = (RESERVED_EVENT_KEYS as readonly string[]).includes(key) ? `payload_${key}` : key;
+      event[target] = value;
+    }
+  }
+  try {
+    return JSON.stringify(event, safeReplacer());
+  } catch (error) {
+    // Only a throwing toJSON/getter gets here.
+    return JSON.stringify({ ts, pid, type, payload_error: `unserializable payload: ${(error as Error).message}` });
+  }
+}
+
+function safeReplacer(): (this: unknown, key: string, value: unknown) => unknown {
+  const ancestors: unknown[] = [];
+  return function (this: unknown, _key: string, value: unknown): unknown {
+    if (typeof value === 'bigint') return value.toString();
+    if (value instanceof Error) {
+      const code = (value as NodeJS.ErrnoException).code;
+      return code === undefined ? { name: value.name, message: value.message } : { name: value.name, message: value.message, code };
+    }
+    if (typeof value !== 'object' || value === null) return value;
+    // `this` is the object holding `value`; drop ancestors we have left.
+    while (ancestors.length > 0 && ancestors[ancestors.length - 1] !== this) ancestors.pop();
+    if (ancestors.includes(value)) return '[Circular]';
+    ancestors.push(value);
+    return value;
+  };
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Canonical JSON: `JSON.stringify` semantics (`toJSON`, `undefined`/functions/symbols dropped from
+ * objects and turned into `null` in arrays, non-finite numbers → `null`) with object keys sorted, no
+ * whitespace. `canonicalJson(JSON.parse(canonicalJson(x))) === canonicalJson(x)` for any input it accepts,
+ * which is what makes the ledger checksum verifiable after a round trip through the file.
+ *
+ * @throws TypeError on a cycle or a `bigint` (as `JSON.stringify` does).
+ */
+export function canonicalJson(value: unknown): string {
+  const out = serialize(value, [], '');
+  // A top-level `undefined` has no JSON form; the ledger never stores one.
+  return out ?? 'null';
+}
+
+function serialize(value: unknown, stack: object[], key: string): string | undefined {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    value = (value as { toJSON: (key: string) => unknown }).toJSON(key);
+  }
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      throw new TypeError(`Do not know how to serialize a BigInt (at key \`${key}\`)`);
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    default:
+      break;
+  }
+  if (value === null) return 'null';
+  const object = value as object;
+  if (stack.includes(object)) throw new TypeError(`Converting circular structure to JSON (at key \`${key}\`)`);
+  stack.push(object);
+  let out: string;
+  if (Array.isArray(object)) {
+    out = `[${object.map((item, index) => serialize(item, stack, String(index)) ?? 'null').join(',')}]`;
+  } else {
+    const parts: string[] = [];
+    for (const k of Object.keys(object).sort()) {
+      const v = serialize((object as Record<string, unknown>)[k], stack, k);
+      if (v !== undefined) parts.push(`${JSON.stringify(k)}:${v}`);
+    }
+    out = `{${parts.join(',')}}`;
+  }
+  stack.pop();
+  return out;
+}
+
+/** `sha256:<hex>` of a string's UTF-8 bytes — the ledger envelope's checksum format. */
+export function sha256Checksum(text: string): string {
+  return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
+}

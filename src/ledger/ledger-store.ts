@@ -1,0 +1,557 @@
+import type writeFileAtomic from 'write-file-atomic';
+import { describeValue, LedgerConflictError, LedgerError } from '../errors.js';
+import type { JournalSink } from '../journal/journal.js';
+import { canonicalJson, sha256Checksum } from './canonical-json.js';
+import { serializeEnvelope, type LedgerProblemReason, type LedgerSummary } from './envelope.js';
+import { resolveLedgerFs, type LedgerFs } from './ledger-fs.js';
+import { identityOf, moveToQuarantine, readLedgerFile, sameIdentity, type FileIdentity } from './ledger-files.js';
+import { ledgerPaths, type LedgerPaths } from './paths.js';
+import { pinWriteFileAtomicExitHandler, writeFileAtomicSync } from './write-atomic.js';
+
+/** Options of {@link openLedgerStore}. */
+export interface LedgerStoreOptions {
+  /** The state dir holding `permission_ledger.json`; created with mode 0700 when missing. */
+  stateDir: string;
+  /**
+   * Throws (with a message saying why) when a snapshot cannot be restored by the current machine — e.g.
+   * `machine.resolveState(...)` fails or gives `status: 'error'` for a state the machine no longer has.
+   * The store stays machine-agnostic; a rejected snapshot is quarantined as `unknown_state`.
+   * @default no check beyond the envelope and checksum
+   */
+  validateSnapshot?: (snapshot: unknown) => void;
+  /**
+   * Where `ledger.*` events go (`ledger.committed`, `ledger.corrupt`, `ledger.missing`,
+   * `ledger.recovered`, `ledger.safe_mode`, `ledger.conflict`, `ledger.write_failed`,
+   * `ledger.flags_written`). A throwing journal never fails a ledger operation.
+   * @default no journal
+   */
+  journal?: JournalSink;
+  /**
+   * Called before every write (commit, flags); throws when this process may not write. Pass the instance
+   * lock's `assertHeld` so that only the lock holder writes the ledger (LG-2). Its error rejects the
+   * write as is.
+   * @default () => {} (no check)
+   */
+  assertWriter?: () => void;
+  /**
+   * fsync the file and the directory on every commit. Turn off only in tests that do not care about
+   * power loss.
+   * @default true
+   */
+  fsync?: boolean;
+  /**
+   * The `writer_pid` written into the envelope.
+   * @default process.pid
+   */
+  pid?: number;
+  /**
+   * Clock for `written_at` and quarantine file names.
+   * @default () => new Date()
+   */
+  now?: () => Date;
+  /**
+   * Replace some of the `node:fs` calls the store makes itself (fault injection in tests).
+   * @default the real `node:fs`
+   */
+  fs?: Partial<LedgerFs>;
+}
+
+/** One unusable file found by {@link LedgerStore.load} (or {@link readLedgerSummary}). */
+export interface LedgerProblem {
+  /** Which file: the ledger or its backup. */
+  which: 'ledger' | 'backup';
+  /** Its path. */
+  file: string;
+  /** Stable code (see {@link LedgerProblemReason}). */
+  reason: LedgerProblemReason;
+  /** A sentence naming the file, what is wrong and what happened to it. */
+  message: string;
+  /** Where the file was moved; `null` when it was not moved (read-only check, nothing to move, move failed). */
+  quarantinedTo: string | null;
+  /** The file's `generation` when it could still be read. */
+  generation: number | null;
+}
+
+/**
+ * What {@link LedgerStore.load} found.
+ * - `fresh`: no ledger and no backup — a first launch;
+ * - `restored`: the ledger is valid; `snapshot` is its snapshot;
+ * - `recovered`: the ledger was bad (quarantined) or missing, the backup is valid; `snapshot` is the
+ *   backup's (one generation older);
+ * - `safe_mode`: there was a ledger, and neither it nor its backup is usable; `snapshot` is `null`. The
+ *   caller must treat the restart budget as spent (**no automatic restart**, LG-3) and still run the
+ *   pipeline. Both files are in `quarantine/`; nothing was deleted.
+ */
+export type LedgerLoadKind = 'fresh' | 'restored' | 'recovered' | 'safe_mode';
+
+/** Result of {@link LedgerStore.load}. */
+export interface LedgerLoadResult {
+  kind: LedgerLoadKind;
+  /** The persisted snapshot to restore with `createActor(machine, { snapshot })`, or `null`. */
+  snapshot: unknown | null;
+  /**
+   * The generation the store now stands on: the next commit writes `generation + 1`. After `recovered` and
+   * `safe_mode` it is the highest generation seen in any file, bad ones included (read from a torn
+   * fragment when possible); after `recovered` at least the backup's + 1, since the lost ledger was newer
+   * than its backup. So no generation number is written twice, even across quarantine. `0` when fresh.
+   */
+  generation: number;
+  /** The generation `snapshot` was written as; `null` without a snapshot. */
+  snapshotGeneration: number | null;
+  /** The envelope summary of `snapshot`; `null` without a snapshot. */
+  summary: LedgerSummary | null;
+  /** Every unusable file found, in the order found. Empty for `fresh` and `restored`. */
+  problems: LedgerProblem[];
+}
+
+/** Which cache flags to write (LG-5). `true` writes the flag, `false` removes it, absent leaves it. */
+export interface LedgerFlags {
+  /** `permissions_first_run_completed.flag` */
+  firstRunCompleted?: boolean;
+  /** `restart_completed.flag` */
+  restartCompleted?: boolean;
+}
+
+/** The durable ledger of one state dir (LG-1..5). Create with {@link openLedgerStore}. */
+export interface LedgerStore {
+  /** The files this store reads and writes. */
+  readonly paths: LedgerPaths;
+  /** The generation last loaded or committed by this store (`0` before any). */
+  readonly generation: number;
+  /**
+   * Read the ledger (falling back to the backup) and set the generation the next commit builds on.
+   * Call once, before the first {@link commit}. Bad files are journaled (`ledger.corrupt`) and moved to
+   * `quarantine/`, never deleted; see {@link LedgerLoadKind} for the outcomes, including safe mode.
+   * Never throws on file content.
+   */
+  load(): LedgerLoadResult;
+  /**
+   * Queue a durable write of `snapshot` (a persisted snapshot, plain JSON) as the next generation.
+   * Writes run one at a time in call order. Each one: `assertWriter()`; compare-and-set against the
+   * generation this store last loaded/wrote (a newer one on disk is never overwritten); the current file
+   * becomes `permission_ledger.json.bak`; the new envelope is written with `write-file-atomic` (temp file,
+   * fsync, rename) and the directory is fsynced; `ledger.committed` is journaled.
+   *
+   * The snapshot is serialized at call time, so later mutation of the object does not matter.
+   * A failed write rejects only its own promise (and journals `ledger.write_failed`); later writes
+   * proceed.
+   *
+   * @returns the generation written.
+   * @throws (rejects) LedgerConflictError when the file on disk is not the generation this store expects;
+   * LedgerError when the snapshot is not JSON-serializable, load() was not called, or the write fails;
+   * whatever `assertWriter` throws.
+   */
+  commit(snapshot: unknown, summary: LedgerSummary): Promise<{ generation: number }>;
+  /**
+   * Queue writing (or removing) the cache flags `permissions_first_run_completed.flag` and
+   * `restart_completed.flag` for older consumers, after every commit queued before it (LG-5). The flags
+   * are a cache: nothing in this library ever reads them to decide anything — the ledger decides.
+   */
+  writeFlags(flags: LedgerFlags): Promise<void>;
+  /** Resolves when every queued write has finished (successfully or not). Never rejects. */
+  flush(): Promise<void>;
+  /**
+   * Flush, then release what the store holds (the write-file-atomic exit-handler pin, see
+   * `write-atomic.ts`). Later commits reject. Safe to call twice. Not calling it leaks nothing that
+   * outlives the process.
+   */
+  close(): Promise<void>;
+}
+
+type Expected =
+  /** Nothing should be at the ledger path. */
+  | { kind: 'absent' }
+  /** This file should be there; `valid` is false for a bad file we could not quarantine. */
+  | { kind: 'file'; identity: FileIdentity; valid: boolean };
+
+/**
+ * Open the ledger store of a state dir (creating the dir with mode 0700). Reads nothing until
+ * {@link LedgerStore.load}.
+ *
+ * @throws TypeError on invalid options; LedgerError when the state dir cannot be created.
+ * @example
+ * const store = openLedgerStore({ stateDir, validateSnapshot, journal, assertWriter: lock.assertHeld });
+ * const loaded = store.load();
+ * if (loaded.kind === 'safe_mode') budgetSpent = true;
+ * await store.commit(actor.getPersistedSnapshot(), { phase: 'PIPELINE', restart_count: 0 });
+ */
+export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
+  checkOptions(options);
+  const paths = ledgerPaths(options.stateDir);
+  const fsx = resolveLedgerFs(options.fs);
+  const journal = options.journal;
+  const assertWriter = options.assertWriter ?? (() => {});
+  const doFsync = options.fsync ?? true;
+  const pid = options.pid ?? process.pid;
+  const now = options.now ?? (() => new Date());
+  const validateSnapshot = options.validateSnapshot;
+  const backupTmp = `${paths.backup}.tmp`;
+  const writeOptions: writeFileAtomic.Options =
+    typeof process.getuid === 'function' && typeof process.getgid === 'function'
+      ? // Giving both mode and chown spares write-file-atomic a stat of the old file.
+        { mode: 0o600, chown: { uid: process.getuid(), gid: process.getgid() }, fsync: doFsync }
+      : { mode: 0o600, fsync: doFsync };
+
+  try {
+    fsx.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new LedgerError(
+      paths.ledger,
+      `Cannot create the state dir ${paths.stateDir}: ${(error as Error).message}. Choose a writable --state-dir.`,
+      { cause: error },
+    );
+  }
+
+  let loaded = false;
+  let generation = 0;
+  let expected: Expected = { kind: 'absent' };
+  let tail: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  let unpin: (() => void) | null = null;
+
+  function emit(type: string, payload: Record<string, unknown>): void {
+    try {
+      journal?.append(type, payload);
+    } catch {
+      // The journal reports; it must never turn a durable write into a failure.
+    }
+  }
+
+  function enqueue<T>(task: () => T): Promise<T> {
+    if (closed) {
+      return Promise.reject(new LedgerError(paths.ledger, `The ledger store of ${paths.stateDir} is closed; open a new one with openLedgerStore().`));
+    }
+    unpin ??= pinWriteFileAtomicExitHandler();
+    const result = tail.then(task);
+    tail = result.catch(() => {});
+    return result;
+  }
+
+  async function flush(): Promise<void> {
+    let seen: Promise<unknown>;
+    do {
+      seen = tail;
+      await seen;
+    } while (seen !== tail);
+  }
+
+  function fsyncDir(): void {
+    const fd = fsx.openSync(paths.stateDir, 'r');
+    try {
+      fsx.fsyncSync(fd);
+    } finally {
+      fsx.closeSync(fd);
+    }
+  }
+
+  function quarantine(which: 'ledger' | 'backup', file: string, reason: LedgerProblemReason, message: string, fileGeneration: number | null): LedgerProblem {
+    const name = which === 'ledger' ? 'permission_ledger.json' : 'permission_ledger.json.bak';
+    let quarantinedTo: string | null = null;
+    let fullMessage: string;
+    try {
+      quarantinedTo = moveToQuarantine(
+        fsx,
+        file,
+        paths.quarantine,
+        { stem: which === 'ledger' ? 'permission_ledger' : 'permission_ledger.bak', ext: '.json' },
+        reason,
+        now(),
+      );
+      fullMessage = `The ${which} ${file} ${message}; it was moved to ${quarantinedTo}.`;
+    } catch (error) {
+      fullMessage = `The ${which} ${file} ${message}; moving it to ${paths.quarantine} failed (${(error as Error).message}), so it was left in place.`;
+    }
+    const problem: LedgerProblem = { which, file, reason, message: fullMessage, quarantinedTo, generation: fileGeneration };
+    emit('ledger.corrupt', { file, which, name, reason, message: fullMessage, quarantined_to: quarantinedTo, generation: fileGeneration });
+    return problem;
+  }
+
+  /** After load: what is at the ledger path now (a bad file we failed to quarantine, or nothing). */
+  function expectationFromDisk(): Expected {
+    try {
+      const stats = fsx.lstatSync(paths.ledger, { bigint: true, throwIfNoEntry: false });
+      return stats === undefined ? { kind: 'absent' } : { kind: 'file', identity: identityOf(stats), valid: false };
+    } catch {
+      return { kind: 'absent' };
+    }
+  }
+
+  function load(): LedgerLoadResult {
+    const problems: LedgerProblem[] = [];
+    let maxGeneration = generation;
+    const main = readLedgerFile(fsx, paths.ledger, validateSnapshot);
+    if (main.kind === 'ok') {
+      generation = Math.max(generation, main.envelope.generation);
+      expected = { kind: 'file', identity: main.identity, valid: true };
+      loaded = true;
+      return {
+        kind: 'restored',
+        snapshot: main.envelope.snapshot,
+        generation,
+        snapshotGeneration: main.envelope.generation,
+        summary: main.envelope.summary,
+        problems,
+      };
+    }
+    if (main.kind === 'bad') {
+      problems.push(quarantine('ledger', paths.ledger, main.reason, main.message, main.generation));
+      maxGeneration = Math.max(maxGeneration, main.generation ?? 0);
+    }
+    const backup = readLedgerFile(fsx, paths.backup, validateSnapshot);
+    if (backup.kind === 'missing' && main.kind === 'missing') {
+      expected = { kind: 'absent' };
+      loaded = true;
+      return { kind: 'fresh', snapshot: null, generation, snapshotGeneration: null, summary: null, problems };
+    }
+    if (main.kind === 'missing') {
+      const message = `The ledger ${paths.ledger} is missing but its backup exists; the backup is used.`;
+      problems.push({ which: 'ledger', file: paths.ledger, reason: 'missing', message, quarantinedTo: null, generation: null });
+      emit('ledger.missing', { file: paths.ledger, message });
+    }
+    if (backup.kind === 'ok') {
+      // The backup is the generation before the ledger's, so the unusable or missing ledger was at least
+      // backup + 1: count it as seen, and no generation number is ever written twice.
+      generation = Math.max(maxGeneration, backup.envelope.generation + 1);
+      expected = expectationFromDisk();
+      loaded = true;
+      emit('ledger.recovered', {
+        from: paths.backup,
+        generation: backup.envelope.generation,
+        next_generation: generation + 1,
+        reasons: problems.map((p) => p.reason),
+      });
+      return {
+        kind: 'recovered',
+        snapshot: backup.envelope.snapshot,
+        generation,
+        snapshotGeneration: backup.envelope.generation,
+        summary: backup.envelope.summary,
+        problems,
+      };
+    }
+    if (backup.kind === 'bad') {
+      problems.push(quarantine('backup', paths.backup, backup.reason, backup.message, backup.generation));
+      maxGeneration = Math.max(maxGeneration, backup.generation ?? 0);
+    }
+    generation = maxGeneration;
+    expected = expectationFromDisk();
+    loaded = true;
+    emit('ledger.safe_mode', {
+      reasons: problems.map((p) => `${p.which}:${p.reason}`),
+      next_generation: generation + 1,
+      message:
+        'Neither the ledger nor its backup is usable: no automatic restart (the restart budget is treated as spent); the pipeline still runs.',
+    });
+    return { kind: 'safe_mode', snapshot: null, generation, snapshotGeneration: null, summary: null, problems };
+  }
+
+  /**
+   * Compare-and-set without a read in the common case: the identity (inode, size, mtime, ctime, ns) of
+   * the file we last loaded or wrote is kept in memory, and one lstat tells whether anything replaced or
+   * rewrote it. Only when it differs is the file read, to tell a harmless touch (same generation) from a
+   * conflict. The inode cannot be recycled behind our back: our backup hard link keeps it allocated.
+   * (This narrows, not closes, the window between check and rename; the instance lock is what excludes
+   * a second writer — the CAS catches one that got past it.)
+   */
+  function compareAndSet(): void {
+    const stats = fsx.lstatSync(paths.ledger, { bigint: true, throwIfNoEntry: false });
+    if (stats !== undefined && !stats.isFile()) {
+      throw new LedgerError(
+        paths.ledger,
+        `Refusing to write ${paths.ledger}: it is ${stats.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} and could not be quarantined. Move it away, then run again.`,
+      );
+    }
+    if (expected.kind === 'file' && !expected.valid && stats !== undefined && sameIdentity(identityOf(stats), expected.identity)) {
+      // load() could not move this bad file to quarantine/; overwriting it would delete it.
+      throw new LedgerError(
+        paths.ledger,
+        `Refusing to overwrite ${paths.ledger}: it is unusable and could not be moved to ${paths.quarantine} (see the ledger.corrupt event). Move it away by hand, then run again.`,
+      );
+    }
+    if (expected.kind === 'file' && stats !== undefined && sameIdentity(identityOf(stats), expected.identity)) return;
+    if (expected.kind === 'absent' && stats === undefined) return;
+    let found: number | null = null;
+    let detail: string;
+    if (stats === undefined) {
+      detail = 'the ledger file has disappeared (reset or removed by another process?)';
+    } else {
+      const onDisk = readLedgerFile(fsx, paths.ledger);
+      if (onDisk.kind === 'ok') {
+        found = onDisk.envelope.generation;
+        if (expected.kind === 'file' && expected.valid && found === generation) {
+          expected = { kind: 'file', identity: onDisk.identity, valid: true };
+          return;
+        }
+        detail = `it holds generation ${found} written by pid ${onDisk.envelope.writer_pid}`;
+      } else {
+        found = onDisk.kind === 'bad' ? onDisk.generation : null;
+        detail = `it was replaced by an unusable file (${onDisk.kind === 'bad' ? onDisk.reason : 'missing'})`;
+      }
+    }
+    emit('ledger.conflict', { file: paths.ledger, expected_generation: generation, found_generation: found, message: detail });
+    throw new LedgerConflictError(
+      paths.ledger,
+      `Ledger conflict on ${paths.ledger}: expected generation ${generation} from this process, but ${detail}. Another process wrote the ledger; stop writing and reload (only the instance-lock holder may write).`,
+    );
+  }
+
+  function keepBackup(): void {
+    if (expected.kind !== 'file' || !expected.valid) return;
+    // Hard link + rename: the backup appears atomically, and the ledger path is never without a complete
+    // generation. The directory fsync after the main write covers both renames (same directory).
+    try {
+      fsx.linkSync(paths.ledger, backupTmp);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      fsx.unlinkSync(backupTmp); // left by a crash between link and rename
+      fsx.linkSync(paths.ledger, backupTmp);
+    }
+    fsx.renameSync(backupTmp, paths.backup);
+  }
+
+  function writeCommit(snapshotJson: string, checksum: string, summary: LedgerSummary): { generation: number } {
+    const next = generation + 1;
+    try {
+      assertWriter();
+      if (!loaded) {
+        throw new LedgerError(paths.ledger, `Cannot commit to ${paths.ledger} before load(): call store.load() first, once.`);
+      }
+      compareAndSet();
+      keepBackup();
+      const bytes = serializeEnvelope({ generation: next, writerPid: pid, writtenAt: now().toISOString(), summary, snapshotJson, checksum });
+      try {
+        writeFileAtomicSync(paths.ledger, bytes, writeOptions);
+      } catch (error) {
+        throw new LedgerError(paths.ledger, `Cannot write ${paths.ledger}: ${(error as Error).message}. The previous generation ${generation} is intact.`, { cause: error });
+      }
+      // The rename happened: the store stands on the new generation whether or not the dir fsync works.
+      generation = next;
+      const stats = fsx.lstatSync(paths.ledger, { bigint: true });
+      expected = { kind: 'file', identity: identityOf(stats), valid: true };
+      if (doFsync) {
+        try {
+          fsyncDir();
+        } catch (error) {
+          throw new LedgerError(
+            paths.ledger,
+            `Wrote generation ${next} to ${paths.ledger} but could not fsync ${paths.stateDir}: ${(error as Error).message}. It may not survive a power loss; the next commit fsyncs again.`,
+            { cause: error },
+          );
+        }
+      }
+    } catch (error) {
+      emit('ledger.write_failed', {
+        file: paths.ledger,
+        generation: next,
+        code: (error as { code?: unknown }).code ?? null,
+        error: (error as Error).message,
+      });
+      throw error;
+    }
+    emit('ledger.committed', { generation: next, phase: summary.phase, restart_count: summary.restart_count });
+    return { generation: next };
+  }
+
+  function writeFlagsNow(flags: LedgerFlags): void {
+    assertWriter();
+    const content = `${JSON.stringify({ written_at: now().toISOString(), writer_pid: pid, generation })}\n`;
+    const apply = (value: boolean | undefined, file: string): void => {
+      if (value === true) writeFileAtomicSync(file, content, writeOptions);
+      if (value === false) {
+        try {
+          fsx.unlinkSync(file);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+      }
+    };
+    try {
+      apply(flags.firstRunCompleted, paths.firstRunCompletedFlag);
+      apply(flags.restartCompleted, paths.restartCompletedFlag);
+      if (doFsync) fsyncDir();
+    } catch (error) {
+      throw new LedgerError(paths.stateDir, `Cannot write the cache flags in ${paths.stateDir}: ${(error as Error).message}.`, { cause: error });
+    }
+    emit('ledger.flags_written', {
+      first_run_completed: flags.firstRunCompleted ?? null,
+      restart_completed: flags.restartCompleted ?? null,
+      generation,
+    });
+  }
+
+  return {
+    paths,
+    get generation() {
+      return generation;
+    },
+    load,
+    commit(snapshot: unknown, summary: LedgerSummary): Promise<{ generation: number }> {
+      let snapshotJson: string;
+      let checksum: string;
+      try {
+        checkCommitArguments(paths.ledger, snapshot, summary);
+        try {
+          snapshotJson = canonicalJson(snapshot);
+        } catch (error) {
+          throw new LedgerError(paths.ledger, `Cannot commit to ${paths.ledger}: the snapshot is not plain JSON (${(error as Error).message}).`, { cause: error });
+        }
+        checksum = sha256Checksum(snapshotJson);
+      } catch (error) {
+        emit('ledger.write_failed', { file: paths.ledger, generation: null, code: (error as { code?: unknown }).code ?? null, error: (error as Error).message });
+        return Promise.reject(error);
+      }
+      const frozen: LedgerSummary = { phase: summary.phase, restart_count: summary.restart_count };
+      return enqueue(() => writeCommit(snapshotJson, checksum, frozen));
+    },
+    writeFlags(flags: LedgerFlags): Promise<void> {
+      const frozen: LedgerFlags = { ...flags };
+      return enqueue(() => writeFlagsNow(frozen));
+    },
+    flush,
+    async close(): Promise<void> {
+      closed = true;
+      await flush();
+      unpin?.();
+      unpin = null;
+    },
+  };
+}
+
+function checkOptions(options: LedgerStoreOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected the ledger store options to be an object, got ${describeValue(options)}`);
+  }
+  if (typeof options.stateDir !== 'string' || options.stateDir === '') {
+    throw new TypeError(`Expected \`stateDir\` to be a non-empty path string, got ${describeValue(options.stateDir)}`);
+  }
+  for (const key of ['validateSnapshot', 'assertWriter', 'now'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') {
+      throw new TypeError(`Expected \`${key}\` to be a function, got ${describeValue(options[key])}`);
+    }
+  }
+  if (options.journal !== undefined && typeof options.journal?.append !== 'function') {
+    throw new TypeError(`Expected \`journal\` to have an append(type, payload) method, got ${describeValue(options.journal)}`);
+  }
+  if (options.pid !== undefined && !Number.isSafeInteger(options.pid)) {
+    throw new TypeError(`Expected \`pid\` to be an integer, got ${describeValue(options.pid)}`);
+  }
+}
+
+function checkCommitArguments(file: string, snapshot: unknown, summary: LedgerSummary): void {
+  if (typeof snapshot !== 'object' || snapshot === null || Array.isArray(snapshot)) {
+    throw new LedgerError(file, `Cannot commit to ${file}: expected \`snapshot\` to be a persisted snapshot object, got ${describeValue(snapshot)}`);
+  }
+  if (typeof summary !== 'object' || summary === null) {
+    throw new LedgerError(file, `Cannot commit to ${file}: expected \`summary\` to be { phase, restart_count }, got ${describeValue(summary)}`);
+  }
+  if (typeof summary.phase !== 'string' || summary.phase === '') {
+    throw new LedgerError(file, `Cannot commit to ${file}: expected \`summary.phase\` to be a non-empty string, got ${describeValue(summary.phase)}`);
+  }
+  if (!Number.isSafeInteger(summary.restart_count) || summary.restart_count < 0) {
+    throw new LedgerError(
+      file,
+      `Cannot commit to ${file}: expected \`summary.restart_count\` to be an integer from 0 and up, got ${describeValue(summary.restart_count)}`,
+    );
+  }
+}
+

@@ -1,0 +1,220 @@
+/**
+ * `runFirstRun` — the whole client-process behaviour of SPEC §4 `launch`, as a library call: the
+ * instance lock, the ledger (restore, recover, safe mode), the journal, the service, the relaunch
+ * hand-off, graceful quit. The CLI's `launch` is a thin shell over it; an embedding app calls it the
+ * same way.
+ *
+ * Order of a launch:
+ * 1. successor only: prove alive (hand-off file), then WAIT for the lock (the old process releases it
+ *    only after seeing the proof);
+ * 2. take the instance lock (or exit 3 / throw `LockAcquisitionError` naming the holder);
+ * 3. load the ledger — only the lock holder reads it, so it sees the predecessor's last generation;
+ * 4. start the service (restored or fresh) and send `runtime.booted`;
+ * 5. settle: COMPLETED / FAILED / quit → persist, release, done; handed off → persist, release, exit so
+ *    the successor (waiting for the lock) takes over.
+ */
+import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import type { InspectionEvent, Observer } from 'xstate';
+import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
+import type { PermissionBackend } from '../backend/permission-backend.js';
+import { FirstRunError } from '../errors.js';
+import { openJournal, type Journal } from '../journal/index.js';
+import { openLedgerStore, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
+import { acquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
+import {
+  createFirstRunService,
+  type FirstRunService,
+  type SettledResult,
+} from '../service/create-first-run-service.js';
+import type { FirstRunEvent } from '../service/events.js';
+import { clearHandoff, isHandoffCancelled, writeAliveProof } from './handoff.js';
+import { assertStrategyAvailable, createProcessRelauncher, type RelaunchPlan } from './relauncher.js';
+import { safeModeSnapshot, validateOrchestratorSnapshot } from './snapshot.js';
+
+/** Set when this process was started by a relaunch. */
+export interface SuccessorInfo {
+  /** PID of the process that started us. */
+  predecessorPid: number;
+  /** The one-time token of the hand-off. */
+  token: string;
+}
+
+export interface RunFirstRunOptions {
+  /** The state dir: ledger, journal, lock, flags. Created 0700 when missing. */
+  stateDir: string;
+  settings: OrchestratorSettings;
+  backend: PermissionBackend;
+  /** How to start this app again (its strategy must match `settings.restart.strategy`). */
+  relaunch: RelaunchPlan;
+  /** Present when this process is a relaunched successor. */
+  successor?: SuccessorInfo;
+  /** Wait up to this long for the lock instead of failing at once. @default 0 (a successor waits handoff + 30 s) */
+  lockTimeoutMs?: number;
+  appMode?: AppMode;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Every contract and runtime event, as journaled. */
+  onEvent?: (event: FirstRunEvent | { type: string; ts: string; pid: number; [key: string]: unknown }) => void;
+  /** `[PERMISSION_RESTART] …` log lines. */
+  log?: (line: string) => void;
+  /** A dev restart's saved state to resume from instead of the ledger (never touches restart_count). */
+  snapshotOverride?: unknown;
+}
+
+export type RuntimeOutcome = SettledResult['outcome'] | 'cancelled_successor';
+
+export interface RuntimeResult {
+  outcome: RuntimeOutcome;
+  phase: Phase | null;
+  restartCount: number;
+  warnings: string[];
+  /** How the ledger was found at start. */
+  ledger: LedgerLoadResult['kind'] | null;
+}
+
+export interface FirstRunRuntime {
+  /** Resolves when this process is done with the first run (settled, handed off, or quit). */
+  readonly result: Promise<RuntimeResult>;
+  /** The service, once started (after the lock). */
+  readonly service: FirstRunService | null;
+  /** The user quits (SIGINT/SIGTERM, the tray's Quit). */
+  quit(): void;
+  /** Stop everything, persist, release the lock. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Run the first run in this process.
+ * @throws LockAcquisitionError (from `result`) when another live process holds the lock.
+ */
+export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
+  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  const journal: Journal = openJournal({ stateDir: options.stateDir });
+  const onEvent = options.onEvent ?? (() => {});
+  let journalOpen = true;
+  const record = (type: string, payload: Record<string, unknown> = {}) => {
+    if (journalOpen) journal.append(type, payload);
+    onEvent({ type, ts: new Date().toISOString(), pid: process.pid, ...payload });
+  };
+  const recordingJournal = { append: (type: string, payload?: Record<string, unknown>) => record(type, payload ?? {}) };
+
+  let lock: InstanceLockHandle | null = null;
+  let store: LedgerStore | null = null;
+  let service: FirstRunService | null = null;
+  let quitRequested = false;
+  let closed = false;
+
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    try {
+      if (service) await service.stop();
+      if (store) await store.close();
+    } finally {
+      if (lock) {
+        const released = await lock.release();
+        record('instance.lock_released', { reason: released.reason });
+      }
+      journalOpen = false;
+      journal.close();
+    }
+  };
+
+  const run = async (): Promise<RuntimeResult> => {
+    assertStrategyAvailable(options.settings.restart.strategy);
+    const handoffMs = options.settings.restart.handoffTimeoutMs;
+    if (options.successor) {
+      writeAliveProof(options.stateDir, options.successor.token);
+      record('restart.successor_started', { predecessor_pid: options.successor.predecessorPid });
+    }
+    const started = Date.now();
+    // A successor waits: the predecessor holds the lock until it has seen our proof.
+    const lockTimeoutMs = options.lockTimeoutMs ?? (options.successor ? handoffMs + 30_000 : 0);
+    const successorToken = options.successor?.token;
+    lock = await acquireInstanceLock({ stateDir: options.stateDir, timeoutMs: lockTimeoutMs }).catch((error: unknown) => {
+      // A late successor whose predecessor gave up (and kept running) must not run at all.
+      if (successorToken && isHandoffCancelled(options.stateDir, successorToken)) return null;
+      record('instance.lock_conflict', { message: error instanceof Error ? error.message : String(error) });
+      throw error;
+    });
+    if (lock === null || (successorToken && isHandoffCancelled(options.stateDir, successorToken))) {
+      record('restart.successor_cancelled', { predecessor_pid: options.successor?.predecessorPid ?? null });
+      return { outcome: 'cancelled_successor', phase: null, restartCount: 0, warnings: [], ledger: null };
+    }
+    record('instance.lock_acquired', { waited_ms: Date.now() - started, token: lock.owner.token.slice(0, 8) });
+    if (successorToken) clearHandoff(options.stateDir, successorToken);
+    lock.onCompromised((error) => {
+      record('instance.lock_compromised', { message: error.message });
+      // Never write on after losing the lock: stop at once; the ledger keeps its last good generation.
+      void service?.stop();
+    });
+
+    const heldLock = lock;
+    store = openLedgerStore({
+      stateDir: options.stateDir,
+      validateSnapshot: validateOrchestratorSnapshot,
+      journal: recordingJournal,
+      assertWriter: () => heldLock.assertHeld(),
+    });
+    const loaded = store.load();
+    record('ledger.loaded', { kind: loaded.kind, generation: loaded.generation, problems: loaded.problems.length });
+    const bootId = randomUUID();
+    let snapshot: unknown;
+    if (options.snapshotOverride !== undefined) snapshot = options.snapshotOverride;
+    else if (loaded.kind === 'safe_mode') snapshot = safeModeSnapshot(options.settings, bootId);
+    else snapshot = loaded.snapshot ?? undefined;
+
+    const ledgerStore = store;
+    const relauncher = createProcessRelauncher({
+      stateDir: options.stateDir,
+      plan: options.relaunch,
+      handoffTimeoutMs: handoffMs,
+      onEvent: record,
+      beforeExecve: () => heldLock.releaseSync(),
+    });
+    service = createFirstRunService({
+      settings: options.settings,
+      backend: options.backend,
+      bootId,
+      snapshot,
+      persist: (persisted, summary) => ledgerStore.commit(persisted, summary),
+      relauncher,
+      ...(options.appMode ? { appMode: options.appMode } : {}),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    service.on('*', (event) => {
+      const { ts: _ts, pid: _pid, type, ...payload } = event as FirstRunEvent & Record<string, unknown>;
+      if (journalOpen) journal.append(type, payload);
+      onEvent(event);
+      if (type === 'permissions.first_run_completed') void ledgerStore.writeFlags({ firstRunCompleted: true });
+      if (type === 'permissions.v2.phase' && payload.phase === 'POST_RESTART_VERIFY' && options.successor) {
+        void ledgerStore.writeFlags({ restartCompleted: true });
+      }
+    });
+    service.start();
+    if (quitRequested) service.quit();
+    const settled = await service.whenSettled();
+    await ledgerStore.flush();
+    return { ...settled, ledger: loaded.kind };
+  };
+
+  const result = run().finally(() => close());
+  return {
+    result,
+    get service() {
+      return service;
+    },
+    quit() {
+      quitRequested = true;
+      if (service && !closed) {
+        try {
+          service.quit();
+        } catch (error) {
+          if (!(error instanceof FirstRunError)) throw error;
+        }
+      }
+    },
+    close,
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * What the runtime checks before it resumes a ledger snapshot (LG-3), and the safe-mode snapshot it
+ * starts from when no ledger can be trusted.
+ */
+import { createActor } from 'xstate';
+import { orchestratorMachine } from '../../machines/orchestrator.machine.js';
+import { selectRestartCount } from '../../machines/relaunch-gate.machine.js';
+import type { OrchestratorSettings } from '../../machines/types.js';
+
+const CHILDREN = ['relaunchGate', 'quitIntent', 'tray'] as const;
+
+/**
+ * Throw, with the reason, when `snapshot` cannot be restored into today's machines: an actor in error,
+ * a state the machine no longer has (XState does not throw for that: it hands back `status: 'error'`),
+ * a missing child, or a restart count that is not 0 or 1.
+ */
+export function validateOrchestratorSnapshot(snapshot: unknown): void {
+  if (typeof snapshot !== 'object' || snapshot === null) throw new Error('the snapshot is not an object');
+  const persisted = snapshot as { status?: unknown; value?: unknown; context?: unknown; children?: Record<string, unknown> };
+  if (persisted.status !== 'active') throw new Error(`the snapshot's status is ${JSON.stringify(persisted.status)}, expected "active"`);
+  if (typeof persisted.context !== 'object' || persisted.context === null) throw new Error('the snapshot has no context');
+  for (const child of CHILDREN) {
+    if (!persisted.children || typeof persisted.children[child] !== 'object') {
+      throw new Error(`the snapshot has no "${child}" child actor`);
+    }
+  }
+  const count = selectRestartCount(snapshot);
+  if (count !== 0 && count !== 1) throw new Error(`restart_count is ${JSON.stringify(count)}, expected 0 or 1`);
+  try {
+    orchestratorMachine.resolveState({ value: persisted.value as never, context: persisted.context as never });
+  } catch (error) {
+    throw new Error(`unknown state ${JSON.stringify(persisted.value)}: ${(error as Error).message}`);
+  }
+  const actor = createActor(orchestratorMachine, { snapshot: snapshot as never, input: undefined as never });
+  const restored = actor.getSnapshot();
+  if (restored.status === 'error') throw new Error(`XState cannot restore it: ${String(restored.error)}`);
+  for (const child of CHILDREN) {
+    const ref = restored.children[child as keyof typeof restored.children] as { getSnapshot(): { status: string; error?: unknown } } | undefined;
+    const childSnapshot = ref?.getSnapshot();
+    if (!childSnapshot || childSnapshot.status === 'error') {
+      throw new Error(`the "${child}" child cannot be restored: ${String(childSnapshot?.error ?? 'missing')}`);
+    }
+  }
+}
+
+/**
+ * The safe mode (LG-3): a fresh run whose restart budget is already spent, so the pipeline still runs
+ * but nothing can restart. Built from a fresh snapshot of the real machine, not by hand.
+ */
+export function safeModeSnapshot(settings: OrchestratorSettings, bootId: string): unknown {
+  const actor = createActor(orchestratorMachine, { input: { settings, bootId } });
+  const snapshot = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as {
+    children: { relaunchGate: { snapshot: { context: Record<string, unknown> } } };
+  };
+  const gate = snapshot.children.relaunchGate.snapshot.context;
+  gate.restartCount = 1;
+  gate.last = { kind: 'spent_unexecuted', why: 'safe mode: no usable ledger, the restart budget is treated as spent' };
+  return snapshot;
+}
