@@ -159,7 +159,7 @@ export const orchestratorMachine = setup({
       enqueue.assign({ statuses: { ...context.statuses, ...reading.statuses } });
     }),
     /** A (re)start of this process: new boot id, no quit intent; every child hears it too. */
-    recordBoot: enqueueActions(({ context, event, enqueue }) => {
+    recordBoot: enqueueActions(({ context, event, enqueue, system }) => {
       if (event.type !== 'runtime.booted') return;
       enqueue.assign({
         bootId: event.bootId,
@@ -169,6 +169,9 @@ export const orchestratorMachine = setup({
         settings: event.settings ?? context.settings,
       });
       for (const child of ['relaunchGate', 'quitIntent', 'tray'] as const) enqueue.sendTo(child, event);
+      // A step restored mid-way: what the dead process asked for may never have reached TCC.
+      const step = system.get('step');
+      if (step) enqueue.sendTo(step, event);
     }),
     recordStepResult: assign(({ context, event }) => {
       const result = (event as unknown as { output: StepResult }).output;
@@ -292,6 +295,7 @@ export const orchestratorMachine = setup({
         step: {
           invoke: {
             id: 'step',
+            systemId: 'step',
             src: 'permissionStep',
             input: ({ context }) => stepInput(context),
             onDone: { target: 'next', actions: 'recordStepResult' },
@@ -402,6 +406,7 @@ export const orchestratorMachine = setup({
         step: {
           invoke: {
             id: 'step',
+            systemId: 'step',
             src: 'permissionStep',
             input: ({ context }) => stepInput(context),
             onDone: { target: 'next', actions: 'recordStepResult' },

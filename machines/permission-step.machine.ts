@@ -180,6 +180,13 @@ export const permissionStepMachine = setup({
         input: ({ context }) => ({ deadlineAt: context.deadlineAt ?? 0 }),
       },
       on: {
+        // Restored in a new process: a prompt or a trip to Settings made by the dead process may never have
+        // reached TCC. Route again from the status, allowed to ask once more (TCC ignores a repeat), inside
+        // the same timebox.
+        'runtime.booted': {
+          target: '.routing',
+          actions: assign({ promptedNow: false, requestedNow: false, statusAtPrompt: null }),
+        },
         'step.timebox_expired': [
           {
             guard: 'isAdvanceOnTimeout',

@@ -7,12 +7,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { BackendError, ScenarioError } from '../errors.js';
+import { isPidAlive } from '../runtime/process-alive.js';
 import { PERMISSIONS, type PermissionName, type PermissionStatus } from '../../machines/types.js';
 import { parseJsonText, isRecord } from '../config/validate.js';
 import type { PermissionBackend } from './permission-backend.js';
@@ -295,8 +296,9 @@ interface LockOptions {
 }
 
 /**
- * The cross-process half: `mkdir <file>.lock` is atomic on every local file system. A lock directory
- * older than `staleMs` is taken as left by a dead process (the critical section is one read and one
+ * The cross-process half: `mkdir <file>.lock` is atomic on every local file system; the holder writes
+ * its pid inside. A lock directory whose holder pid is dead, or older than `staleMs`, is taken as left
+ * by a dead process (the critical section is one read and one
  * write) and broken by renaming it away first, so two breakers cannot both delete a fresh lock by name.
  * Limit (documented): a holder stalled for longer than `staleMs` can have its lock broken.
  */
@@ -307,6 +309,9 @@ async function withFileLock<T>(file: string, options: LockOptions, task: () => P
   for (;;) {
     try {
       await mkdir(lockDir);
+      // Who holds it: a holder that died (kill -9 mid-update) is seen at once, not after `staleMs`
+      // (only a holder killed between these two calls waits for `staleMs`).
+      await writeFile(join(lockDir, 'pid'), String(process.pid)).catch(() => {});
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
@@ -315,7 +320,9 @@ async function withFileLock<T>(file: string, options: LockOptions, task: () => P
     }
     try {
       const info = await stat(lockDir);
-      if (Date.now() - info.mtimeMs > options.staleMs) {
+      const holder = Number(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => ''));
+      const holderDead = Number.isInteger(holder) && holder > 0 && !isPidAlive(holder);
+      if (holderDead || Date.now() - info.mtimeMs > options.staleMs) {
         const grave = `${lockDir}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
         await rename(lockDir, grave);
         await rm(grave, { recursive: true, force: true });

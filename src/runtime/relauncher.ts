@@ -49,6 +49,29 @@ export function successorArgs(args: readonly string[], predecessorPid: number, t
   return [...kept, '--successor-of', String(predecessorPid), '--handoff-token', token];
 }
 
+/**
+ * Read the successor flags back from an argv (what `successorArgs` wrote): the host passes the result to
+ * `runFirstRun({ successor })`. `undefined` when this process was not started by a relaunch.
+ * @throws RelaunchError when only one of the two flags is there, or a value is malformed.
+ */
+export function readSuccessorInfo(argv: readonly string[]): { predecessorPid: number; token: string } | undefined {
+  const value = (name: string) => {
+    const index = argv.findIndex((arg) => arg === name || arg.startsWith(`${name}=`));
+    if (index === -1) return undefined;
+    const arg = argv[index]!;
+    return arg === name ? argv[index + 1] : arg.slice(name.length + 1);
+  };
+  const of = value('--successor-of');
+  const token = value('--handoff-token');
+  if (of === undefined && token === undefined) return undefined;
+  if (of === undefined || !/^\d+$/.test(of) || token === undefined || !/^[A-Za-z0-9-]{8,64}$/.test(token)) {
+    throw new RelaunchError(
+      `Expected \`--successor-of PID\` and \`--handoff-token TOKEN\` together (they are set by a relaunch), got ${JSON.stringify([of, token])}.`,
+    );
+  }
+  return { predecessorPid: Number(of), token };
+}
+
 /** Check that a strategy can run here, before anything starts (so a bad config fails at launch, not at restart). */
 export function assertStrategyAvailable(strategy: RelaunchStrategy): void {
   if (strategy === 'execve' && !canExecve()) {

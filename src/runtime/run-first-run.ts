@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
 import type { PermissionBackend } from '../backend/permission-backend.js';
-import { FirstRunError } from '../errors.js';
+import { FirstRunError, RelaunchError } from '../errors.js';
 import { openJournal, type Journal } from '../journal/index.js';
 import { openLedgerStore, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
 import { acquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
@@ -27,7 +27,8 @@ import {
   type FirstRunService,
   type SettledResult,
 } from '../service/create-first-run-service.js';
-import type { FirstRunEvent } from '../service/events.js';
+import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
+import { createFaultHook } from './fault-injection.js';
 import { clearHandoff, isHandoffCancelled, writeAliveProof } from './handoff.js';
 import { assertStrategyAvailable, createProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { safeModeSnapshot, validateOrchestratorSnapshot } from './snapshot.js';
@@ -54,14 +55,39 @@ export interface RunFirstRunOptions {
   appMode?: AppMode;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Every contract and runtime event, as journaled. */
-  onEvent?: (event: FirstRunEvent | { type: string; ts: string; pid: number; [key: string]: unknown }) => void;
+  onEvent?: (event: RuntimeEvent) => void;
   /** `[PERMISSION_RESTART] …` log lines. */
   log?: (line: string) => void;
   /** A dev restart's saved state to resume from instead of the ledger (never touches restart_count). */
   snapshotOverride?: unknown;
+  /**
+   * Keep the lock and the service (the tray actor, app-mode input) running after COMPLETED/FAILED,
+   * like an app that goes on (`launch --stay`); they end with `close()`. A hand-off or a quit still ends
+   * the run. @default false
+   */
+  stay?: boolean;
+  /**
+   * Dev mode (DV-1): this process was started by a dev restart. The same hand-off as a relaunch — prove
+   * alive, then wait for the lock — but journaled as `dev.successor_*`, never `restart.*`, and it is not a
+   * first-run successor (no `restart_completed.flag`). @default undefined
+   */
+  devRestart?: SuccessorInfo;
+  /** Called once the service started (the lock is held; a restored snapshot got `runtime.booted`). */
+  onStarted?: (service: FirstRunService) => void;
 }
 
-export type RuntimeOutcome = SettledResult['outcome'] | 'cancelled_successor';
+/** What {@link FirstRunRuntime.suspend} hands back: the root snapshot taken while the actor was active. */
+export interface SuspendedState {
+  /** The persisted root snapshot (restorable), or null when the service was not running. */
+  snapshot: unknown;
+  phase: Phase | null;
+  restartCount: number | null;
+}
+
+/** An event of the runtime: a contract event, or a runtime one (`instance.*`, `ledger.*`, `restart.handoff_*`). */
+export type RuntimeEvent = FirstRunEvent | { type: string; ts: string; pid: number; [key: string]: unknown };
+
+export type RuntimeOutcome = SettledResult['outcome'] | 'cancelled_successor' | 'suspended';
 
 export interface RuntimeResult {
   outcome: RuntimeOutcome;
@@ -77,10 +103,20 @@ export interface FirstRunRuntime {
   readonly result: Promise<RuntimeResult>;
   /** The service, once started (after the lock). */
   readonly service: FirstRunService | null;
+  /** Subscribe to every journaled event (contract and runtime), from before the lock is taken. */
+  on(listener: (event: RuntimeEvent) => void): () => void;
+  /** Subscribe to one contract event type, typed (e.g. `tray.status_updated`). */
+  on<T extends FirstRunEventType>(type: T, listener: (event: FirstRunEvent<T>) => void): () => void;
   /** The user quits (SIGINT/SIGTERM, the tray's Quit). */
   quit(): void;
   /** Stop everything, persist, release the lock. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Dev mode (DV-1): stop the service — which persists the ledger — but keep the instance lock until
+   * `close()`, and hand back the root snapshot taken just before the actor stopped. `result` resolves
+   * with outcome `suspended` when the run had not settled yet.
+   */
+  suspend(): Promise<SuspendedState>;
 }
 
 /**
@@ -90,10 +126,20 @@ export interface FirstRunRuntime {
 export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const journal: Journal = openJournal({ stateDir: options.stateDir });
-  const onEvent = options.onEvent ?? (() => {});
+  const listeners = new Set<(event: RuntimeEvent) => void>();
+  if (options.onEvent) listeners.add(options.onEvent);
+  const onEvent = (event: RuntimeEvent) => {
+    for (const listener of listeners) listener(event);
+  };
   let journalOpen = true;
+  const afterJournalLine = createFaultHook(options.successor ? 'successor' : 'first');
+  const append = (type: string, payload: Record<string, unknown>) => {
+    if (!journalOpen) return;
+    journal.append(type, payload);
+    afterJournalLine();
+  };
   const record = (type: string, payload: Record<string, unknown> = {}) => {
-    if (journalOpen) journal.append(type, payload);
+    append(type, payload);
     onEvent({ type, ts: new Date().toISOString(), pid: process.pid, ...payload });
   };
   const recordingJournal = { append: (type: string, payload?: Record<string, unknown>) => record(type, payload ?? {}) };
@@ -103,13 +149,27 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
   let service: FirstRunService | null = null;
   let quitRequested = false;
   let closed = false;
+  // Dev mode: `suspend()` stops the service but keeps the lock (released by `close()` after the hand-off).
+  let suspending = false;
+  let suspendedState: Promise<SuspendedState> | null = null;
+  let resolveSuspended: () => void = () => {};
+  const suspended = new Promise<'suspended'>((resolve) => {
+    resolveSuspended = () => resolve('suspended');
+  });
+  let stopped: Promise<void> | null = null;
+  const stopServiceAndStore = () => {
+    stopped ??= (async () => {
+      if (service) await service.stop();
+      if (store) await store.close();
+    })();
+    return stopped;
+  };
 
   const close = async () => {
     if (closed) return;
     closed = true;
     try {
-      if (service) await service.stop();
-      if (store) await store.close();
+      await stopServiceAndStore();
     } finally {
       if (lock) {
         const released = await lock.release();
@@ -122,15 +182,23 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
 
   const run = async (): Promise<RuntimeResult> => {
     assertStrategyAvailable(options.settings.restart.strategy);
+    if (options.relaunch.strategy !== options.settings.restart.strategy) {
+      throw new RelaunchError(
+        `The relaunch plan is for strategy "${options.relaunch.strategy}" but restart.strategy is "${options.settings.restart.strategy}"; build the plan for the configured strategy.`,
+      );
+    }
     const handoffMs = options.settings.restart.handoffTimeoutMs;
-    if (options.successor) {
-      writeAliveProof(options.stateDir, options.successor.token);
-      record('restart.successor_started', { predecessor_pid: options.successor.predecessorPid });
+    // A dev restart uses the same hand-off, journaled under its own names (it is never a first-run restart).
+    const handoff = options.successor ?? options.devRestart;
+    const handoffKind = options.successor ? 'restart' : 'dev';
+    if (handoff) {
+      writeAliveProof(options.stateDir, handoff.token);
+      record(`${handoffKind}.successor_started`, { predecessor_pid: handoff.predecessorPid });
     }
     const started = Date.now();
     // A successor waits: the predecessor holds the lock until it has seen our proof.
-    const lockTimeoutMs = options.lockTimeoutMs ?? (options.successor ? handoffMs + 30_000 : 0);
-    const successorToken = options.successor?.token;
+    const lockTimeoutMs = options.lockTimeoutMs ?? (handoff ? handoffMs + 30_000 : 0);
+    const successorToken = handoff?.token;
     lock = await acquireInstanceLock({ stateDir: options.stateDir, timeoutMs: lockTimeoutMs }).catch((error: unknown) => {
       // A late successor whose predecessor gave up (and kept running) must not run at all.
       if (successorToken && isHandoffCancelled(options.stateDir, successorToken)) return null;
@@ -138,7 +206,7 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
       throw error;
     });
     if (lock === null || (successorToken && isHandoffCancelled(options.stateDir, successorToken))) {
-      record('restart.successor_cancelled', { predecessor_pid: options.successor?.predecessorPid ?? null });
+      record(`${handoffKind}.successor_cancelled`, { predecessor_pid: handoff?.predecessorPid ?? null });
       return { outcome: 'cancelled_successor', phase: null, restartCount: 0, warnings: [], ledger: null };
     }
     record('instance.lock_acquired', { waited_ms: Date.now() - started, token: lock.owner.token.slice(0, 8) });
@@ -185,25 +253,52 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
     });
     service.on('*', (event) => {
       const { ts: _ts, pid: _pid, type, ...payload } = event as FirstRunEvent & Record<string, unknown>;
-      if (journalOpen) journal.append(type, payload);
+      append(type, payload);
       onEvent(event);
       if (type === 'permissions.first_run_completed') void ledgerStore.writeFlags({ firstRunCompleted: true });
       if (type === 'permissions.v2.phase' && payload.phase === 'POST_RESTART_VERIFY' && options.successor) {
         void ledgerStore.writeFlags({ restartCompleted: true });
       }
     });
+    if (suspending) return { outcome: 'suspended', phase: null, restartCount: 0, warnings: [], ledger: loaded.kind };
     service.start();
     if (quitRequested) service.quit();
-    const settled = await service.whenSettled();
+    options.onStarted?.(service);
+    const settled = await Promise.race([service.whenSettled(), suspended]);
     await ledgerStore.flush();
+    if (settled === 'suspended') {
+      return { outcome: 'suspended', phase: service.phase, restartCount: service.restartCount, warnings: [], ledger: loaded.kind };
+    }
     return { ...settled, ledger: loaded.kind };
   };
 
-  const result = run().finally(() => close());
+  const result = run().then(
+    async (outcome) => {
+      const staying = options.stay === true && (outcome.outcome === 'completed' || outcome.outcome === 'failed');
+      // Suspended (a dev restart): the service is stopped, the lock stays ours until close().
+      if (outcome.outcome === 'suspended' && !closed) await stopServiceAndStore();
+      else if (!staying) await close();
+      return outcome;
+    },
+    async (error: unknown) => {
+      await close();
+      throw error;
+    },
+  );
   return {
     result,
     get service() {
       return service;
+    },
+    on(typeOrListener: string | ((event: RuntimeEvent) => void), listener?: (event: never) => void) {
+      const wrapped =
+        typeof typeOrListener === 'function'
+          ? typeOrListener
+          : (event: RuntimeEvent) => {
+              if (event.type === typeOrListener) (listener as (event: RuntimeEvent) => void)(event);
+            };
+      listeners.add(wrapped);
+      return () => listeners.delete(wrapped);
     },
     quit() {
       quitRequested = true;
@@ -216,5 +311,19 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
       }
     },
     close,
+    suspend() {
+      suspendedState ??= (async (): Promise<SuspendedState> => {
+        suspending = true;
+        const live = service && !closed && stopped === null ? service : null;
+        // Taken while the actor is active: a stopped actor's snapshot is not restorable.
+        const state: SuspendedState = live
+          ? { snapshot: live.getPersistedSnapshot(), phase: live.phase, restartCount: live.restartCount }
+          : { snapshot: null, phase: null, restartCount: null };
+        resolveSuspended();
+        await stopServiceAndStore();
+        return state;
+      })();
+      return suspendedState;
+    },
   };
 }

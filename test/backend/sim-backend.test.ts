@@ -121,7 +121,22 @@ describe('FR-4 step behaviour per status', () => {
 });
 
 describe('FR-6 real TCC quirks', () => {
-  it.each(['accessibility', 'screen_capture'] as const)('should read a never-asked %s as denied, yet still prompt once', async (name) => {
+  it('should read a never-asked accessibility as denied; its request shows no prompt and opens System Settings', async () => {
+    const events: SimNativeCallEvent[] = [];
+    const backend = await open(
+      { permissions: { accessibility: { on_request: { result: 'granted', after_ms: 10 }, on_settings: { result: 'granted', after_ms: 20 } } } },
+      { onNativeCall: (e) => events.push(e) },
+    );
+    expect(await backend.getStatus('accessibility')).toBe('denied');
+    await backend.activate('accessibility');
+    expect(events).toEqual([]);
+    clock += 10;
+    expect(await backend.getStatus('accessibility')).toBe('denied');
+    clock += 10;
+    expect(await backend.getStatus('accessibility')).toBe('granted');
+  });
+
+  it.each(['screen_capture'] as const)('should read a never-asked %s as denied, yet still prompt once', async (name) => {
     const events: SimNativeCallEvent[] = [];
     const backend = await open({ permissions: { [name]: { on_request: { result: 'granted', after_ms: 10 } } } }, { onNativeCall: (e) => events.push(e) });
     expect(await backend.getStatus(name)).toBe('denied');

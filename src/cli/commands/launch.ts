@@ -3,6 +3,7 @@
  * relaunch, verify; exit when settled (`--stay` keeps running until SIGTERM/SIGINT). SIGINT/SIGTERM
  * is the user quitting (`tray.quit_clicked`): a restart not yet executed is cancelled, exit 0.
  */
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RelaunchStrategy } from '../../../machines/types.js';
@@ -14,6 +15,8 @@ import { resolveSettings, resolveStateDir } from '../common.js';
 import { EXIT, type Command } from '../io.js';
 import { parseMs, type ParsedCLI } from '../parse-cli.js';
 import { createReporter } from '../reporter.js';
+import { prepareDevSession, setAsideStaleDevState, type DevSession } from '../../dev/dev-session.js';
+import type { FirstRunRuntime } from '../../runtime/run-first-run.js';
 
 /** The app bundle around an executable (`/Applications/X.app/Contents/MacOS/X` → `/Applications/X.app`). */
 export function appBundleOf(execPath: string): string | null {
@@ -57,6 +60,7 @@ export const runLaunch: Command = async (cli, io) => {
     ...(simDb ? { simDb } : {}),
   });
   const successor = successorOf(cli);
+  const dev = await prepareDevFromCli(cli, io, stateDir, successor, json);
   const lockTimeoutMs = cli.options['lock-timeout'] === undefined ? undefined : parseMs('lock-timeout', cli.options['lock-timeout'], 0);
   const reporter = json ? null : createReporter(io, { tty: process.stdout.isTTY === true });
 
@@ -68,7 +72,10 @@ export const runLaunch: Command = async (cli, io) => {
     settings,
     backend,
     relaunch: relaunchPlanFor(settings.restart.strategy),
-    ...(successor ? { successor } : {}),
+    ...(successor && !dev?.runtimeOptions.devRestart ? { successor } : {}),
+    stay: cli.options.stay === true,
+    // Dev mode: the dev session's hand-off, restore and `stay`; otherwise a stale dev-restart file is only reported.
+    ...(dev ? dev.runtimeOptions : { onStarted: () => void setAsideStaleDevState(stateDir, (line) => io.stderr(line)) }),
     ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
     ...(typeof cli.options['app-mode'] === 'string' ? { appMode: cli.options['app-mode'] as 'SLEEPING' } : {}),
     ...(inspection ? { inspect: inspection.inspect } : {}),
@@ -81,9 +88,13 @@ export const runLaunch: Command = async (cli, io) => {
     },
   });
 
+  dev?.attach(runtime);
+
   // SIGINT/SIGTERM: the user quitting. Once settled with --stay, they end the process gracefully.
   let stayResolve: (() => void) | null = null;
+  let signalled = false;
   const onSignal = () => {
+    signalled = true;
     if (stayResolve) stayResolve();
     else runtime.quit();
   };
@@ -92,11 +103,30 @@ export const runLaunch: Command = async (cli, io) => {
   let result: RuntimeResult;
   try {
     result = await runtime.result;
-    if (cli.options.stay === true && (result.outcome === 'completed' || result.outcome === 'failed')) {
+    if (dev) {
+      const newPid = await waitInDevMode(dev, runtime, result, io, json, signalled, (resolveStay) => {
+        stayResolve = resolveStay;
+      });
+      if (newPid !== null) {
+        if (!json) io.stdout(`[${process.pid}] dev restart: handed off to pid ${newPid}; exiting`);
+        else io.stdout(JSON.stringify({ outcome: 'dev_restarted', new_pid: newPid, pid: process.pid, state_dir: stateDir }));
+        // The successor runs the app now: this process must be gone even if a forced shutdown hook still
+        // holds a handle open (the "force" of --shutdown-timeout).
+        setTimeout(() => process.exit(EXIT.ok), 100).unref();
+        return EXIT.ok;
+      }
+      result = { ...result, outcome: result.outcome === 'suspended' ? 'quit' : result.outcome };
+      // The dev module's handles (timers, servers) may outlive its hooks: a dev app ends here.
+      setTimeout(() => process.exit(process.exitCode ?? EXIT.ok), 500).unref();
+    } else if (cli.options.stay === true && (result.outcome === 'completed' || result.outcome === 'failed')) {
       if (!json) io.stdout(`[${process.pid}] settled ${result.phase}; staying up until SIGTERM/SIGINT (--stay)`);
+      // Like an app: nothing else may be pending, so hold the event loop open until a signal.
+      const keepAlive = setInterval(() => {}, 1 << 30);
       await new Promise<void>((resolveStay) => {
         stayResolve = resolveStay;
       });
+      clearInterval(keepAlive);
+      await runtime.close();
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -119,3 +149,68 @@ export const runLaunch: Command = async (cli, io) => {
   }
   return EXIT.ok;
 };
+
+/** `--dev …`: check the dev options and prepare the session (before `runFirstRun`: the dev module loads first). */
+async function prepareDevFromCli(
+  cli: ParsedCLI,
+  io: { stderr(text: string): void },
+  stateDir: string,
+  successor: ReturnType<typeof successorOf>,
+  json: boolean,
+): Promise<DevSession | null> {
+  const isDevRestart = cli.options['dev-restart'] === true;
+  if (cli.options.dev !== true) {
+    for (const name of ['watch', 'dev-module', 'shutdown-timeout', 'dev-restart']) {
+      if (cli.options[name] !== undefined) throw new UsageError(`\`--${name}\` is a dev-mode option; add \`--dev\` (see docs/dev-mode.md).`);
+    }
+    return null;
+  }
+  if (isDevRestart && !successor) {
+    throw new UsageError('`--dev-restart` is set by a dev restart, together with `--successor-of PID` and `--handoff-token TOKEN`.');
+  }
+  const watch = cli.options.watch;
+  const devModule = typeof cli.options['dev-module'] === 'string' ? resolve(cli.options['dev-module']) : undefined;
+  const roots = Array.isArray(watch) ? watch.map((dir) => resolve(dir)) : devModule ? [dirname(devModule)] : [];
+  if (roots.length === 0) throw new UsageError('`--dev` needs at least one `--watch DIR` (or a `--dev-module FILE`, whose directory is then watched).');
+  for (const root of roots) {
+    if (!existsSync(root)) throw new UsageError(`Expected \`--watch\` to name an existing file or directory, got \`${root}\`.`);
+  }
+  return prepareDevSession({
+    stateDir,
+    watch: roots,
+    shutdownTimeoutMs: parseMs('shutdown-timeout', cli.options['shutdown-timeout'], 10_000),
+    ...(devModule ? { module: devModule } : {}),
+    ...(isDevRestart && successor ? { restart: successor } : {}),
+    log: (line) => {
+      if (!json) io.stderr(`[${process.pid}] ${line}`);
+    },
+  });
+}
+
+/**
+ * Dev mode after the run resolved: keep running (settled, or stopped by a dev restart) until the
+ * successor took over (its PID) or a signal came (null).
+ */
+async function waitInDevMode(
+  dev: DevSession,
+  runtime: FirstRunRuntime,
+  result: RuntimeResult,
+  io: { stdout(text: string): void },
+  json: boolean,
+  signalled: boolean,
+  onStay: (resolveStay: () => void) => void,
+): Promise<number | null> {
+  const running = result.outcome === 'completed' || result.outcome === 'failed' || result.outcome === 'suspended';
+  if (running && !signalled) {
+    if (!json && result.outcome !== 'suspended') io.stdout(`[${process.pid}] settled ${result.phase}; dev mode: watching for changes until SIGTERM/SIGINT`);
+    // Like an app (and a crashed dev session waiting for changes): hold the event loop open.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const signal = new Promise<null>((resolveSignal) => onStay(() => resolveSignal(null)));
+    const ended = await Promise.race([dev.whenHandedOff.then(({ newPid }) => newPid), signal]);
+    clearInterval(keepAlive);
+    if (ended !== null) return ended;
+  }
+  await dev.close();
+  await runtime.close();
+  return null;
+}

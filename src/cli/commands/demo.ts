@@ -1,0 +1,122 @@
+/**
+ * `first-run demo` — the main job on any machine (SPEC §4): a complete simulated first run with one
+ * real relaunch, in a fresh temporary state dir. It runs the real `first-run launch` as a child
+ * process (which relaunches itself, exactly as an app would), shows its progress, waits for the
+ * successor to settle, and ends with the ledger summary.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readJournal } from '../../journal/index.js';
+import { readLedgerSummary } from '../../ledger/index.js';
+import { isPidAlive } from '../../runtime/process-alive.js';
+import { EXIT, type Command } from '../io.js';
+
+const BIN = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../bin/first-run.js');
+
+/** The §4 example scenario: a prompt, a trip to System Settings, one already granted, Screen Recording effective after a restart. */
+export const DEMO_DB = {
+  permissions: {
+    microphone: { status: 'not_determined', on_request: { result: 'granted', after_ms: 800 } },
+    accessibility: { status: 'denied', on_settings: { result: 'granted', after_ms: 1500 } },
+    input_monitoring: { status: 'granted' },
+    screen_capture: { status: 'not_determined', on_request: { result: 'granted', after_ms: 600, effective: 'after_restart' } },
+  },
+};
+
+function demoConfig(slow: boolean) {
+  return {
+    integrations: {
+      permissions_v2: {
+        default_step_timeout_s: slow ? 15 : 4,
+        poll_interval_s: slow ? 1 : 0.25,
+        confirm_interval_s: slow ? 2 : 0.3,
+        restart: { delay_sec: slow ? 3 : 1.5, handoff_timeout_s: 10 },
+      },
+    },
+  };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (condition()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return condition();
+}
+
+export const runDemo: Command = async (cli, io) => {
+  const json = cli.options.json === true;
+  const dir = mkdtempSync(join(tmpdir(), 'first-run-demo-'));
+  const stateDir = join(dir, 'state');
+  const simDb = join(dir, 'tcc.json');
+  const config = join(dir, 'config.json');
+  writeFileSync(simDb, JSON.stringify(DEMO_DB, null, 2));
+  writeFileSync(config, JSON.stringify(demoConfig(cli.options.slow === true), null, 2));
+  if (!json) {
+    io.stdout(`first-run demo — a simulated first run with one real relaunch`);
+    io.stdout(`state dir ${stateDir}`);
+    io.stdout(`simulated TCC: microphone asks (granted), accessibility goes through System Settings (granted),`);
+    io.stdout(`input monitoring already granted, screen recording granted but effective only after a restart\n`);
+  }
+  const args = ['launch', '--state-dir', stateDir, '--sim-db', simDb, '--config', config, '--backend', 'sim'];
+  for (const name of ['inspect-viewer', 'inspect-url'] as const) {
+    const value = cli.options[name];
+    if (typeof value === 'string') args.push(`--${name}`, value);
+  }
+  if (cli.options.inspect === true) args.push('--inspect');
+  if (json) args.push('--json');
+
+  // The launch (and, after the relaunch, its successor) writes straight to our stdout/stderr.
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: io.env });
+  const forward = () => child.kill('SIGTERM');
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  try {
+    const code = await new Promise<number>((resolveExit) => child.on('exit', (c) => resolveExit(c ?? 1)));
+    if (code !== 0) {
+      io.stderr(`first-run: the demo's launch exited with code ${code}; its state is in ${stateDir}`);
+      return EXIT.failure;
+    }
+    // If it handed off, wait for the successor to settle (bounded: timeboxes + hand-off + margin).
+    const journalFile = join(stateDir, 'events.ndjson');
+    const executed = readJournal(journalFile).events.find((e) => e.type === 'restart.executed') as { new_pid?: number } | undefined;
+    if (executed?.new_pid) {
+      const done = await waitFor(() => !isPidAlive(executed.new_pid!), 120_000);
+      if (!done) {
+        io.stderr(`first-run: the successor (pid ${executed.new_pid}) did not settle within 120 s; its state is in ${stateDir}`);
+        return EXIT.failure;
+      }
+    }
+  } finally {
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  }
+  const summary = readLedgerSummary(stateDir);
+  const events = readJournal(join(stateDir, 'events.ndjson')).events;
+  const pids = [...new Set(events.map((e) => e.pid))];
+  const restarts = events.filter((e) => e.type === 'restart.executed').length;
+  const result = {
+    phase: summary.kind === 'ok' ? summary.phase : 'NONE',
+    restart_count: summary.kind === 'ok' ? summary.restart_count : 0,
+    generation: summary.kind === 'ok' ? summary.generation : null,
+    restarts_executed: restarts,
+    processes: pids,
+    state_dir: stateDir,
+    journal: join(stateDir, 'events.ndjson'),
+  };
+  if (json) io.stdout(JSON.stringify(result));
+  else {
+    io.stdout('\nledger summary');
+    io.stdout(`  phase              ${result.phase}`);
+    io.stdout(`  restart_count      ${result.restart_count}`);
+    io.stdout(`  generation         ${String(result.generation)}`);
+    io.stdout(`  restarts executed  ${restarts} (processes: ${pids.join(' → ')})`);
+    io.stdout(`  journal            ${result.journal}`);
+    io.stdout(`  inspect it again:  node bin/first-run.js status --state-dir ${stateDir}`);
+  }
+  return result.phase === 'COMPLETED' ? EXIT.ok : EXIT.failure;
+};

@@ -1,0 +1,151 @@
+/**
+ * Real processes in temp dirs: launch `bin/first-run.js` (the compiled CLI; `npm test` builds dist/
+ * first), read the journal and the ledger, wait on observable conditions with a bound.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const BIN = resolve(import.meta.dirname, '../../bin/first-run.js');
+
+export function assertBuilt(): void {
+  if (!existsSync(resolve(import.meta.dirname, '../../dist/src/cli/main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the process tests.');
+  }
+}
+
+/** A quick scenario: a prompt, and Screen Recording granted but effective only after a restart. */
+export const QUICK_DB = {
+  permissions: {
+    microphone: { status: 'not_determined', on_request: { result: 'granted', after_ms: 50 } },
+    accessibility: { status: 'granted' },
+    input_monitoring: { status: 'granted' },
+    screen_capture: { status: 'not_determined', on_request: { result: 'granted', after_ms: 50, effective: 'after_restart' } },
+  },
+};
+
+export function quickConfig(overrides: { delaySec?: number; timeoutSec?: number; handoffSec?: number } = {}) {
+  return {
+    integrations: {
+      permissions_v2: {
+        default_step_timeout_s: overrides.timeoutSec ?? 0.4,
+        poll_interval_s: 0.05,
+        confirm_interval_s: 0.05,
+        confirm_retries: 1,
+        restart: { delay_sec: overrides.delaySec ?? 0.05, handoff_timeout_s: overrides.handoffSec ?? 5 },
+      },
+    },
+  };
+}
+
+export interface Sandbox {
+  dir: string;
+  stateDir: string;
+  simDb: string;
+  config: string;
+}
+
+export function sandbox(db: unknown = QUICK_DB, config: unknown = quickConfig()): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'first-run-test-'));
+  const box = { dir, stateDir: join(dir, 'state'), simDb: join(dir, 'tcc.json'), config: join(dir, 'config.json') };
+  writeFileSync(box.simDb, JSON.stringify(db));
+  writeFileSync(box.config, JSON.stringify(config));
+  return box;
+}
+
+export interface Launched {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+  stdout(): string;
+}
+
+export function run(args: string[], env: NodeJS.ProcessEnv = {}): Launched {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolveExit) =>
+    child.on('exit', (code, signal) => {
+      // Let the pipes drain.
+      setImmediate(() => resolveExit({ code, signal, stdout, stderr }));
+    }),
+  );
+  return { child, exited, stdout: () => stdout };
+}
+
+export function launch(box: Sandbox, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Launched {
+  return run(['launch', '--state-dir', box.stateDir, '--sim-db', box.simDb, '--config', box.config, '--backend', 'sim', '--json', ...extra], env);
+}
+
+export interface JournalLine {
+  ts: string;
+  pid: number;
+  type: string;
+  [key: string]: unknown;
+}
+
+export function journal(box: Sandbox): JournalLine[] {
+  const file = join(box.stateDir, 'events.ndjson');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as JournalLine);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Poll `condition` every `stepMs` until it holds; throw with `what` after `timeoutMs`. */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000, stepMs = 10): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** Wait until every process that ever wrote to the journal is gone. */
+export async function allWritersGone(box: Sandbox, timeoutMs = 30_000): Promise<void> {
+  await waitFor('every journal writer to exit', () => [...new Set(journal(box).map((e) => e.pid))].every((pid) => !isAlive(pid)), timeoutMs, 20);
+}
+
+export function ledgerPhase(box: Sandbox): { phase: string; restart_count: number } | null {
+  const file = join(box.stateDir, 'permission_ledger.json');
+  if (!existsSync(file)) return null;
+  try {
+    const envelope = JSON.parse(readFileSync(file, 'utf8')) as { summary: { phase: string; restart_count: number } };
+    return envelope.summary;
+  } catch {
+    return null;
+  }
+}
+
+/** Invariants of SPEC §3 over a journal that several processes wrote. */
+export function journalInvariants(lines: JournalLine[]) {
+  const executed = lines.filter((e) => e.type === 'restart.executed');
+  const handoffs = lines.filter((e) => e.type === 'restart.handoff_started');
+  const commits = lines.filter((e) => e.type === 'ledger.committed') as (JournalLine & { generation: number; restart_count: number })[];
+  const countRises = commits.filter((c, i) => i > 0 && c.restart_count > commits[i - 1]!.restart_count).length;
+  const generationsIncrease = commits.every((c, i) => i === 0 || c.generation > commits[i - 1]!.generation);
+  // Writers never interleave: each writer's commits form one contiguous block.
+  const blocks: number[] = [];
+  for (const commit of commits) if (blocks.at(-1) !== commit.pid) blocks.push(commit.pid);
+  const interleaved = new Set(blocks).size !== blocks.length;
+  return {
+    restartsExecuted: executed.length,
+    successorsStarted: handoffs.length,
+    countRises,
+    countNeverFalls: commits.every((c, i) => i === 0 || c.restart_count >= commits[i - 1]!.restart_count),
+    generationsIncrease,
+    interleaved,
+  };
+}
