@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'ERR_BACKEND_UNAVAILABLE'
   | 'ERR_BACKEND'
   | 'ERR_RELAUNCH'
-  | 'ERR_SERVICE';
+  | 'ERR_SERVICE'
+  | 'ERR_DEV_RESTART';
 
 /** One problem found in an input file: where (a key path such as `integrations.permissions_v2.order[2]`) and what. */
 export interface InputProblem {
@@ -149,6 +150,13 @@ export class RelaunchError extends FirstRunError {
 export class ServiceError extends FirstRunError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_SERVICE', message, options);
+  }
+}
+
+/** Dev mode (DV-1): the dev module failed to load, the dev-restart state file is unusable, or a bad option. */
+export class DevRestartError extends FirstRunError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_DEV_RESTART', message, options);
   }
 }
 

@@ -26,3 +26,5 @@ export * from './lock/index.js';
 export { openLedgerStore, readLedgerSummary, resetLedger, type LedgerStore } from './ledger/index.js';
 export { openJournal, readJournal, type Journal } from './journal/index.js';
 export { defaultStateDir, isMacOS } from './platform.js';
+export * from './inspect/index.js';
+export * from './dev/index.js';

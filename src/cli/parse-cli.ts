@@ -35,6 +35,7 @@ const LAUNCH: Record<string, OptionSpec> = {
   dev: { kind: 'flag', help: 'dev mode: restart the whole process when a watched file changes' },
   watch: { kind: 'list', help: 'directory or file to watch in --dev mode (repeatable)' },
   'shutdown-timeout': { kind: 'value', help: 'dev mode: force shutdown after MS (default 10000)' },
+  'dev-module': { kind: 'value', help: 'dev mode: ES module run with the dev app (hooks, events); watch it (docs/dev-mode.md)' },
   'successor-of': { kind: 'value', help: 'internal: this process is the relaunched successor of PID', internal: true },
   'handoff-token': { kind: 'value', help: 'internal: one-time token of the relaunch handshake', internal: true },
   'handoff-file': { kind: 'value', help: 'internal: where to prove the successor is alive', internal: true },

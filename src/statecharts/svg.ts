@@ -10,9 +10,12 @@
  * - a parallel state puts its regions side by side, separated by dashed lines;
  * - a final state has a double border and a bullseye marker; a history state shows `H` / `H*`;
  * - a transition between two boxes is a straight arrow between their borders (parallel arrows between
- *   the same two boxes are spread apart); an arrow to or from an enclosing container runs horizontally
- *   to the container's left wall; a self-transition (targetless or to itself) is listed inside the box
- *   as `↻ label`, like UML internal transitions;
+ *   the same two boxes are spread apart) unless that line would cross another box of the same
+ *   container: then it is routed around, through a vertical lane in a gutter of the container (the
+ *   right gutter for arrows going up or sideways, the left one for arrows going down), so no arrow
+ *   runs over a state; an arrow to or from an enclosing container runs horizontally to the
+ *   container's left wall; a self-transition (targetless or to itself) is listed inside the box as
+ *   `↻ label`, like UML internal transitions;
  * - labels sit on a white background, nudged along the arrow to avoid other labels and boxes.
  */
 import type { AnyStateMachine } from 'xstate';
@@ -39,6 +42,8 @@ const INITIAL_STRIP = 30;
 const MARGIN = 20;
 const MIN_W = 90;
 const REGION_GAP = 24;
+/** Distance between two routing lanes, and from the content to the first lane. */
+const LANE = 18;
 
 /** Estimated rendered width of a text line: non-ASCII characters count double (arrows, symbols). */
 export function textWidth(text: string): number {
@@ -78,6 +83,11 @@ export interface SvgEdge {
   ly: number;
   lw: number;
   lh: number;
+  /**
+   * For an arrow routed around other states: the corner points of the polyline, first and last being
+   * (`x1`, `y1`) and (`x2`, `y2`). Absent for a straight arrow.
+   */
+  points?: { x: number; y: number }[];
 }
 
 /** An initial pseudo-state dot and its arrow. */
@@ -112,6 +122,33 @@ interface Sized {
   /** Initial dot relative position, for compound states. */
   initial?: { cx: number; cy: number; child: Sized };
   separators: { dx: number }[];
+  /** Routing lanes between children, by `from\u0000to` (child ids), x relative to this box. */
+  lanes: Map<string, { side: 'left' | 'right'; dx: number }>;
+}
+
+function segmentHitsRect(x1: number, y1: number, x2: number, y2: number, r: { x: number; y: number; w: number; h: number }): boolean {
+  // Liang–Barsky clipping of the segment against the rectangle.
+  let t0 = 0;
+  let t1 = 1;
+  const dx = x2 - x1;
+  const dy = y2 - y1;
+  const checks: [number, number][] = [
+    [-dx, x1 - r.x],
+    [dx, r.x + r.w - x1],
+    [-dy, y1 - r.y],
+    [dy, r.y + r.h - y1],
+  ];
+  for (const [p, q] of checks) {
+    if (p === 0) {
+      if (q < 0) return false;
+      continue;
+    }
+    const t = q / p;
+    if (p < 0) t0 = Math.max(t0, t);
+    else t1 = Math.min(t1, t);
+    if (t0 > t1) return false;
+  }
+  return true;
 }
 
 function isSelf(t: ChartTransition): boolean {
@@ -141,7 +178,7 @@ export function layoutStatechart(model: ChartModel): SvgLayout {
     const lines = [...stateLabelLines(state), ...(selfLines.get(state.id) ?? [])];
     const textW = Math.max(...lines.map(textWidth)) + 2 * PAD + (state.type === 'final' ? 16 : 0);
     const headerH = lines.length * LINE_H + 2 * PAD;
-    const sized: Sized = { state, w: Math.max(MIN_W, textW), h: headerH, lines, headerH, region, children: [], separators: [] };
+    const sized: Sized = { state, w: Math.max(MIN_W, textW), h: headerH, lines, headerH, region, children: [], separators: [], lanes: new Map() };
     if (state.children.length === 0) return sized;
 
     if (state.type === 'parallel') {
@@ -228,6 +265,63 @@ export function layoutStatechart(model: ChartModel): SvgLayout {
       y += rowH + (i < dense.length - 1 ? rowGap(i) : 0);
     });
     sized.h = y + PAD;
+
+    // Arrows whose straight line would cross another child get a lane in a gutter.
+    const placedKid = new Map(sized.children.map((c) => [c.sized.state.id, c]));
+    const laneKeys: { key: string; side: 'left' | 'right' }[] = [];
+    for (const [from, tos] of adjacency) {
+      for (const to of new Set(tos)) {
+        const a = placedKid.get(from);
+        const b = placedKid.get(to);
+        if (!a || !b) continue;
+        const [ax, ay] = [a.dx + a.sized.w / 2, a.dy + a.sized.h / 2];
+        const [bx, by] = [b.dx + b.sized.w / 2, b.dy + b.sized.h / 2];
+        const blocked = sized.children.some(
+          (c) => c !== a && c !== b && segmentHitsRect(ax, ay, bx, by, { x: c.dx - 4, y: c.dy - 4, w: c.sized.w + 8, h: c.sized.h + 8 }),
+        );
+        if (!blocked) continue;
+        // The side whose horizontal runs (box → lane, lane → box) cross the fewest other children;
+        // on a tie, up or sideways goes right and down goes left.
+        const crossings = (side: 'left' | 'right'): number => {
+          let hits = 0;
+          for (const end of [a, b]) {
+            const y = end.dy + end.sized.h / 2;
+            const [xa, xb] = side === 'right' ? [end.dx + end.sized.w, 1e6] : [-1e6, end.dx];
+            for (const c of sized.children) {
+              if (c !== a && c !== b && segmentHitsRect(xa, y, xb, y, { x: c.dx, y: c.dy, w: c.sized.w, h: c.sized.h })) hits++;
+            }
+          }
+          return hits;
+        };
+        const down = (denseRank.get(to) ?? 0) > (denseRank.get(from) ?? 0);
+        const [left, right] = [crossings('left'), crossings('right')];
+        const side = left < right ? 'left' : right < left ? 'right' : down ? 'left' : 'right';
+        laneKeys.push({ key: `${from}\u0000${to}`, side });
+      }
+    }
+    if (laneKeys.length > 0) {
+      const minLeft = Math.min(...sized.children.map((c) => c.dx));
+      const maxRight = Math.max(...sized.children.map((c) => c.dx + c.sized.w));
+      const nLeft = laneKeys.filter((l) => l.side === 'left').length;
+      const nRight = laneKeys.length - nLeft;
+      // The labels of routed arrows sit beside their lane, inside this container: make room for them.
+      const labelRoom = { left: 0, right: 0 };
+      for (const { key, side } of laneKeys) {
+        for (const t of model.transitions) {
+          if (isSelf(t) || `${childUnder(state.id, t.source)}\u0000${childUnder(state.id, t.targets[0] ?? '')}` !== key) continue;
+          labelRoom[side] = Math.max(labelRoom[side], textWidth(transitionLabel(t)) + 8);
+        }
+      }
+      const shift = nLeft > 0 ? Math.max(0, PAD + nLeft * LANE + LANE + labelRoom.left - minLeft) : 0;
+      for (const c of sized.children) c.dx += shift;
+      let li = 0;
+      let ri = 0;
+      for (const { key, side } of laneKeys) {
+        const dx = side === 'left' ? minLeft + shift - LANE * ++li : maxRight + shift + LANE * ++ri;
+        sized.lanes.set(key, { side, dx });
+      }
+      sized.w = Math.max(sized.w + shift, maxRight + shift + (nRight + 1) * LANE + labelRoom.right + PAD);
+    }
     const initialChild = state.initial !== undefined ? keyOf.get(state.initial) : undefined;
     if (initialChild) {
       const placed = sized.children.find((c) => c.sized === initialChild);
@@ -238,7 +332,9 @@ export function layoutStatechart(model: ChartModel): SvgLayout {
 
   const layout: SvgLayout = { width: 0, height: 0, boxes: [], edges: [], initials: [], separators: [] };
   const rects = new Map<string, SvgBox>();
+  const lanes = new Map<string, { side: 'left' | 'right'; x: number }>();
   const place = (s: Sized, x: number, y: number): void => {
+    for (const [key, lane] of s.lanes) lanes.set(`${s.state.id}\u0000${key}`, { side: lane.side, x: x + lane.dx });
     const box: SvgBox = { id: s.state.id, type: s.state.type, region: s.region, x, y, w: s.w, h: s.h, headerH: s.headerH, lines: s.lines };
     layout.boxes.push(box);
     rects.set(box.id, box);
@@ -285,7 +381,25 @@ export function layoutStatechart(model: ChartModel): SvgLayout {
     let y1: number;
     let x2: number;
     let y2: number;
-    if (isAncestor(t.source, target)) {
+    let points: { x: number; y: number }[] | undefined;
+    const lca = t.source === target ? undefined : ancestorsOf(t.source, index).find((a) => a === target || isAncestor(a, target));
+    const lane =
+      lca === undefined ? undefined : lanes.get(`${lca}\u0000${childUnder(lca, t.source) ?? ''}\u0000${childUnder(lca, target) ?? ''}`);
+    if (lane && !isAncestor(t.source, target) && !isAncestor(target, t.source)) {
+      // Around the boxes in between: out of the side facing the lane, along the lane, into the target.
+      const spread = (k - (n - 1) / 2) * 8;
+      const sy = round(s.y + Math.min(s.h - 6, Math.max(6, s.h / 2 + spread)));
+      const dy = round(d.y + Math.min(d.h - 6, Math.max(6, d.h / 2 + spread)));
+      const sx = lane.side === 'right' ? s.x + s.w : s.x;
+      const dx = lane.side === 'right' ? d.x + d.w : d.x;
+      points = [
+        { x: round(sx), y: sy },
+        { x: round(lane.x), y: sy },
+        { x: round(lane.x), y: dy },
+        { x: round(dx), y: dy },
+      ];
+      [x1, y1, x2, y2] = [points[0]!.x, sy, points[3]!.x, dy];
+    } else if (isAncestor(t.source, target)) {
       // From the container's left wall to the child.
       const y = d.y + d.h / 2 + offset;
       [x1, y1, x2, y2] = [s.x, y, d.x, y];
@@ -316,9 +430,12 @@ export function layoutStatechart(model: ChartModel): SvgLayout {
     // Try positions along the arrow and just beside it; take the first free one, else the least covered.
     let best: { x: number; y: number } | undefined;
     let bestScore = Infinity;
+    // A routed arrow carries its label on the lane (the long vertical run), beside it.
+    const [ax, ay, bx, by] = points ? [points[1]!.x, points[1]!.y, points[2]!.x, points[2]!.y] : [x1, y1, x2, y2];
+    const side = points ? (lane?.side === 'left' ? -lw / 2 + 4 : lw / 2 - 4) : 0;
     for (const f of [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8]) {
       for (const shift of [0, -lh, lh, -2 * lh, 2 * lh]) {
-        const cand = { x: x1 + (x2 - x1) * f - lw / 2, y: y1 + (y2 - y1) * f - lh / 2 + shift, w: lw, h: lh };
+        const cand = { x: ax + (bx - ax) * f - lw / 2 + side, y: ay + (by - ay) * f - lh / 2 + shift, w: lw, h: lh };
         let score = 0;
         for (const p of placedLabels) score += 4 * overlapArea(p, cand);
         for (const o of obstacles) score += overlapArea(o, cand);
@@ -332,7 +449,7 @@ export function layoutStatechart(model: ChartModel): SvgLayout {
     }
     const at = best ?? { x: (x1 + x2) / 2 - lw / 2, y: (y1 + y2) / 2 - lh / 2 };
     placedLabels.push({ x: at.x, y: at.y, w: lw, h: lh });
-    layout.edges.push({ transition: t, target, x1, y1, x2, y2, label, lx: at.x, ly: at.y, lw, lh });
+    layout.edges.push({ transition: t, target, x1, y1, x2, y2, label, lx: at.x, ly: at.y, lw, lh, ...(points ? { points } : {}) });
     layout.width = Math.max(layout.width, at.x + lw + MARGIN);
     layout.height = Math.max(layout.height, at.y + lh + MARGIN);
   }
@@ -355,6 +472,10 @@ function translate(layout: SvgLayout, dx: number, dy: number): void {
     e.y1 += dy;
     e.y2 += dy;
     e.ly += dy;
+    for (const p of e.points ?? []) {
+      p.x += dx;
+      p.y += dy;
+    }
   }
   for (const i of layout.initials) {
     i.cx += dx;
@@ -435,7 +556,12 @@ export function renderSvg(layout: SvgLayout, title: string): string {
   for (const e of layout.edges) {
     const dashed = e.transition.kind === 'always' || e.transition.kind === 'after' ? ' stroke-dasharray="4 3"' : '';
     out.push(`<g class="transition" data-event="${escapeXml(e.transition.eventType)}">`);
-    out.push(`<line x1="${n(e.x1)}" y1="${n(e.y1)}" x2="${n(e.x2)}" y2="${n(e.y2)}" stroke="#333" stroke-width="1.2"${dashed} marker-end="url(#arrow)"/>`);
+    if (e.points) {
+      const points = e.points.map((p) => `${n(p.x)},${n(p.y)}`).join(' ');
+      out.push(`<polyline points="${points}" fill="none" stroke="#333" stroke-width="1.2"${dashed} marker-end="url(#arrow)"/>`);
+    } else {
+      out.push(`<line x1="${n(e.x1)}" y1="${n(e.y1)}" x2="${n(e.x2)}" y2="${n(e.y2)}" stroke="#333" stroke-width="1.2"${dashed} marker-end="url(#arrow)"/>`);
+    }
     out.push(`<rect x="${n(e.lx)}" y="${n(e.ly)}" width="${n(e.lw)}" height="${n(e.lh)}" fill="#ffffff" fill-opacity="0.9" stroke="#ccc" stroke-width="0.5" rx="3"/>`);
     out.push(`<text x="${n(e.lx + 4)}" y="${n(e.ly + e.lh - 5)}" fill="#224">${escapeXml(e.label)}</text>`);
     out.push('</g>');

@@ -1,0 +1,71 @@
+/**
+ * `ledger_commit`: `await store.commit(snapshot)` (fsync on: CAS check, backup hard link, write-file-atomic
+ * temp + fsync + rename, directory fsync) of a real COMPLETED orchestrator snapshot, against a
+ * hand-written temp write + fsync + rename + directory fsync of the same bytes, in a sibling directory of
+ * the same file system. Batches of `BATCH`, alternated, ms per write.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+import { openLedgerStore, type LedgerSummary } from '../../src/ledger/index.js';
+import type { BenchContext } from '../context.js';
+import { interleave, ratioFigure, type Figure } from '../stats.js';
+import { prepareWarmState } from './warm-launch.js';
+
+const BATCH = 10;
+
+export async function ledgerCommit(ctx: BenchContext): Promise<Figure[]> {
+  const { stateDir: warm } = prepareWarmState(ctx);
+  const envelope = JSON.parse(readFileSync(path.join(warm, 'permission_ledger.json'), 'utf8')) as { snapshot: unknown; summary: LedgerSummary };
+
+  const storeDir = ctx.dir('ledger');
+  const store = openLedgerStore({ stateDir: storeDir });
+  store.load();
+  await store.commit(envelope.snapshot, envelope.summary);
+  const bytes = readFileSync(store.paths.ledger);
+
+  const bareDir = ctx.dir('ledger-bare');
+  const bareFile = path.join(bareDir, 'permission_ledger.json');
+  const bareTmp = `${bareFile}.tmp`;
+  const bareWrite = () => {
+    const fd = openSync(bareTmp, 'w', 0o600);
+    try {
+      writeSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(bareTmp, bareFile);
+    const dirFd = openSync(bareDir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  };
+
+  const samples = await interleave(
+    ctx.runs(50, 6),
+    2,
+    async () => {
+      const start = performance.now();
+      for (let i = 0; i < BATCH; i++) await store.commit(envelope.snapshot, envelope.summary);
+      return (performance.now() - start) / BATCH;
+    },
+    () => {
+      const start = performance.now();
+      for (let i = 0; i < BATCH; i++) bareWrite();
+      return (performance.now() - start) / BATCH;
+    },
+  );
+  await store.close();
+  return [
+    ratioFigure({
+      name: 'ledger_commit',
+      unit: 'ms',
+      values: samples.a,
+      baselines: samples.b,
+      maxRatio: 1.3,
+      detail: `store.commit of a ${bytes.length}-byte envelope (fsync) vs hand-written temp+fsync+rename+dir fsync of the same bytes; batches of ${BATCH}`,
+    }),
+  ];
+}
