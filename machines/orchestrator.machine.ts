@@ -159,7 +159,7 @@ export const orchestratorMachine = setup({
       enqueue.assign({ statuses: { ...context.statuses, ...reading.statuses } });
     }),
     /** A (re)start of this process: new boot id, no quit intent; every child hears it too. */
-    recordBoot: enqueueActions(({ context, event, enqueue, system }) => {
+    recordBoot: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'runtime.booted') return;
       enqueue.assign({
         bootId: event.bootId,
@@ -170,8 +170,8 @@ export const orchestratorMachine = setup({
       });
       for (const child of ['relaunchGate', 'quitIntent', 'tray'] as const) enqueue.sendTo(child, event);
       // A step restored mid-way: what the dead process asked for may never have reached TCC.
-      const step = system.get('step');
-      if (step) enqueue.sendTo(step, event);
+      const step = (self.getSnapshot() as { children?: Record<string, unknown> } | undefined)?.children?.step;
+      if (step) enqueue.sendTo('step', event);
     }),
     recordStepResult: assign(({ context, event }) => {
       const result = (event as unknown as { output: StepResult }).output;
@@ -263,6 +263,7 @@ export const orchestratorMachine = setup({
     PRECHECK: {
       entry: phaseEvent('PRECHECK'),
       invoke: {
+        id: 'precheck',
         src: 'readStatuses',
         input: ({ context }) => ({ permissions: context.settings.order }),
         onDone: [
@@ -295,7 +296,6 @@ export const orchestratorMachine = setup({
         step: {
           invoke: {
             id: 'step',
-            systemId: 'step',
             src: 'permissionStep',
             input: ({ context }) => stepInput(context),
             onDone: { target: 'next', actions: 'recordStepResult' },
@@ -380,6 +380,7 @@ export const orchestratorMachine = setup({
       states: {
         checking: {
           invoke: {
+            id: 'verify',
             src: 'readStatuses',
             input: ({ context }) => ({ permissions: context.settings.order }),
             onDone: {
@@ -406,7 +407,6 @@ export const orchestratorMachine = setup({
         step: {
           invoke: {
             id: 'step',
-            systemId: 'step',
             src: 'permissionStep',
             input: ({ context }) => stepInput(context),
             onDone: { target: 'next', actions: 'recordStepResult' },

@@ -166,6 +166,7 @@ export const permissionStepMachine = setup({
         }),
       },
       invoke: {
+        id: 'readStatus',
         src: 'readStatus',
         input: ({ context }) => ({ permission: context.permission }),
         onDone: { target: 'running', actions: 'recordReading' },
@@ -176,6 +177,7 @@ export const permissionStepMachine = setup({
     },
     running: {
       invoke: {
+        id: 'timebox',
         src: 'runTimebox',
         input: ({ context }) => ({ deadlineAt: context.deadlineAt ?? 0 }),
       },
@@ -237,6 +239,7 @@ export const permissionStepMachine = setup({
         },
         confirmWait: {
           invoke: {
+            id: 'wait',
             src: 'waitInterval',
             input: ({ context }) => ({ ms: context.confirmIntervalMs }),
           },
@@ -244,6 +247,7 @@ export const permissionStepMachine = setup({
         },
         confirmRead: {
           invoke: {
+            id: 'readStatus',
             src: 'readStatus',
             input: ({ context }) => ({ permission: context.permission }),
             onDone: [
@@ -286,6 +290,7 @@ export const permissionStepMachine = setup({
         },
         rechecking: {
           invoke: {
+            id: 'readStatus',
             src: 'readStatus',
             input: ({ context }) => ({ permission: context.permission }),
             onDone: { target: 'afterRead', actions: 'recordReading' },
@@ -310,6 +315,7 @@ export const permissionStepMachine = setup({
         },
         pollWait: {
           invoke: {
+            id: 'wait',
             src: 'waitInterval',
             input: ({ context }) => ({ ms: context.settings.pollIntervalMs }),
           },
@@ -317,6 +323,7 @@ export const permissionStepMachine = setup({
         },
         pollRead: {
           invoke: {
+            id: 'readStatus',
             src: 'readStatus',
             input: ({ context }) => ({ permission: context.permission }),
             onDone: { target: 'afterRead', actions: 'recordReading' },

@@ -9,7 +9,7 @@
  * 4. If no proof comes within `handoff_timeout_s`, the old process writes `<token>.cancelled` (and kills
  *    its child when it has one); a late successor sees it and exits without doing anything.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RelaunchError } from '../errors.js';
 import { isPidAlive } from './process-alive.js';
@@ -73,4 +73,26 @@ export function isHandoffCancelled(stateDir: string, token: string): boolean {
 /** Successor, once it holds the lock: the handshake files of its token are done with. */
 export function clearHandoff(stateDir: string, token: string): void {
   for (const kind of ['alive', 'cancelled'] as const) rmSync(tokenFile(stateDir, token, kind), { force: true });
+}
+
+/**
+ * A relaunched (or dev-restarted) successor that proved itself alive and is waiting for the lock: its
+ * proof is there, not cancelled, and its PID is alive. A plain launch that happens to take the lock in
+ * the instant between the predecessor's release and the successor's next try yields it to the successor.
+ */
+export function findPendingSuccessor(stateDir: string): { pid: number; token: string } | null {
+  let names: string[];
+  try {
+    names = readdirSync(handoffDir(stateDir));
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.alive')) continue;
+    const token = name.slice(0, -'.alive'.length);
+    if (!/^[A-Za-z0-9-]{8,64}$/.test(token) || isHandoffCancelled(stateDir, token)) continue;
+    const pid = readAliveProof(stateDir, token);
+    if (pid !== null) return { pid, token };
+  }
+  return null;
 }

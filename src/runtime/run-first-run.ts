@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
 import type { PermissionBackend } from '../backend/permission-backend.js';
-import { FirstRunError, RelaunchError } from '../errors.js';
+import { FirstRunError, LockAcquisitionError, RelaunchError } from '../errors.js';
 import { openJournal, type Journal } from '../journal/index.js';
 import { openLedgerStore, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
 import { acquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
@@ -29,7 +29,7 @@ import {
 } from '../service/create-first-run-service.js';
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
 import { createFaultHook } from './fault-injection.js';
-import { clearHandoff, isHandoffCancelled, writeAliveProof } from './handoff.js';
+import { clearHandoff, findPendingSuccessor, isHandoffCancelled, writeAliveProof } from './handoff.js';
 import { assertStrategyAvailable, createProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { safeModeSnapshot, validateOrchestratorSnapshot } from './snapshot.js';
 
@@ -208,6 +208,21 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
     if (lock === null || (successorToken && isHandoffCancelled(options.stateDir, successorToken))) {
       record(`${handoffKind}.successor_cancelled`, { predecessor_pid: handoff?.predecessorPid ?? null });
       return { outcome: 'cancelled_successor', phase: null, restartCount: 0, warnings: [], ledger: null };
+    }
+    if (!handoff) {
+      const pending = findPendingSuccessor(options.stateDir);
+      if (pending) {
+        // We slipped into the hand-off gap: the lock belongs to the successor that is waiting for it.
+        const yielded = lock;
+        lock = null;
+        await yielded.release();
+        record('instance.lock_yielded', { successor_pid: pending.pid });
+        throw new LockAcquisitionError(
+          yielded.lockPath,
+          { pid: pending.pid, host: yielded.owner.host, startedAt: 'unknown' },
+          `Another instance is taking over ${options.stateDir}: the relaunched successor (pid ${pending.pid}) is waiting for the instance lock ${yielded.lockPath}. This launch exits; use the running app.`,
+        );
+      }
     }
     record('instance.lock_acquired', { waited_ms: Date.now() - started, token: lock.owner.token.slice(0, 8) });
     if (successorToken) clearHandoff(options.stateDir, successorToken);

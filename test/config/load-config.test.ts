@@ -1,6 +1,8 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { DEFAULT_SETTINGS, loadConfig } from '../../src/config/index.js';
@@ -83,12 +85,24 @@ describe('CF-2 loadConfig refuses unreadable or broken files', () => {
     expect(error.problems[0]?.message).toMatch(/cannot read the config file: it is a directory/);
   });
 
-  it.skipIf(process.getuid?.() === 0)('should refuse an unreadable file', async () => {
-    const file = join(dir, 'config.json');
+  it('should refuse an unreadable file', async () => {
+    // chmod 000 stops nobody when the tests run as root, so as root the load runs as `nobody` in a child.
+    const shared = await mkdtemp(join(tmpdir(), 'first-run-config-'));
+    await chmod(shared, 0o755);
+    const file = join(shared, 'config.json');
     await writeFile(file, '{}');
     await chmod(file, 0o000);
-    const error = await configError(loadConfig({ file, env: {} }));
-    expect(error.problems[0]?.message).toMatch(/permission denied/);
+    let message: string;
+    if (process.getuid?.() === 0) {
+      const moduleUrl = pathToFileURL(resolve(import.meta.dirname, '../../dist/src/config/index.js')).href;
+      const script = `import(${JSON.stringify(moduleUrl)}).then((m) => m.loadConfig({ file: ${JSON.stringify(file)}, env: {} })).then(() => console.log('LOADED'), (e) => console.log(e.message))`;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+      message = `${child.stdout}${child.stderr}`;
+    } else {
+      message = (await configError(loadConfig({ file, env: {} }))).problems[0]?.message ?? '';
+    }
+    expect(message).toMatch(/permission denied/);
+    expect(message).toContain(file);
   });
 
   it('should refuse a huge file without parsing it', async () => {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +109,25 @@ describe('first-run launch, real processes', () => {
     const acquired = journal(box).find((e) => e.pid === taker.child.pid && e.type === 'instance.lock_acquired')!;
     console.log(`LK-2 takeover of a SIGKILLed holder's lock: waited ${String(acquired.waited_ms)} ms inside the contender; whole launch ${tookMs} ms`);
     expect(acquired).toBeDefined();
+  });
+
+  it('RS-7 a launch that slips into the hand-off gap yields the lock to the waiting successor (exit 3)', async () => {
+    const box = sandbox(ALL_GRANTED);
+    // A successor that proved itself alive and waits for the lock (a live process with a hand-off proof).
+    const waiting = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      mkdirSync(join(box.stateDir, 'handoff'), { recursive: true });
+      const token = '0123456789abcdef';
+      writeFileSync(join(box.stateDir, 'handoff', `${token}.alive`), JSON.stringify({ token, pid: waiting.pid }));
+      const late = launch(box);
+      const result = await late.exited;
+      expect(result.code).toBe(3);
+      expect(result.stdout).toContain(String(waiting.pid));
+      expect(journal(box).map((e) => e.type)).toContain('instance.lock_yielded');
+      expect(ledgerPhase(box)).toBeNull();
+    } finally {
+      waiting.kill('SIGKILL');
+    }
   });
 
   const CORRUPTIONS: [string, (file: string) => void][] = [
