@@ -7,13 +7,9 @@ import { startViewerServer, type ViewerServer } from '../../src/inspect/viewer-s
 import { packageRoot } from '../../src/inspect/package-root.js';
 import { UsageError } from '../../src/errors.js';
 import { World } from '../support/world.js';
+import { DEMO_PERMISSIONS } from '../support/scenarios.js';
 
-const DEMO = {
-  microphone: { status: 'not_determined', onRequest: { result: 'granted', afterMs: 200 } },
-  accessibility: { status: 'denied', onSettings: { result: 'granted', afterMs: 500 } },
-  input_monitoring: { status: 'granted' },
-  screen_capture: { status: 'not_determined', onRequest: { result: 'granted', afterMs: 300, afterRestart: true } },
-} as const;
+const DEMO = DEMO_PERMISSIONS;
 
 /** A port nothing listens on. */
 async function deadPort(): Promise<number> {

@@ -2,13 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { World, flush } from '../support/world.js';
 import { testSettings } from '../support/settings.js';
 import type { PermissionName } from '../../machines/types.js';
+import { DEMO_PERMISSIONS } from '../support/scenarios.js';
 
-const DEMO = {
-  microphone: { status: 'not_determined', onRequest: { result: 'granted', afterMs: 200 } },
-  accessibility: { status: 'denied', onSettings: { result: 'granted', afterMs: 500 } },
-  input_monitoring: { status: 'granted' },
-  screen_capture: { status: 'not_determined', onRequest: { result: 'granted', afterMs: 300, afterRestart: true } },
-} as const;
+const DEMO = DEMO_PERMISSIONS;
 
 const phases = (world: World, boot?: number) =>
   world

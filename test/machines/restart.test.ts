@@ -2,13 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { World } from '../support/world.js';
 import { testSettings } from '../support/settings.js';
 import type { OrchestratorSettings } from '../../machines/types.js';
+import { DEMO_PERMISSIONS } from '../support/scenarios.js';
 
-const DEMO = {
-  microphone: { status: 'not_determined', onRequest: { result: 'granted', afterMs: 200 } },
-  accessibility: { status: 'denied', onSettings: { result: 'granted', afterMs: 500 } },
-  input_monitoring: { status: 'granted' },
-  screen_capture: { status: 'not_determined', onRequest: { result: 'granted', afterMs: 300, afterRestart: true } },
-} as const;
+const DEMO = DEMO_PERMISSIONS;
 
 function world(settings: Partial<OrchestratorSettings> = {}, extra: Partial<ConstructorParameters<typeof World>[0]> = {}) {
   return new World({ permissions: DEMO as never, settings: testSettings(settings), ...extra });
