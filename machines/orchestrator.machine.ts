@@ -19,7 +19,7 @@ import { assign, enqueueActions, sendTo, setup } from 'xstate';
 import { promisePlaceholder, type PublishParams, type StatusesReading } from './effects.js';
 import { permissionStepMachine, type PermissionStepInput } from './permission-step.machine.js';
 import { quitIntentMachine } from './quit-intent.machine.js';
-import { relaunchGateMachine, type GateNotification, type RejectReason } from './relaunch-gate.machine.js';
+import { relaunchGateMachine, type GateNotification } from './relaunch-gate.machine.js';
 import { trayMachine } from './tray.machine.js';
 import {
   PASSING_OUTCOMES,
@@ -473,4 +473,3 @@ function stepInput(context: OrchestratorContext): PermissionStepInput {
   };
 }
 
-export type { RejectReason };

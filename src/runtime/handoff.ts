@@ -14,12 +14,15 @@ import { join } from 'node:path';
 import { RelaunchError } from '../errors.js';
 import { isPidAlive } from './process-alive.js';
 
+/** What a hand-off token looks like (a UUID; the CLI refuses anything else). */
+export const HANDOFF_TOKEN_PATTERN = /^[A-Za-z0-9-]{8,64}$/;
+
 export function handoffDir(stateDir: string): string {
   return join(stateDir, 'handoff');
 }
 
 function tokenFile(stateDir: string, token: string, kind: 'alive' | 'cancelled'): string {
-  if (!/^[A-Za-z0-9-]{8,64}$/.test(token)) {
+  if (!HANDOFF_TOKEN_PATTERN.test(token)) {
     throw new RelaunchError(`Expected the hand-off token to be 8–64 letters, digits or dashes, got ${JSON.stringify(token)}.`);
   }
   return join(handoffDir(stateDir), `${token}.${kind}`);
@@ -90,7 +93,7 @@ export function findPendingSuccessor(stateDir: string): { pid: number; token: st
   for (const name of names) {
     if (!name.endsWith('.alive')) continue;
     const token = name.slice(0, -'.alive'.length);
-    if (!/^[A-Za-z0-9-]{8,64}$/.test(token) || isHandoffCancelled(stateDir, token)) continue;
+    if (!HANDOFF_TOKEN_PATTERN.test(token) || isHandoffCancelled(stateDir, token)) continue;
     const pid = readAliveProof(stateDir, token);
     if (pid !== null) return { pid, token };
   }

@@ -7,6 +7,6 @@ export {
   type RuntimeResult,
   type SuccessorInfo,
 } from './run-first-run.js';
-export { createProcessRelauncher, readSuccessorInfo, successorArgs, assertStrategyAvailable, type RelaunchPlan } from './relauncher.js';
+export { createProcessRelauncher, parseSuccessorFlags, readSuccessorInfo, successorArgs, assertStrategyAvailable, type RelaunchPlan } from './relauncher.js';
 export { validateOrchestratorSnapshot, safeModeSnapshot } from './snapshot.js';
 export { writeAliveProof, readAliveProof, cancelHandoff, isHandoffCancelled } from './handoff.js';

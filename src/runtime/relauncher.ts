@@ -8,7 +8,7 @@ import type { RelaunchStrategy } from '../../machines/types.js';
 import { RelaunchError } from '../errors.js';
 import { buildBundleRelaunchCommand, buildNodeRelaunchCommand, canExecve } from '../relaunch/bundle-command.js';
 import type { Relauncher, RelaunchRequest } from '../service/create-first-run-service.js';
-import { cancelHandoff, readAliveProof } from './handoff.js';
+import { cancelHandoff, HANDOFF_TOKEN_PATTERN, readAliveProof } from './handoff.js';
 import { isPidAlive } from './process-alive.js';
 
 /** How to start this app again. */
@@ -61,10 +61,16 @@ export function readSuccessorInfo(argv: readonly string[]): { predecessorPid: nu
     const arg = argv[index]!;
     return arg === name ? argv[index + 1] : arg.slice(name.length + 1);
   };
-  const of = value('--successor-of');
-  const token = value('--handoff-token');
+  return parseSuccessorFlags(value('--successor-of'), value('--handoff-token'));
+}
+
+/**
+ * Check the values of `--successor-of` and `--handoff-token` (from argv or a parsed command line).
+ * @throws RelaunchError when only one is there, or a value is malformed.
+ */
+export function parseSuccessorFlags(of: unknown, token: unknown): { predecessorPid: number; token: string } | undefined {
   if (of === undefined && token === undefined) return undefined;
-  if (of === undefined || !/^\d+$/.test(of) || token === undefined || !/^[A-Za-z0-9-]{8,64}$/.test(token)) {
+  if (typeof of !== 'string' || !/^\d+$/.test(of) || typeof token !== 'string' || !HANDOFF_TOKEN_PATTERN.test(token)) {
     throw new RelaunchError(
       `Expected \`--successor-of PID\` and \`--handoff-token TOKEN\` together (they are set by a relaunch), got ${JSON.stringify([of, token])}.`,
     );

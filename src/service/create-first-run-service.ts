@@ -17,7 +17,7 @@ import { PHASES } from '../../machines/types.js';
 import type { PermissionBackend } from '../backend/permission-backend.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ServiceError } from '../errors.js';
-import type { FirstRunEvent, FirstRunEventPayloads, FirstRunEventType } from './events.js';
+import type { FirstRunEvent, FirstRunEventType } from './events.js';
 
 /** What the relaunch gate asks the host to do once the 0 → 1 commit is durable (RS-7). */
 export interface RelaunchRequest {
@@ -404,4 +404,3 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
   return service;
 }
 
-export type { FirstRunEventPayloads };

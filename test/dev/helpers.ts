@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isPidAlive } from '../../src/runtime/process-alive.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/first-run.js', import.meta.url));
 
@@ -168,14 +169,8 @@ export function lockOwnerPid(stateDir: string): number | null {
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Whether a PID is alive: the product's own check. */
+export const isAlive = isPidAlive;
 
 export function readLedgerSnapshot(stateDir: string): { value: unknown; context: Record<string, unknown>; children: Record<string, { snapshot: { context: Record<string, unknown> } }> } {
   return (JSON.parse(readFileSync(path.join(stateDir, 'permission_ledger.json'), 'utf8')) as { snapshot: never }).snapshot;

@@ -14,57 +14,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, type AnyActorRef } from 'xstate';
-import { getShortestPaths, type StatePath } from 'xstate/graph';
+import type { StatePath } from 'xstate/graph';
 import {
   relaunchGateMachine,
   type RelaunchGateContext,
-  type RelaunchGateEvent,
   type RelaunchGateInput,
 } from '../../machines/relaunch-gate.machine.js';
+import {
+  RELAUNCH_GATE_INPUTS,
+  relaunchGateEvents,
+  relaunchGateShortestPaths,
+  type GateModelEvent,
+} from '../../src/testing/relaunch-gate-model.js';
 
-type GateEvent = RelaunchGateEvent | { type: string; [key: string]: unknown };
-
-/** The machine with its parent notification recorded instead of sent (no parent in a traversal). */
-const traversable = relaunchGateMachine.provide({ actions: { notifyParent: () => {} } });
-
-function nextBoot(bootId: string) {
-  return `b${Number(bootId.slice(1)) + 1}`;
-}
-
-const MAX_BOOT = 3;
-
-/**
- * The events the world can produce in a state: requests and quits at any time; a timer, a commit
- * result or a hand-off result only while the actor that produces it is running.
- */
-function eventsFor(snapshot: { value: unknown; context: RelaunchGateContext }): GateEvent[] {
-  const events: GateEvent[] = [
-    { type: 'restart.request', requestId: 'r', source: 'orchestrator' },
-    { type: 'restart.request', requestId: 'l', source: 'legacy' },
-    { type: 'user.quit' },
-  ];
-  if (snapshot.value === 'armed') events.push({ type: 'gate.delay_elapsed' });
-  if (snapshot.value === 'committing') {
-    events.push(
-      { type: 'xstate.done.actor.commitLedger', output: { generation: 1 } },
-      { type: 'xstate.error.actor.commitLedger', error: { message: 'disk full' } },
-    );
-  }
-  if (snapshot.value === 'executing') {
-    events.push({ type: 'relaunch.succeeded', newPid: 4242 }, { type: 'relaunch.failed', message: 'no successor' });
-  }
-  if (Number(snapshot.context.bootId.slice(1)) < MAX_BOOT) {
-    events.push({ type: 'runtime.booted', bootId: nextBoot(snapshot.context.bootId), pid: 2, at: 0 });
-  }
-  return events;
-}
-
-const INPUTS: Record<string, RelaunchGateInput> = {
-  default: { bootId: 'b1', delayMs: 3000, enabled: true, dryRun: false, killSwitch: false },
-  dryRun: { bootId: 'b1', delayMs: 3000, enabled: true, dryRun: true, killSwitch: false },
-  killSwitch: { bootId: 'b1', delayMs: 3000, enabled: true, dryRun: false, killSwitch: true },
-  disabled: { bootId: 'b1', delayMs: 3000, enabled: false, dryRun: false, killSwitch: false },
-};
+type GateEvent = GateModelEvent;
+const INPUTS = RELAUNCH_GATE_INPUTS;
+const eventsFor = relaunchGateEvents;
 
 interface Execution {
   bootId: string;
@@ -192,14 +157,7 @@ function replay(path: StatePath<any, any>, input: RelaunchGateInput, crashAt: nu
 }
 
 function generate(input: RelaunchGateInput) {
-  const shortest = getShortestPaths(traversable, {
-    events: eventsFor as never,
-    input,
-    // A count past 1 is already a violation: stop there (the replay reports it) instead of exploring an
-    // unbounded state space; and bound the traversal so a broken machine fails, not hangs.
-    stopWhen: (snapshot) => (snapshot.context as RelaunchGateContext).restartCount > 1,
-    limit: 20_000,
-  });
+  const shortest = relaunchGateShortestPaths(input);
   const extended: StatePath<any, any>[] = [];
   for (const path of shortest) {
     for (const event of eventsFor(path.state as never)) {

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isPidAlive } from '../../src/runtime/process-alive.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/first-run.js');
 
@@ -95,14 +96,8 @@ export function journal(box: Sandbox): JournalLine[] {
     .map((line) => JSON.parse(line) as JournalLine);
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Whether a PID is alive: the product's own check. */
+export const isAlive = isPidAlive;
 
 /** Poll `condition` every `stepMs` until it holds; throw with `what` after `timeoutMs`. */
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000, stepMs = 10): Promise<void> {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { RelaunchStrategy } from '../../../machines/types.js';
 import { loadBackend, type BackendKind } from '../../backend/load-backend.js';
 import { UsageError } from '../../errors.js';
-import type { RelaunchPlan } from '../../runtime/relauncher.js';
+import { parseSuccessorFlags, type RelaunchPlan } from '../../runtime/relauncher.js';
 import { runFirstRun, type RuntimeResult } from '../../runtime/run-first-run.js';
 import { resolveSettings, resolveStateDir } from '../common.js';
 import { EXIT, type Command } from '../io.js';
@@ -40,14 +40,13 @@ export function relaunchPlanFor(strategy: RelaunchStrategy, argv: readonly strin
   return { strategy, execPath: process.execPath, execArgv: [...process.execArgv], entry, args };
 }
 
+/** The successor flags, checked by the same parser an embedding host uses (`readSuccessorInfo`); bad usage exits 2. */
 function successorOf(cli: ParsedCLI) {
-  const of = cli.options['successor-of'];
-  const token = cli.options['handoff-token'];
-  if (of === undefined && token === undefined) return undefined;
-  if (typeof of !== 'string' || !/^\d+$/.test(of) || typeof token !== 'string') {
-    throw new UsageError('`--successor-of PID` and `--handoff-token TOKEN` go together (they are set by a relaunch).');
+  try {
+    return parseSuccessorFlags(cli.options['successor-of'], cli.options['handoff-token']);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
   }
-  return { predecessorPid: Number(of), token };
 }
 
 export const runLaunch: Command = async (cli, io) => {
