@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularFile, UnsafeFileError } from '../fs/regular-file.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { OrchestratorSettings } from '../../machines/types.js';
@@ -50,13 +50,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const file = resolve(options.file);
   let text: string;
   try {
-    const bytes = await readFile(file);
-    if (bytes.length > MAX_CONFIG_BYTES) {
-      throw new ConfigError(file, [
-        { path: '(root)', message: `expected a JSON config file of at most ${MAX_CONFIG_BYTES} bytes, got ${bytes.length} bytes` },
-      ]);
-    }
-    text = bytes.toString('utf8');
+    // Type and size first, on the open descriptor: a FIFO would block forever, /dev/zero never end.
+    text = (await readRegularFile(file, { maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -67,6 +62,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
         raw: undefined,
         notice: `Config file ${file} not found; using the defaults`,
       };
+    }
+    if (error instanceof UnsafeFileError) {
+      const expected = error.code === 'EFBIG' ? `expected a JSON config file of at most ${MAX_CONFIG_BYTES} bytes` : 'expected a regular JSON file';
+      throw new ConfigError(file, [{ path: '(root)', message: `${expected}: ${error.message}` }], { cause: error });
     }
     const reason = code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : String((error as Error | undefined)?.message ?? error);
     throw new ConfigError(file, [{ path: '(root)', message: `cannot read the config file: ${reason}; fix the path or its permissions` }], {

@@ -10,6 +10,7 @@ import {
   journalInvariants,
   launch,
   ledgerPhase,
+  plantProof,
   quickConfig,
   run,
   sandbox,
@@ -116,9 +117,7 @@ describe('first-run launch, real processes', () => {
     // A successor that proved itself alive and waits for the lock (a live process with a hand-off proof).
     const waiting = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
     try {
-      mkdirSync(join(box.stateDir, 'handoff'), { recursive: true });
-      const token = '0123456789abcdef';
-      writeFileSync(join(box.stateDir, 'handoff', `${token}.alive`), JSON.stringify({ token, pid: waiting.pid }));
+      plantProof(box.stateDir, waiting.pid!);
       const late = launch(box);
       const result = await late.exited;
       expect(result.code).toBe(3);
