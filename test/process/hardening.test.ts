@@ -260,3 +260,15 @@ describe('issue 10: hostile input files', () => {
     expect(result.stdout).toMatch(/regular file|character device|FIFO/);
   });
 });
+
+describe('issue 10: the default state dir', () => {
+  it.each([['relative', 'rel/home'], ['empty', '']])('13. a %s HOME never makes the state dir depend on the working directory', async (_what, home) => {
+    const { resolveStateDir } = await import('../../src/cli/common.js');
+    const { userInfo } = await import('node:os');
+    const cli = { command: 'status', options: {}, positionals: [] } as never;
+    const io = { stdout: () => {}, stderr: () => {}, env: { HOME: home } };
+    const stateDir = resolveStateDir(cli, io);
+    expect(stateDir.startsWith('/')).toBe(true);
+    expect(stateDir.startsWith(userInfo().homedir)).toBe(true);
+  });
+});
