@@ -10,6 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   allWritersGone,
   assertBuilt,
+  BIN,
   journal,
   journalInvariants,
   launch,
@@ -171,13 +172,18 @@ describe('issue 10: the lock and the journal failing mid-run', () => {
     ['in the successor', 'successor:3'],
   ])('12. a full disk (ENOSPC on the journal) %s: a clear ERR_JOURNAL, and the next launches still restart at most once', async (_what, spec) => {
     const box = sandbox();
-    const first = await endsWithin(launch(box, [], { FIRST_RUN_FAULT_JOURNAL_ENOSPC: spec }), 30_000);
+    const launched = launch(box, [], { FIRST_RUN_FAULT_JOURNAL_ENOSPC: spec });
+    const first = await endsWithin(launched, 30_000);
     if (spec.startsWith('first')) {
       expect(first.code).toBe(1);
       expect(lastJson(first.stdout)).toMatchObject({ error: { code: 'ERR_JOURNAL' } });
       expect(first.stderr).not.toMatch(/^\s+at /m); // no raw stack
     }
     await allWritersGone(box);
+    if (spec.startsWith('successor')) {
+      // The successor inherited our stdout: it ended with the coded error, not an uncaught exception.
+      await waitFor('the successor to report', () => launched.stdout().includes('ERR_JOURNAL'), 10_000);
+    }
     for (let attempt = 0; attempt < 3 && ledgerPhase(box)?.phase !== 'COMPLETED'; attempt++) {
       await endsWithin(launch(box), 30_000);
       await allWritersGone(box);
@@ -263,12 +269,19 @@ describe('issue 10: hostile input files', () => {
 
 describe('issue 10: the default state dir', () => {
   it.each([['relative', 'rel/home'], ['empty', '']])('13. a %s HOME never makes the state dir depend on the working directory', async (_what, home) => {
-    const { resolveStateDir } = await import('../../src/cli/common.js');
-    const { userInfo } = await import('node:os');
-    const cli = { command: 'status', options: {}, positionals: [] } as never;
-    const io = { stdout: () => {}, stderr: () => {}, env: { HOME: home } };
-    const stateDir = resolveStateDir(cli, io);
-    expect(stateDir.startsWith('/')).toBe(true);
-    expect(stateDir.startsWith(userInfo().homedir)).toBe(true);
+    // `status` only reads: it reports the state dir it would use, from two working directories.
+    const env = { ...process.env, HOME: home };
+    delete env.FIRST_RUN_STATE_DIR;
+    delete env.XDG_STATE_HOME;
+    const seen: string[] = [];
+    for (const cwd of [sandbox().dir, sandbox().dir]) {
+      const child = spawn(process.execPath, [BIN, 'status', '--json'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      await new Promise((done) => child.on('exit', done));
+      seen.push(String(lastJson(stdout).state_dir));
+    }
+    expect(seen[0]!.startsWith('/')).toBe(true);
+    expect(seen[1]).toBe(seen[0]);
   });
 });
