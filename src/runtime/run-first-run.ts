@@ -29,6 +29,7 @@ import {
 } from '../service/create-first-run-service.js';
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
 import { createFaultHook } from './fault-injection.js';
+import { createLegacyFlags } from './legacy-flags.js';
 import { clearHandoff, findPendingSuccessor, isHandoffCancelled, writeAliveProof } from './handoff.js';
 import { assertStrategyAvailable, createProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { safeModeSnapshot, validateOrchestratorSnapshot } from './snapshot.js';
@@ -109,6 +110,12 @@ export interface FirstRunRuntime {
   on<T extends FirstRunEventType>(type: T, listener: (event: FirstRunEvent<T>) => void): () => void;
   /** The user quits (SIGINT/SIGTERM, the tray's Quit). */
   quit(): void;
+  /**
+   * Restart safety (RS-10): the app is busy (a session, an update in progress) or idle again. A restart
+   * that comes due while busy waits for idle (`restart.deferred`), at most `restart.max_defer_s`. Said
+   * before the service started, it applies as it starts. See {@link FirstRunService.setBusy}.
+   */
+  setBusy(busy: boolean): void;
   /** Stop everything, persist, release the lock. Safe to call twice. */
   close(): Promise<void>;
   /**
@@ -148,6 +155,7 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
   let store: LedgerStore | null = null;
   let service: FirstRunService | null = null;
   let quitRequested = false;
+  let busy: boolean | null = null;
   let closed = false;
   // Dev mode: `suspend()` stops the service but keeps the lock (released by `close()` after the hand-off).
   let suspending = false;
@@ -241,6 +249,15 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
     });
     const loaded = store.load();
     record('ledger.loaded', { kind: loaded.kind, generation: loaded.generation, problems: loaded.problems.length });
+    // LG-5: the cache flags follow committed generations (src/runtime/legacy-flags.ts).
+    const legacyFlags = createLegacyFlags({
+      stateDir: options.stateDir,
+      successor: options.successor !== undefined,
+      assertWriter: () => heldLock.assertHeld(),
+      onChange: (change) => record('ledger.flags_written', { ...change }),
+      onError: (flag, error) => record('ledger.flags_failed', { flag, message: error.message }),
+    });
+    legacyFlags.started();
     const bootId = randomUUID();
     let snapshot: unknown;
     if (options.snapshotOverride !== undefined) snapshot = options.snapshotOverride;
@@ -260,7 +277,11 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
       backend: options.backend,
       bootId,
       snapshot,
-      persist: (persisted, summary) => ledgerStore.commit(persisted, summary),
+      persist: async (persisted, summary) => {
+        const committed = await ledgerStore.commit(persisted, summary);
+        legacyFlags.committed(persisted, summary, committed.generation);
+        return committed;
+      },
       relauncher,
       ...(options.appMode ? { appMode: options.appMode } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -270,12 +291,9 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
       const { ts: _ts, pid: _pid, type, ...payload } = event as FirstRunEvent & Record<string, unknown>;
       append(type, payload);
       onEvent(event);
-      if (type === 'permissions.first_run_completed') void ledgerStore.writeFlags({ firstRunCompleted: true });
-      if (type === 'permissions.v2.phase' && payload.phase === 'POST_RESTART_VERIFY' && options.successor) {
-        void ledgerStore.writeFlags({ restartCompleted: true });
-      }
     });
     if (suspending) return { outcome: 'suspended', phase: null, restartCount: 0, warnings: [], ledger: loaded.kind };
+    if (busy !== null) service.setBusy(busy);
     service.start();
     if (quitRequested) service.quit();
     options.onStarted?.(service);
@@ -324,6 +342,10 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
           if (!(error instanceof FirstRunError)) throw error;
         }
       }
+    },
+    setBusy(value: boolean) {
+      busy = value;
+      if (service && !closed) service.setBusy(value);
     },
     close,
     suspend() {

@@ -178,6 +178,8 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
   const listeners = new Map<string, Set<(event: FirstRunEvent) => void>>();
   let started = false;
   let stopped = false;
+  // setBusy() before start(): applied right after `runtime.booted` (which resets the gate's "busy").
+  let busyBeforeStart: boolean | null = null;
   let relaunchUsed = false;
 
   function emit(params: PublishParams): void {
@@ -384,6 +386,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
       });
       actor.start();
       actor.send({ type: 'runtime.booted', bootId, pid, at: clock.now(), settings: options.settings });
+      if (busyBeforeStart !== null) actor.send({ type: 'app.busy_changed', busy: busyBeforeStart });
       booted = true;
       checkSettled();
     },
@@ -420,7 +423,8 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     },
     setBusy(busy) {
       if (typeof busy !== 'boolean') throw new ServiceError(`Expected \`busy\` to be true or false, got ${JSON.stringify(busy)}.`);
-      actor.send({ type: 'app.busy_changed', busy });
+      if (!started) busyBeforeStart = busy;
+      else if (!stopped) actor.send({ type: 'app.busy_changed', busy });
     },
     requestLegacyRestart() {
       actor.send({ type: 'restart.legacy_requested' });
