@@ -18,7 +18,7 @@
  *    launch decides again. Quit wins there as in `armed`, and a restored `deferred` is dropped like `armed`.
  * A crash at any instant can therefore cost the restart (count 1, nothing executed), never double it.
  */
-import { and, assign, enqueueActions, sendParent, setup } from 'xstate';
+import { assign, enqueueActions, sendParent, setup } from 'xstate';
 import { callbackPlaceholder, promisePlaceholder, type PublishParams } from './effects.js';
 import { DEFAULT_MAX_DEFER_MS, type RuntimeBootedEvent } from './types.js';
 
@@ -93,6 +93,11 @@ export type GateNotification =
   | { type: 'gate.cancelled' }
   | { type: 'gate.handed_off'; newPid: number }
   | { type: 'gate.unverified'; message: string };
+
+/** The pending request was armed by this process (its boot id): only then may it go on. */
+function isArmedBy(context: RelaunchGateContext): boolean {
+  return context.request !== null && context.request.armedBy === context.bootId;
+}
 
 export const relaunchGateMachine = setup({
   types: {
@@ -174,9 +179,12 @@ export const relaunchGateMachine = setup({
     isUserQuitting: ({ context }) => context.userQuit,
     isKillSwitchOn: ({ context }) => context.killSwitch,
     isDryRun: ({ context }) => context.dryRun,
-    isArmedHere: ({ context }) => context.request !== null && context.request.armedBy === context.bootId,
-    isBusy: ({ context }) => context.busy,
-    isIdleNow: ({ event }) => event.type === 'app.busy_changed' && !event.busy,
+    isArmedHere: ({ context }) => isArmedBy(context),
+    /** The request is this process's and the host says busy: the restart waits (RS-10). */
+    isArmedHereAndBusy: ({ context }) => context.busy && isArmedBy(context),
+    /** The host says idle again, and the deferred request is this process's: it proceeds. */
+    isIdleAndArmedHere: ({ context, event }) =>
+      event.type === 'app.busy_changed' && !event.busy && isArmedBy(context),
   },
 }).createMachine({
   id: 'relaunchGate',
@@ -248,7 +256,7 @@ export const relaunchGateMachine = setup({
         'runtime.booted': { target: 'idle', actions: ['recordBoot', 'dropRestoredRequest'] },
         'gate.delay_elapsed': [
           // RS-10: due while the host is busy (a session, an update): wait for idle, bounded.
-          { guard: and(['isArmedHere', 'isBusy']), target: 'deferred' },
+          { guard: 'isArmedHereAndBusy', target: 'deferred' },
           { guard: 'isArmedHere', target: 'committing' },
         ],
       },
@@ -267,7 +275,7 @@ export const relaunchGateMachine = setup({
       on: {
         'app.busy_changed': [
           {
-            guard: and(['isIdleNow', 'isArmedHere']),
+            guard: 'isIdleAndArmedHere',
             target: 'committing',
             actions: [
               assign({ busy: false }),
