@@ -86,7 +86,8 @@ function resumeFrom(context: PermissionStepContext, event: RuntimeBootedEvent): 
     advanceOnTimeout: event.settings?.advanceOnTimeout ?? context.advanceOnTimeout,
     confirmRetries: event.settings?.confirmRetries ?? context.confirmRetries,
     confirmIntervalMs: event.settings?.confirmIntervalMs ?? context.confirmIntervalMs,
-    remainingMs: context.remainingMs === null ? null : clamp(context.remainingMs),
+    // A ledger from before running time was kept (it has `deadlineAt`, no `remainingMs`) gets the timebox.
+    remainingMs: context.remainingMs === null ? null : clamp(context.remainingMs ?? settings.timeoutMs),
     countedFrom: event.at,
   };
 }

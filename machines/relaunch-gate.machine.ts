@@ -134,7 +134,7 @@ export const relaunchGateMachine = setup({
         busy: false,
         // The switches of *this* launch apply (a kill switch set after a crash must hold).
         delayMs: settings?.restart.delayMs ?? context.delayMs,
-        maxDeferMs: settings?.restart.maxDeferMs ?? context.maxDeferMs,
+        maxDeferMs: settings?.restart.maxDeferMs ?? context.maxDeferMs ?? DEFAULT_MAX_DEFER_MS,
         enabled: settings?.enabled ?? context.enabled,
         dryRun: settings?.dryRun ?? context.dryRun,
         killSwitch: settings?.killSwitch ?? context.killSwitch,

@@ -123,6 +123,24 @@ describe('13.2 only running time counts: a restored step goes on with the time i
     await w.exit();
   });
 
+  it('should resume a step from a ledger written before running time was kept (deadlineAt only) with its timebox', async () => {
+    const w = oneStep('input_monitoring', { status: 'not_determined', onRequest: { result: 'none', afterMs: 0 } }, 4_000);
+    w.launch();
+    await w.run(1_000);
+    w.crash();
+    const context = (w.lastCommitted!.snapshot as { children: { step: { snapshot: { context: Record<string, unknown> } } } }).children.step
+      .snapshot.context;
+    delete context.remainingMs;
+    delete context.countedFrom;
+    context.deadlineAt = w.clock.now() - 60_000;
+    w.launch();
+    await w.run(3_750);
+    expect(w.eventsOf('permissions.v2.step_timeout')).toEqual([]);
+    await w.run(500);
+    expect(w.eventsOf('permissions.v2.step_timeout').map((e) => e.boot)).toEqual([2]);
+    await w.exit();
+  });
+
   it('10.10 should clamp a restored step to a shorter timebox configured since', async () => {
     const w = oneStep('input_monitoring', { status: 'not_determined', onRequest: { result: 'none', afterMs: 0 } });
     w.launch();
