@@ -22,6 +22,8 @@ export interface LoadConfigOptions {
    * @default process.env
    */
   env?: EnvLike;
+  /** The host is a packaged app: the development switch `NEXY_DEV_FORCE_PERMISSIONS` is refused. @default false */
+  packaged?: boolean;
 }
 
 /** What {@link loadConfig} found. */
@@ -44,8 +46,9 @@ export interface LoadedConfig {
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const env = options.env ?? process.env;
+  const parseOptions = { env, packaged: options.packaged === true };
   if (options.file === undefined) {
-    return { settings: parseConfig(undefined, '(no config file; environment)', { env }), file: null, raw: undefined, notice: 'No config file given; using the defaults' };
+    return { settings: parseConfig(undefined, '(no config file; environment)', parseOptions), file: null, raw: undefined, notice: 'No config file given; using the defaults' };
   }
   const file = resolve(options.file);
   let text: string;
@@ -57,7 +60,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT') {
       return {
-        settings: parseConfig(undefined, file, { env }),
+        settings: parseConfig(undefined, file, parseOptions),
         file: null,
         raw: undefined,
         notice: `Config file ${file} not found; using the defaults`,
@@ -79,5 +82,5 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       { path: '(root)', message: `not valid JSON at line ${line}, column ${column}: ${parsed.message}` },
     ]);
   }
-  return { settings: parseConfig(parsed.value, file, { env }), file, raw: parsed.value, notice: null };
+  return { settings: parseConfig(parsed.value, file, parseOptions), file, raw: parsed.value, notice: null };
 }

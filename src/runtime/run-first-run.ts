@@ -31,6 +31,7 @@ import {
 } from '../service/create-first-run-service.js';
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
 import { takeLockAsLaunch, takeLockAsSuccessor, type LaunchLock } from './launch-lock.js';
+import { createLegacyFlags } from './legacy-flags.js';
 import { assertStrategyAvailable, createProcessRelauncher, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { createRuntimeRecorder } from './runtime-recorder.js';
 import { safeModeSnapshot, validateOrchestratorSnapshot } from './snapshot.js';
@@ -121,6 +122,12 @@ export interface FirstRunRuntime {
   on<T extends FirstRunEventType>(type: T, listener: (event: FirstRunEvent<T>) => void): () => void;
   /** The user quits (SIGINT/SIGTERM, the tray's Quit). */
   quit(): void;
+  /**
+   * Restart safety (RS-10): the app is busy (a session, an update in progress) or idle again. A restart
+   * that comes due while busy waits for idle (`restart.deferred`), at most `restart.max_defer_s`. Said
+   * before the service started, it applies as it starts. See {@link FirstRunService.setBusy}.
+   */
+  setBusy(busy: boolean): void;
   /** Stop everything, persist, release the lock. Safe to call twice. */
   close(): Promise<void>;
   /**
@@ -143,6 +150,7 @@ class FirstRunProcess {
   service: FirstRunService | null = null;
   relauncher: ProcessRelauncher | null = null;
   quitRequested = false;
+  busy: boolean | null = null;
   closed = false;
   suspending = false;
   private stopped: Promise<void> | null = null;
@@ -227,6 +235,19 @@ class FirstRunProcess {
     });
   }
 
+  /** LG-5: the cache flags follow committed generations (src/runtime/legacy-flags.ts). */
+  legacyFlags(lock: InstanceLockHandle): ReturnType<typeof createLegacyFlags> {
+    const flags = createLegacyFlags({
+      stateDir: this.options.stateDir,
+      successor: this.options.successor !== undefined,
+      assertWriter: () => lock.assertHeld(),
+      onChange: (change) => this.record('ledger.flags_written', { ...change }),
+      onError: (flag, error) => this.record('ledger.flags_failed', { flag, message: error.message }),
+    });
+    flags.started();
+    return flags;
+  }
+
   openLedger(lock: InstanceLockHandle): { store: LedgerStore; loaded: LedgerLoadResult } {
     const store = openLedgerStore({
       stateDir: this.options.stateDir,
@@ -256,6 +277,7 @@ class FirstRunProcess {
 
   startService(store: LedgerStore, lock: InstanceLockHandle, snapshot: unknown, bootId: string): FirstRunService {
     const { options } = this;
+    const flags = this.legacyFlags(lock);
     this.relauncher = createProcessRelauncher({
       stateDir: options.stateDir,
       plan: options.relaunch,
@@ -268,25 +290,25 @@ class FirstRunProcess {
       backend: options.backend,
       bootId,
       snapshot,
-      persist: (persisted, summary) => store.commit(persisted, summary),
+      persist: async (persisted, summary) => {
+        const committed = await store.commit(persisted, summary);
+        flags.committed(persisted, summary, committed.generation);
+        return committed;
+      },
       relauncher: this.relauncher,
       ...(options.appMode ? { appMode: options.appMode } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
-    service.on('*', (event) => this.onServiceEvent(event, store));
+    service.on('*', (event) => this.onServiceEvent(event));
     this.service = service;
     return service;
   }
 
-  onServiceEvent(event: FirstRunEvent, store: LedgerStore): void {
+  onServiceEvent(event: FirstRunEvent): void {
     const { ts: _ts, pid: _pid, type, ...payload } = event as FirstRunEvent & Record<string, unknown>;
     this.recorder.append(type, payload);
     this.recorder.deliver(event as never);
-    if (type === 'permissions.first_run_completed') void store.writeFlags({ firstRunCompleted: true });
-    if (type === 'permissions.v2.phase' && payload.phase === 'POST_RESTART_VERIFY' && this.options.successor) {
-      void store.writeFlags({ restartCompleted: true });
-    }
   }
 
   async run(): Promise<RuntimeResult> {
@@ -305,6 +327,7 @@ class FirstRunProcess {
     const bootId = randomUUID();
     const service = this.startService(store, lock, this.chooseSnapshot(loaded, bootId), bootId);
     if (this.suspending) return { outcome: 'suspended', phase: null, restartCount: 0, warnings: [], ledger: loaded.kind };
+    if (this.busy !== null) service.setBusy(this.busy);
     service.start();
     if (this.quitRequested) service.quit();
     this.options.onStarted?.(service);
@@ -349,6 +372,11 @@ class FirstRunProcess {
     })();
   }
 
+  setBusy(value: boolean): void {
+    this.busy = value;
+    if (this.service && !this.closed) this.service.setBusy(value);
+  }
+
   quit(): void {
     this.quitRequested = true;
     if (!this.service || this.closed) return;
@@ -391,6 +419,7 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
       return proc.recorder.listen(wrapped as (event: unknown) => void);
     },
     quit: () => proc.quit(),
+    setBusy: (busy) => proc.setBusy(busy),
     close: () => proc.close(),
     suspend() {
       suspendedState ??= proc.suspend();

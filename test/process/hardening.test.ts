@@ -270,7 +270,7 @@ describe('issue 10: hostile input files', () => {
 describe('issue 10: the default state dir', () => {
   it.each([['relative', 'rel/home'], ['empty', '']])('13. a %s HOME never makes the state dir depend on the working directory', async (_what, home) => {
     // `status` only reads: it reports the state dir it would use, from two working directories.
-    const env = { ...process.env, HOME: home };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
     delete env.FIRST_RUN_STATE_DIR;
     delete env.XDG_STATE_HOME;
     const seen: string[] = [];

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { canonicalJson, sha256Checksum } from '../../src/ledger/canonical-json.js';
 import {
   allWritersGone,
   assertBuilt,
@@ -138,7 +139,8 @@ describe('first-run launch, real processes', () => {
     ['unknown state', (f) => {
       const envelope = JSON.parse(readFileSync(f, 'utf8'));
       envelope.snapshot.value = 'NO_SUCH_PHASE';
-      // Keep the checksum valid: only the state is wrong.
+      // Keep the checksum valid (recomputed): only the state is wrong, so snapshot validation must catch it.
+      envelope.checksum = sha256Checksum(canonicalJson(envelope.snapshot));
       writeFileSync(f, JSON.stringify(envelope));
     }],
     ['symlink', (f) => {
@@ -168,6 +170,9 @@ describe('first-run launch, real processes', () => {
     await allWritersGone(box);
     const lines = journal(box).filter((e) => e.pid === next.child.pid);
     expect(lines.map((e) => e.type)).toContain('ledger.corrupt');
+    if (_name === 'unknown state') {
+      expect(lines.filter((e) => e.type === 'ledger.corrupt').map((e) => e.reason)).toEqual(['unknown_state', 'unknown_state']);
+    }
     expect(lines.find((e) => e.type === 'ledger.loaded')).toMatchObject({ kind: 'safe_mode' });
     expect(lines.map((e) => e.type)).toContain('permissions.v2.phase');
     expect(lines.filter((e) => e.type === 'restart.executed' || e.type === 'restart.handoff_started')).toEqual([]);
