@@ -49,7 +49,7 @@ export interface RunFirstRunOptions {
   /** How to start this app again (its strategy must match `settings.restart.strategy`). */
   relaunch: RelaunchPlan;
   /** Present when this process is a relaunched successor. */
-  successor?: SuccessorInfo;
+  successor?: SuccessorInfo | undefined;
   /** Wait up to this long for the lock instead of failing at once. @default 0 (a successor waits handoff + 30 s) */
   lockTimeoutMs?: number;
   appMode?: AppMode;
