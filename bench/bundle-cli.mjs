@@ -36,7 +36,8 @@ const entry = path.join(dist, 'src', 'cli', 'main.js');
 const outdir = path.join(dist, 'cli-bundle');
 
 const missing = [];
-const EXTERNAL = ['node-mac-permissions', '@statelyai/inspect', 'playwright-core', 'proper-lockfile'];
+// xstate stays external: the published package must not carry a second copy of it (issue 11).
+const EXTERNAL = ['xstate', 'node-mac-permissions', '@statelyai/inspect', 'playwright-core', 'proper-lockfile'];
 
 const writeAtomicJs = path.join(dist, 'src', 'ledger', 'write-atomic.js');
 const PIN_LOOKUP = /const fromWfa = createRequire\(createRequire\(import\.meta\.url\)\.resolve\('write-file-atomic'\)\);\s*const signalExit = fromWfa\('signal-exit'\);/;
