@@ -104,6 +104,18 @@ describe('the installed CLI', () => {
     expect(result.stdout.trim()).toBe(version);
   });
 
+  it('should write npx first-run statecharts to ./statecharts of the working directory, never into node_modules', async () => {
+    const { dir, run } = project('esm');
+    const installed = join(dir, 'node_modules', 'first-run-orchestrator', 'statecharts');
+    const before = readdirSync(installed).map((name) => [name, statSync(join(installed, name)).mtimeMs]);
+    const result = await run('npx', ['--no-install', 'first-run', 'statecharts']);
+    expect(result.code, explain(result)).toBe(0);
+    expect(readdirSync(join(dir, 'statecharts'))).toEqual(expect.arrayContaining(['orchestrator.svg', 'index.md']));
+    expect(readdirSync(installed).map((name) => [name, statSync(join(installed, name)).mtimeMs])).toEqual(before);
+    const check = await run('npx', ['--no-install', 'first-run', 'statecharts', '--check']);
+    expect(check.code, explain(check)).toBe(0);
+  });
+
   it(
     'should run npx first-run demo to COMPLETED with one relaunch, and remove its temp dir',
     async () => {

@@ -110,7 +110,10 @@ export const runStatus: Command = async (cli, io) => {
 function reportMissingStateDir(stateDir: string, problem: 'missing' | 'not_a_directory', json: boolean, io: Parameters<Command>[1]): number {
   const what = problem === 'missing' ? 'does not exist' : 'is not a directory';
   if (json) {
-    io.stdout(JSON.stringify({ state_dir: stateDir, state_dir_exists: false, problem, phase: 'NONE', restart_count: 0, ledger: null, lock: null, why: null, last_events: [], journal_problems: 0 }));
+    // The same shape as for an existing dir, so a consumer reads one schema.
+    const lock = { held: false, pid: null, host: null, stale: false, description: `${stateDir} ${what}` };
+    const status = { state_dir: stateDir, state_dir_exists: false, problem, phase: 'NONE', restart_count: 0, ledger: { source: null, problems: [] }, lock, why: null, last_events: [], journal_problems: 0 };
+    io.stdout(JSON.stringify(status));
     return EXIT.ok;
   }
   io.stdout(`state dir      ${stateDir} ${what}: no first run has used it (check --state-dir or $FIRST_RUN_STATE_DIR for a typo)`);
