@@ -11,12 +11,13 @@
  * Everything runs from the consumer's `node_modules`, never from this checkout: a file missing from
  * the tarball, an export not exported, a declaration that does not resolve fails here.
  */
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DB } from '../../src/cli/commands/demo.js';
-import { createConsumerProject, REPO_ROOT, type CommandResult, type ConsumerProject } from './packed.js';
+import { consumerEnv, createConsumerProject, REPO_ROOT, type CommandResult, type ConsumerProject } from './packed.js';
 
 const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const EXAMPLES = join(REPO_ROOT, 'docs', 'examples');
@@ -114,6 +115,31 @@ describe('the installed CLI', () => {
     expect(readdirSync(installed).map((name) => [name, statSync(join(installed, name)).mtimeMs])).toEqual(before);
     const check = await run('npx', ['--no-install', 'first-run', 'statecharts', '--check']);
     expect(check.code, explain(check)).toBe(0);
+  });
+
+  it('should serve the offline viewer page shipped in the package (first-run inspect)', async () => {
+    const { dir } = project('esm');
+    const child = spawn(process.execPath, [join(dir, 'node_modules', '.bin', 'first-run'), 'inspect', '--port', '0', '--json'], { cwd: dir, env: consumerEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const line = await new Promise<string>((resolveLine, reject) => {
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          out += chunk;
+          if (out.includes('\n')) resolveLine(out.slice(0, out.indexOf('\n')));
+        });
+        child.on('exit', (code) => reject(new Error(`first-run inspect exited with ${code} before printing its URL`)));
+      });
+      const { url } = JSON.parse(line) as { url: string };
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>first-run · live viewer</title>');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
   });
 
   it(
