@@ -3,7 +3,9 @@
  * refuses (each refusal a `UsageError` naming the argument), and a help text whose columns never run
  * together.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
 import { UsageError } from '../../src/errors.js';
 import { COMMAND_OPTIONS, COMMANDS, helpText, parseCLI } from '../../src/cli/parse-cli.js';
 
@@ -71,5 +73,14 @@ describe('helpText', () => {
       }
     }
     expect(helpText('launch')).toMatch(/ {2}--app-mode SLEEPING\|LISTENING\|PROCESSING\n {34}the app mode/);
+  });
+});
+
+describe('runCli --version', () => {
+  it("should print the package's version, from source as from dist/", async () => {
+    const out: string[] = [];
+    expect(await runCli(['--version'], { stdout: (t) => out.push(t), stderr: () => {}, env: {} })).toBe(0);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(out).toEqual([pkg.version]);
   });
 });

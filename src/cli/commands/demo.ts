@@ -9,14 +9,15 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../inspect/package-root.js';
 import { readJournal } from '../../journal/index.js';
 import { readLedgerSummary } from '../../ledger/index.js';
 import { isPidAlive } from '../../runtime/process-alive.js';
 import { EXIT, type Command } from '../io.js';
 
-const BIN = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../bin/first-run.js');
+/** The package's own `first-run` launcher (found from this module, compiled or not, never from the cwd). */
+const bin = () => join(packageRoot(), 'bin', 'first-run.js');
 
 /** The §4 example scenario: a prompt, a trip to System Settings, one already granted, Screen Recording effective after a restart. */
 export const DEMO_DB = {
@@ -105,7 +106,7 @@ function demoLaunchArgs(cli: Parameters<Command>[0], stateDir: string, simDb: st
  */
 async function runLaunchAndSuccessor(args: string[], stateDir: string, io: Parameters<Command>[1]): Promise<string | null> {
   // The launch (and, after the relaunch, its successor) writes straight to our stdout/stderr.
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: io.env });
+  const child = spawn(process.execPath, [bin(), ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: io.env });
   const forward = () => child.kill('SIGTERM');
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
