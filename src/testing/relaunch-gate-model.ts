@@ -30,8 +30,10 @@ export function relaunchGateEvents(snapshot: { value: unknown; context: Relaunch
     { type: 'restart.request', requestId: 'r', source: 'orchestrator' },
     { type: 'restart.request', requestId: 'l', source: 'legacy' },
     { type: 'user.quit' },
+    // RS-10: the host says busy / idle at any time; a restart due while busy waits in `deferred`.
+    { type: 'app.busy_changed', busy: !snapshot.context.busy },
   ];
-  if (snapshot.value === 'armed') events.push({ type: 'gate.delay_elapsed' });
+  if (snapshot.value === 'armed' || snapshot.value === 'deferred') events.push({ type: 'gate.delay_elapsed' });
   if (snapshot.value === 'committing') {
     events.push(
       { type: 'xstate.done.actor.commitLedger', output: { generation: 1 } },

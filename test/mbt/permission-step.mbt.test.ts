@@ -82,7 +82,7 @@ class StepWorld {
   boot = 1;
   activations: number[] = [];
   settingsOpened: number[] = [];
-  timeboxInputs: number[] = [];
+  timeboxInputs: (number | null)[] = [];
   firstStatus: string | null = null;
 
   constructor(private readonly input: PermissionStepInput) {
@@ -94,8 +94,8 @@ class StepWorld {
       actors: {
         readStatus: (fromPromise(() => new Promise<never>(() => {})) as never),
         waitInterval: fromCallback(() => {}),
-        runTimebox: fromCallback(({ input }: { input: { deadlineAt: number } }) => {
-          this.timeboxInputs.push(input.deadlineAt);
+        runTimebox: fromCallback(({ input }: { input: { ms: number | null; maxMs: number } }) => {
+          this.timeboxInputs.push(input.ms);
         }),
       },
       actions: {
@@ -127,17 +127,19 @@ class StepWorld {
   }
 
   crash() {
-    const before = this.context.deadlineAt;
+    const before = this.context.remainingMs;
+    const expired = this.context.timeboxExpired;
     const persisted = JSON.parse(JSON.stringify(this.actor.getPersistedSnapshot()));
     this.actor.stop();
     this.boot += 1;
     this.timeboxInputs = [];
     this.actor = this.create(persisted);
     this.actor.send({ type: 'runtime.booted', bootId: `b${this.boot}`, pid: this.boot, at: 0 });
-    // FR-3: the restored timebox is re-armed from the same deadline.
-    expect(this.context.deadlineAt).toBe(before);
+    // FR-3: the restored step goes on with the time it had left at its last commit, never more than its
+    // timebox, and the timebox is re-armed with it (or not at all once it ended with advance=false).
+    expect(this.context.remainingMs).toBe(before === null ? null : Math.min(before, this.input.settings.timeoutMs));
     if (leaf(this.actor.getSnapshot().value) !== 'finished' && before !== null && this.actor.getSnapshot().value !== 'reading') {
-      expect(this.timeboxInputs).toContain(before);
+      expect(this.timeboxInputs).toContain(expired ? null : before);
     }
   }
 

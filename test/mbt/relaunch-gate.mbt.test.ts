@@ -109,6 +109,7 @@ class GateWorld {
     for (let i = 0; i < 10; i++) {
       const value = this.value;
       if (value === 'armed') this.send({ type: 'gate.delay_elapsed' });
+      else if (value === 'deferred') this.send({ type: 'app.busy_changed', busy: false });
       else if (value === 'committing') this.send({ type: 'xstate.done.actor.commitLedger', output: { generation: 2 } });
       else if (value === 'executing') this.send({ type: 'relaunch.succeeded', newPid: 4343 });
       else if (!askedAgain) {
