@@ -200,6 +200,8 @@ class FirstRunProcess {
       await this.stopServiceAndStore();
     } finally {
       if (this.lock) {
+        // Journaled before the release, so the journal shows any successor's acquisition after it.
+        this.record('instance.lock_releasing', {});
         const released = await this.lock.release();
         this.record('instance.lock_released', { reason: released.reason });
         this.relauncher?.notifyReleased();
