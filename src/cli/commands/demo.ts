@@ -71,8 +71,10 @@ export const runDemo: Command = async (cli, io) => {
     io.stderr(`first-run: ${settled}; its state is kept in ${stateDir} (inspect it: npx first-run status --state-dir ${stateDir})`);
     return EXIT.failure;
   }
-  const result = { ...demoSummary(stateDir), kept: keep };
-  if (!keep) rmSync(dir, { recursive: true, force: true });
+  const summary = demoSummary(stateDir);
+  // A demo that did not complete keeps its state, as a failed launch does: it is what a bug report needs.
+  const result = { ...summary, kept: keep || summary.phase !== 'COMPLETED' };
+  if (!result.kept) rmSync(dir, { recursive: true, force: true });
   if (json) io.stdout(JSON.stringify(result));
   else {
     io.stdout('\nledger summary');
@@ -80,7 +82,7 @@ export const runDemo: Command = async (cli, io) => {
     io.stdout(`  restart_count      ${result.restart_count}`);
     io.stdout(`  generation         ${String(result.generation)}`);
     io.stdout(`  restarts executed  ${result.restarts_executed} (processes: ${result.processes.join(' → ')})`);
-    if (keep) {
+    if (result.kept) {
       io.stdout(`  journal            ${result.journal}`);
       io.stdout(`  inspect it again:  npx first-run status --state-dir ${stateDir}`);
     } else io.stdout(`  (the temporary state dir was removed; run with --keep to look into it)`);
