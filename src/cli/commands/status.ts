@@ -3,6 +3,7 @@
  * a restart did or did not happen. Read-only: it quarantines nothing and takes no lock.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { inspectHandoffs, type HandoffEntry } from '../../handoff/index.js';
 import { getLockStatus } from '../../lock/index.js';
 import { readJournal } from '../../journal/index.js';
 import { ledgerPaths, readLedgerSummary } from '../../ledger/index.js';
@@ -66,6 +67,7 @@ export const runStatus: Command = async (cli, io) => {
     why = explainRestart((JSON.parse(readFileSync(file, 'utf8')) as { snapshot: unknown }).snapshot);
   }
   const held = lock.locked && !lock.stale;
+  const handoff = inspectHandoffs(stateDir);
   const status = {
     state_dir: stateDir,
     state_dir_exists: true,
@@ -77,6 +79,7 @@ export const runStatus: Command = async (cli, io) => {
         : { source: null, problems: summary.kind === 'unusable' ? summary.problems : [] },
     lock: { held, pid: lock.holder?.pid ?? null, host: lock.holder?.host ?? null, stale: lock.stale, description: lock.description },
     why,
+    handoff: { pending: handoff.find((entry) => entry.pending) ?? null, entries: handoff },
     last_events: journal.events.slice(-howMany),
     journal_problems: journal.problems.length,
   };
@@ -92,6 +95,7 @@ export const runStatus: Command = async (cli, io) => {
   else io.stdout('ledger         none yet');
   io.stdout(`lock           ${held ? `held by pid ${status.lock.pid} on ${status.lock.host}` : lock.stale ? `stale (${lock.description})` : 'free'}`);
   if (why) io.stdout(`why            ${why.summary}`);
+  for (const entry of handoff) io.stdout(`hand-off       ${describeHandoff(entry)}`);
   if (status.last_events.length > 0) {
     io.stdout('last events');
     for (const event of status.last_events) {
@@ -101,6 +105,13 @@ export const runStatus: Command = async (cli, io) => {
   }
   return EXIT.ok;
 };
+
+/** One hand-off token in words (`src/handoff/handoff-protocol.ts` for the reasons). */
+function describeHandoff(entry: HandoffEntry): string {
+  const who = entry.pid === null ? 'no proof' : `successor pid ${entry.pid}`;
+  if (entry.pending) return `${who} is waiting for the lock: launches yield to it and reset refuses`;
+  return `${who}: not pending (${entry.reason}${entry.cancelled ? ', cancelled' : ''})`;
+}
 
 /**
  * A state dir that does not exist (or is not a directory) is said so, in words and in `--json`
@@ -112,7 +123,7 @@ function reportMissingStateDir(stateDir: string, problem: 'missing' | 'not_a_dir
   if (json) {
     // The same shape as for an existing dir, so a consumer reads one schema.
     const lock = { held: false, pid: null, host: null, stale: false, description: `${stateDir} ${what}` };
-    const status = { state_dir: stateDir, state_dir_exists: false, problem, phase: 'NONE', restart_count: 0, ledger: { source: null, problems: [] }, lock, why: null, last_events: [], journal_problems: 0 };
+    const status = { state_dir: stateDir, state_dir_exists: false, problem, phase: 'NONE', restart_count: 0, ledger: { source: null, problems: [] }, lock, why: null, handoff: { pending: null, entries: [] }, last_events: [], journal_problems: 0 };
     io.stdout(JSON.stringify(status));
     return EXIT.ok;
   }
