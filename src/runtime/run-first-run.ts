@@ -32,6 +32,7 @@ import { createFaultHook } from './fault-injection.js';
 import { clearHandoff, findPendingSuccessor, isHandoffCancelled, writeAliveProof } from './handoff.js';
 import { assertStrategyAvailable, createProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { safeModeSnapshot, validateOrchestratorSnapshot } from './snapshot.js';
+import { orchestratorDurableProjection } from './durable-projection.js';
 
 /** Set when this process was started by a relaunch. */
 export interface SuccessorInfo {
@@ -236,6 +237,7 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
     store = openLedgerStore({
       stateDir: options.stateDir,
       validateSnapshot: validateOrchestratorSnapshot,
+      durableProjection: orchestratorDurableProjection,
       journal: recordingJournal,
       assertWriter: () => heldLock.assertHeld(),
     });
