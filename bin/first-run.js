@@ -44,6 +44,12 @@ function cacheDir() {
 const uid = typeof process.getuid === 'function' ? process.getuid() : null;
 const ours = (stats) => (uid === null || stats.uid === uid) && (stats.mode & 0o022) === 0;
 
+/** Whether `dir` is a directory of ours that nobody else can write (a shared one may hold planted files). */
+function privateDir(dir) {
+  const stats = statSync(dir, { throwIfNoEntry: false });
+  return stats !== undefined && stats.isDirectory() && ours(stats) && (stats.mode & 0o077) === 0;
+}
+
 /** The cached data, or undefined (missing, not ours, not private, not a regular file). Never throws. */
 function readCache(file) {
   let fd;
@@ -74,8 +80,7 @@ function readCache(file) {
 function writeCache(dir, file, data) {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stats = statSync(dir);
-    if (!stats.isDirectory() || !ours(stats) || (stats.mode & 0o077) !== 0) return;
+    if (!privateDir(dir)) return;
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
     renameSync(tmp, file);
@@ -89,7 +94,7 @@ async function runBundle(stats) {
   const vm = await import('node:vm');
   const dir = cacheDir();
   const file = dir && join(dir, `${process.version}-${process.arch}-${stats.size}-${Math.trunc(stats.mtimeMs)}.bin`);
-  const cachedData = file ? readCache(file) : undefined;
+  const cachedData = file && privateDir(dir) ? readCache(file) : undefined;
   const source = readFileSync(bundle, 'utf8');
   // The bundle's dynamic `import()`s come here (`__import`): a vm.Script has no module loader of its
   // own on Node 20 without --experimental-vm-modules. Its specifiers are packages and absolute URLs.
