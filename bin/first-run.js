@@ -7,10 +7,10 @@
 //   runs stale code), and never with FIRST_RUN_NO_BUNDLE=1 (then dist/ is imported module by module).
 // - The code cache: `<cache dir>/<node version>-<arch>-<bundle size>-<bundle mtime>.bin`; V8 checks it
 //   again (source hash, flags) and a rejected or missing one is rebuilt after the run. The cache dir is
-//   FIRST_RUN_CODE_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache (~/Library/Caches on macOS) +
-//   /first-run-orchestrator. Code cache is executable code: the dir must be ours and private (0700, our
-//   uid) and a cache file a regular file of ours, opened without following links — anything else is
-//   ignored and never written. FIRST_RUN_NO_CODE_CACHE=1 turns it off.
+//   FIRST_RUN_CODE_CACHE_DIR, else ($XDG_CACHE_HOME or ~/.cache)/first-run-orchestrator. Code cache is
+//   executable code: the dir must be ours and private (0700, our uid) and a cache file a regular file of
+//   ours, opened without following links — anything else is ignored and never written.
+//   FIRST_RUN_NO_CODE_CACHE=1 turns it off.
 // A closed stdout (`first-run status | head`) ends the output quietly instead of crashing.
 process.stdout.on('error', (error) => {
   if (error && error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -35,9 +35,8 @@ function freshBundle() {
 function cacheDir() {
   if (process.env.FIRST_RUN_NO_CODE_CACHE === '1') return null;
   if (process.env.FIRST_RUN_CODE_CACHE_DIR) return process.env.FIRST_RUN_CODE_CACHE_DIR;
-  const home = homedir();
-  if (process.platform === 'darwin') return join(home, 'Library', 'Caches', 'first-run-orchestrator');
-  const base = process.env.XDG_CACHE_HOME && process.env.XDG_CACHE_HOME.startsWith('/') ? process.env.XDG_CACHE_HOME : join(home, '.cache');
+  // The same on every platform (the platform is decided in src/platform.ts only, and this runs before it).
+  const base = process.env.XDG_CACHE_HOME && process.env.XDG_CACHE_HOME.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'first-run-orchestrator');
 }
 
