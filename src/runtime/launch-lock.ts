@@ -6,7 +6,7 @@
  *   of ours, sweeps dead successors' files, and yields the lock to a successor that is waiting for it.
  */
 import { LockAcquisitionError } from '../errors.js';
-import { beginSuccession, ensureHandoffDir, findPendingHandoff, sweepHandoffs, type HandoffRole } from '../handoff/index.js';
+import { beginSuccession, ensureHandoffDir, findPendingHandoff, successorWaitMs, sweepHandoffs, type HandoffRole } from '../handoff/index.js';
 import { acquireInstanceLock, tryAcquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
 import type { SuccessorInfo } from './run-first-run.js';
 
@@ -31,8 +31,9 @@ export function tidyHandoffs(ctx: LaunchLockContext, keep?: string): void {
 /** A successor's way to the lock (steps 2 and 5 of the protocol). */
 export async function takeLockAsSuccessor(ctx: LaunchLockContext, handoff: SuccessorInfo, role: HandoffRole): Promise<LaunchLock> {
   const started = Date.now();
+  // Journaled before the proof exists, so it comes before anything the predecessor journals on seeing it.
+  ctx.record(`${role}.successor_started`, { predecessor_pid: handoff.predecessorPid, wait_ms: successorWaitMs(ctx.handoffTimeoutMs) });
   const succession = beginSuccession({ stateDir: ctx.stateDir, token: handoff.token, role, handoffTimeoutMs: ctx.handoffTimeoutMs });
-  ctx.record(`${role}.successor_started`, { predecessor_pid: handoff.predecessorPid, wait_ms: Math.round(succession.remainingMs()) });
   if (succession.cancelledEarly) {
     succession.finish({ clearFiles: false });
     return { kind: 'cancelled' };

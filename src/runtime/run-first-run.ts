@@ -296,7 +296,8 @@ class FirstRunProcess {
       snapshot,
       persist: async (persisted, summary) => {
         const committed = await store.commit(persisted, summary);
-        flags.committed(persisted, summary, committed.generation);
+        // A skipped commit wrote nothing: the generation on disk may hold another phase (LG-5).
+        if (!committed.skipped) flags.committed(persisted, summary, committed.generation);
         return committed;
       },
       relauncher: this.relauncher,

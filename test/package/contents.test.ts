@@ -25,11 +25,11 @@ describe('the packed tarball', () => {
     expect(targets.length).toBeGreaterThan(10);
     expect(targets.filter((target) => !files.includes(target))).toEqual([]);
     for (const bin of Object.values(pkg.bin)) expect(files).toContain(bin);
-    expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'package.json', 'statecharts/orchestrator.svg', 'src/inspect/viewer-page/index.html', 'dist/cli-bundle/main.js']));
+    expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'package.json', 'statecharts/orchestrator.svg', 'src/inspect/viewer-page/index.html', 'dist/cli-bundle/first-run.cjs']));
   });
 
   it('should carry no tests, TypeScript sources, source maps or screenshots', () => {
-    const unwanted = files.filter((path) => /^test\/|(?<!\.d)\.ts$|\.map$|\.png$|^bench\/|^scripts\/|^machines\/|tsconfig/.test(path));
+    const unwanted = files.filter((path) => /^test\/|(?<!\.d)\.ts$|\.map$|\.png$|^bench\/|^dist\/bench\/|^scripts\/|^machines\/|tsconfig/.test(path));
     expect(unwanted).toEqual([]);
   });
 
