@@ -5,10 +5,11 @@
  * session ids, no session id registered twice, the first process's last root snapshot past the
  * restart request (handed off) and the successor's last root snapshot COMPLETED.
  *
- * Once with `@statelyai/inspect/server`'s own `createInspectorServer` (the client listens from the
- * start), once with ours (`startStatelyRelay`), where a viewer connecting after the run is over must
+ * Once with `@statelyai/inspect/server`'s own `createInspectorServer` (bound to loopback for the test;
+ * the client listens from the start), once with ours (`startStatelyRelay`), where a viewer connecting after the run is over must
  * still get both roots' registrations and latest snapshots.
  */
+import { Server } from 'node:http';
 import { createInspectorServer } from '@statelyai/inspect/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadWebSocketModule, type WsSocket } from '../../src/inspect/stately-module.js';
@@ -41,6 +42,24 @@ async function listen(url: string): Promise<{ messages: Message[]; socket: WsSoc
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no relay at ${url}`);
+}
+
+/**
+ * `createInspectorServer` has no host option and listens on every interface; CI tests stay on loopback,
+ * so its one `listen(port, callback)` call is given 127.0.0.1 while it starts.
+ */
+function onLoopback<T>(start: () => T): T {
+  const listen = Server.prototype.listen;
+  Server.prototype.listen = function (this: Server, ...args: unknown[]) {
+    const call = listen as (...a: unknown[]) => Server;
+    if (typeof args[0] === 'number' && typeof args[1] === 'function') return call.call(this, args[0], '127.0.0.1', args[1]);
+    return call.apply(this, args);
+  } as typeof listen;
+  try {
+    return start();
+  } finally {
+    Server.prototype.listen = listen;
+  }
 }
 
 const prefixOf = (sessionId: string | undefined) => String(sessionId).replace(/:x:\d+$/, '');
@@ -80,7 +99,7 @@ describe('Stately inspector: a whole demo run across the relaunch', () => {
   it('should deliver both processes, final states included, through @statelyai/inspect\'s own relay', { timeout: 180_000 }, async () => {
     assertDemoBuilt();
     const port = await freePort();
-    const relay = createInspectorServer({ port, autoOpen: false });
+    const relay = onLoopback(() => createInspectorServer({ port, autoOpen: false }));
     cleanups.push(() => relay.stop());
     const { messages } = await listen(`ws://127.0.0.1:${port}`);
 
