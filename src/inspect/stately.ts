@@ -20,7 +20,10 @@
 import { randomBytes } from 'node:crypto';
 import type { InspectionEvent } from 'xstate';
 import { UsageError } from '../errors.js';
-import { loadStatelyInspect, loadWebSocketModule, type ModuleImporter, type StatelyMessage, type WsModule, type WsSocket } from './stately-module.js';
+import { RelayLink, type StatelyInspectionStats } from './stately-link.js';
+
+export type { StatelyInspectionStats } from './stately-link.js';
+import { loadStatelyInspect, loadWebSocketModule, type ModuleImporter, type StatelyMessage } from './stately-module.js';
 
 export { startStatelyRelay, type StatelyRelay, type StatelyRelayOptions, type StatelyRelayStats } from './stately-relay.js';
 
@@ -45,16 +48,6 @@ export interface StatelyInspectionOptions {
   sessionPrefix?: string;
   /** How `@statelyai/inspect` is imported (tests inject a failing one). @default Node's `import()` */
   importer?: ModuleImporter;
-}
-
-/** What happened to the messages of a {@link StatelyInspection}. */
-export interface StatelyInspectionStats {
-  /** Messages written to the relay's socket (acknowledged by the socket layer). */
-  sent: number;
-  /** Messages dropped from the full queue while the relay was not connected. */
-  dropped: number;
-  /** Messages still queued or unacknowledged when `close()` gave up. */
-  undelivered: number;
 }
 
 /** A live connection to the Stately inspector. */
@@ -147,7 +140,7 @@ export function createStatelyInspection(options: StatelyInspectionOptions = {}):
       // ignore a broken callback
     }
   };
-  const link = createRelayLink({ url, maxDeferred, retryMs: options.retryMs ?? 5000, connectTimeoutMs: options.connectTimeoutMs ?? 3000, warn });
+  const link = new RelayLink({ url, maxDeferred, retryMs: options.retryMs ?? 5000, connectTimeoutMs: options.connectTimeoutMs ?? 3000, warn });
   let pending: InspectionEvent[] = [];
   let next: ((event: InspectionEvent) => void) | null = null;
   let closed = false;
@@ -203,150 +196,6 @@ export function createStatelyInspection(options: StatelyInspectionOptions = {}):
       if (lost > 0) {
         warn('lost', `${lost} Stately inspection message(s) could not be delivered to the relay at ${url} before the process ended (it was not reachable in time).`);
       }
-    },
-  };
-}
-
-interface RelayLinkOptions {
-  url: string;
-  maxDeferred: number;
-  retryMs: number;
-  connectTimeoutMs: number;
-  warn: (kind: string, message: string) => void;
-}
-
-/** The WebSocket to the relay: a bounded queue, reconnects on unref'd timers, acknowledged writes. */
-function createRelayLink(options: RelayLinkOptions) {
-  const stats: StatelyInspectionStats = { sent: 0, dropped: 0, undelivered: 0 };
-  /** Registrations are kept when the queue overflows: a viewer cannot show an actor it never saw registered. */
-  let queue: { text: string; registration: boolean }[] = [];
-  let unacknowledged = 0;
-  let socket: WsSocket | null = null;
-  let open = false;
-  let stopped = false;
-  let everOpened = false;
-  let ws: WsModule | null = null;
-  let retry: NodeJS.Timeout | null = null;
-  let lastAttempt = 0;
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const waiter of waiters) waiter();
-  };
-
-  function write() {
-    while (open && socket && queue.length > 0) {
-      const { text } = queue.shift()!;
-      unacknowledged++;
-      socket.send(text, (error) => {
-        unacknowledged--;
-        if (error) stats.undelivered++;
-        else stats.sent++;
-        wake();
-      });
-    }
-    wake();
-  }
-
-  function connect() {
-    if (stopped || !ws) return;
-    retry = null;
-    lastAttempt = Date.now();
-    let current: WsSocket;
-    try {
-      current = new ws(options.url);
-    } catch {
-      schedule();
-      return;
-    }
-    socket = current;
-    current.on('error', () => {}); // followed by 'close'; an error without a listener would be thrown
-    current.on('open', () => {
-      open = true;
-      everOpened = true;
-      write();
-    });
-    current.on('close', () => {
-      if (socket === current) {
-        open = false;
-        socket = null;
-      }
-      wake();
-      schedule();
-    });
-  }
-
-  function schedule() {
-    if (stopped || retry) return;
-    retry = setTimeout(connect, options.retryMs);
-    retry.unref();
-  }
-
-  return {
-    stats,
-    start(module: WsModule) {
-      ws = module;
-      connect();
-      setTimeout(() => {
-        if (!everOpened && !stopped) {
-          options.warn(
-            'unreachable',
-            `The Stately inspector relay at ${options.url} is not reachable; inspection continues without it (the last ${options.maxDeferred} messages are held). ` +
-              'Start the relay (see docs/inspect.md) — the app is not affected.',
-          );
-        }
-      }, options.connectTimeoutMs).unref();
-    },
-    send(text: string | null, registration: boolean) {
-      if (text === null || stopped) return;
-      queue.push({ text, registration });
-      if (queue.length > options.maxDeferred) {
-        const oldest = queue.findIndex((entry) => !entry.registration);
-        queue.splice(Math.max(0, oldest), 1);
-        stats.dropped++;
-      }
-      write();
-    },
-    /** Wait until every message is acknowledged, or `deadline` (epoch ms); tries to connect at once if not connected. */
-    async drain(deadline: number): Promise<void> {
-      if (!ws) return;
-      const done = () => queue.length === 0 && unacknowledged === 0;
-      while (!done() && Date.now() < deadline) {
-        // Not connected: try again now (the regular retry may be seconds away), at most every 100 ms.
-        if (!open && !socket && Date.now() - lastAttempt >= 100) {
-          if (retry) clearTimeout(retry);
-          connect();
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(finish, Math.max(1, Math.min(100, deadline - Date.now())));
-          function finish() {
-            clearTimeout(timer);
-            waiters.delete(finish);
-            resolve();
-          }
-          waiters.add(finish);
-        });
-      }
-    },
-    /** Stop for good: close the socket gracefully; returns how many messages were not delivered. */
-    stop(): number {
-      stopped = true;
-      if (retry) clearTimeout(retry);
-      const lost = queue.length + unacknowledged;
-      stats.undelivered += queue.length;
-      queue = [];
-      const current = socket;
-      socket = null;
-      open = false;
-      if (current) {
-        try {
-          current.close(1000, 'closed');
-        } catch {
-          current.terminate();
-        }
-        // A peer that never answers the close handshake must not hold the process.
-        setTimeout(() => current.terminate(), 1000).unref();
-      }
-      return lost;
     },
   };
 }
