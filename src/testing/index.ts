@@ -12,7 +12,7 @@
  *
  * @packageDocumentation
  */
-export { provideInert, PARENT_ACTIONS, type EffectCall, type InertOptions } from './inert.js';
+export { inertOrchestrator, inertPermissionStep, inertRelaunchGate, provideInert, PARENT_ACTIONS, type EffectCall, type InertOptions } from './inert.js';
 export {
   acceptedEvents,
   generatePaths,

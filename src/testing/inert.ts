@@ -14,6 +14,9 @@
  *   child machine can run on its own.
  */
 import { fromCallback, type AnyActorLogic, type AnyStateMachine } from 'xstate';
+import { orchestratorMachine } from '../../machines/orchestrator.machine.js';
+import { permissionStepMachine } from '../../machines/permission-step.machine.js';
+import { relaunchGateMachine } from '../../machines/relaunch-gate.machine.js';
 
 /** One effect call reported by an inert implementation. */
 export interface EffectCall {
@@ -80,4 +83,19 @@ export function provideInert<TMachine extends AnyStateMachine>(machine: TMachine
     };
   }
   return machine.provide({ actors, actions } as never) as TMachine;
+}
+
+/** The product's orchestrator with every effect inert, its children (gate, quit intent, tray, steps) included. */
+export function inertOrchestrator(options: InertOptions = {}): typeof orchestratorMachine {
+  return provideInert(orchestratorMachine, options);
+}
+
+/** The product's permission step with every effect inert, detached from a parent unless `detachParent: false`. */
+export function inertPermissionStep(options: InertOptions = {}): typeof permissionStepMachine {
+  return provideInert(permissionStepMachine, { detachParent: true, ...options });
+}
+
+/** The product's relaunch gate with every effect inert, detached from a parent unless `detachParent: false`. */
+export function inertRelaunchGate(options: InertOptions = {}): typeof relaunchGateMachine {
+  return provideInert(relaunchGateMachine, { detachParent: true, ...options });
 }

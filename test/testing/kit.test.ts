@@ -5,10 +5,10 @@
  */
 import { assign, createActor, fromPromise, setup } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { orchestratorMachine } from '../../machines/orchestrator.machine.js';
-import { relaunchGateMachine } from '../../machines/relaunch-gate.machine.js';
 import {
   generatePaths,
+  inertOrchestrator,
+  inertRelaunchGate,
   maximalPaths,
   orchestratorModel,
   provideInert,
@@ -61,7 +61,7 @@ describe('provideInert', () => {
   });
 
   it('should run the exported relaunch gate and traverse it (formerly: "waitDelay" was not provided)', () => {
-    const gate = createActor(provideInert(relaunchGateMachine, { detachParent: true }), { input: RELAUNCH_GATE_INPUTS.default }).start();
+    const gate = createActor(inertRelaunchGate(), { input: RELAUNCH_GATE_INPUTS.default }).start();
     gate.send({ type: 'restart.request', requestId: 'r', source: 'orchestrator' });
     expect(gate.getSnapshot().value).toBe('armed');
     expect(gate.getSnapshot().status).toBe('active');
@@ -73,7 +73,7 @@ describe('provideInert', () => {
     const { paths } = generatePaths(orchestratorModel(settings));
     expect(paths.length).toBeGreaterThan(20);
     const calls: EffectCall[] = [];
-    const root = createActor(provideInert(orchestratorMachine, { record: (call) => calls.push(call) }), { input: { settings, bootId: 'b0' } }).start();
+    const root = createActor(inertOrchestrator({ record: (call) => calls.push(call) }), { input: { settings, bootId: 'b0' } }).start();
     root.send({ type: 'tray.quit_clicked' });
     expect(new Set(calls.map((call) => call.machine))).toEqual(new Set(['orchestrator', 'tray', 'quitIntent']));
   });
