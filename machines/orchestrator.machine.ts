@@ -73,6 +73,8 @@ export type OrchestratorEvent =
   | { type: 'tray.quit_clicked' }
   | { type: 'user.quit' }
   | { type: 'app.mode_changed'; mode: AppMode }
+  /** The host's restart-safety signal (RS-10), forwarded to the relaunch gate. */
+  | { type: 'app.busy_changed'; busy: boolean }
   | { type: 'restart.legacy_requested' }
   | { type: 'step.prompted'; permission: PermissionName }
   | GateNotification;
@@ -183,7 +185,8 @@ export const orchestratorMachine = setup({
       };
     }),
     startRun: assign(({ context }) => ({
-      queue: missingInOrder(context, context.statuses),
+      // NEXY_DEV_FORCE_PERMISSIONS (development only): every step runs, granted or not.
+      queue: context.settings.devForcePermissions === true ? [...context.settings.order] : missingInOrder(context, context.statuses),
       results: {},
       decision: null,
       restartOutcome: null,
@@ -193,7 +196,7 @@ export const orchestratorMachine = setup({
   guards: {
     isAllGranted: ({ event, context }) => {
       const reading = (event as unknown as { output: StatusesReading }).output;
-      return missingInOrder(context, reading.statuses).length === 0;
+      return missingInOrder(context, reading.statuses).length === 0 && context.settings.devForcePermissions !== true;
     },
     hasQueue: ({ context }) => context.queue.length > 0,
     isRestartAllowed: ({ context }) => context.decision?.allowed === true,
@@ -229,6 +232,7 @@ export const orchestratorMachine = setup({
         enabled: context.settings.enabled,
         dryRun: context.settings.dryRun,
         killSwitch: context.settings.killSwitch,
+        maxDeferMs: context.settings.restart.maxDeferMs,
       }),
     },
     { id: 'quitIntent', systemId: 'quitIntent', src: 'quitIntent' },
@@ -247,6 +251,7 @@ export const orchestratorMachine = setup({
       ],
     },
     'app.mode_changed': { actions: sendTo('tray', ({ event }) => event) },
+    'app.busy_changed': { actions: sendTo('relaunchGate', ({ event }) => event) },
     // RS-5: any request that is not the orchestrator's own goes to the gate, which rejects and journals it.
     'restart.legacy_requested': {
       actions: sendTo('relaunchGate', () => ({ type: 'restart.request', requestId: 'legacy', source: 'legacy' as const })),
@@ -283,7 +288,11 @@ export const orchestratorMachine = setup({
           type: 'publish',
           params: ({ context }) => ({
             type: 'permissions.first_run_started',
-            payload: { missing: context.queue, order: context.settings.order },
+            payload: {
+              missing: context.queue,
+              order: context.settings.order,
+              dev_forced: context.settings.devForcePermissions === true,
+            },
           }),
         },
         sendTo('tray', { type: 'permissions.first_run_started' }),
@@ -324,6 +333,15 @@ export const orchestratorMachine = setup({
     RESTART_REQUESTED: {
       entry: [
         phaseEvent('RESTART_REQUESTED'),
+        // Seed 004: older consumers learn that a restart is needed before it is scheduled. Information only:
+        // the decision is made and owned here, and the gate alone schedules (seed 003 §6).
+        {
+          type: 'publish',
+          params: ({ context }) => ({
+            type: 'permissions.first_run_restart_pending',
+            payload: { request_id: `${context.bootId}:${context.boots}`, results: context.results },
+          }),
+        },
         sendTo('relaunchGate', ({ context }) => ({
           type: 'restart.request',
           requestId: `${context.bootId}:${context.boots}`,

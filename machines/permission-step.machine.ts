@@ -1,9 +1,15 @@
 /**
  * One permission step of the pipeline (FR-3, FR-4, FR-6): read the status, confirm a grant, prompt
- * once, open System Settings, poll — all inside a timebox whose deadline lives in context, so a
- * snapshot restored in another process keeps the same deadline (XState does not persist `after`
- * timers, and re-runs invoked actors on restore: the timebox is an invoked callback actor that is
- * re-armed from `deadlineAt`).
+ * once, open System Settings, poll — all inside a timebox of *running* time. The context keeps the
+ * time the timebox has left (`remainingMs`, counted from `countedFrom` on this process's clock), not a
+ * wall-clock deadline: a step restored in a new process continues with the time it had left at its last
+ * commit, clamped to this launch's timebox, so neither a crash, a late re-open nor a clock jump ends a
+ * step the user never saw or stretches one past its bound (XState does not persist `after` timers: the
+ * timebox is an invoked callback actor, re-armed from `remainingMs` when `runtime.booted` re-enters
+ * `running`).
+ *
+ * The time left is checkpointed only when the step's state changes anyway (its first read, a status
+ * change, the timebox ending), so a poll that reads the same status changes nothing and commits nothing.
  *
  * Activations and Settings are entry *actions*, not invoked actors: a restore never repeats them, and
  * a request that never settles or blocks its thread (MACOS-NOTES) cannot hold up the step — the
@@ -32,8 +38,13 @@ export interface PermissionStepInput {
 
 export interface PermissionStepContext extends PermissionStepInput {
   status: PermissionStatus | null;
-  /** Epoch ms at which the timebox ends; set by the first read and kept across restores. */
-  deadlineAt: number | null;
+  /**
+   * Running time the timebox has left at `countedFrom` (ms); null before the first read. Never grows,
+   * never exceeds the timebox; 0 once the timebox ended.
+   */
+  remainingMs: number | null;
+  /** Clock time (epoch ms, this process) from which `remainingMs` counts down; reset by every restore. */
+  countedFrom: number | null;
   confirmationsLeft: number;
   /** A request (prompt or Settings) was made in this step. */
   requestedNow: boolean;
@@ -46,13 +57,57 @@ export interface PermissionStepContext extends PermissionStepInput {
   outcome: StepOutcome | null;
 }
 
+/** Input of the `runTimebox` actor. */
+export interface TimeboxInput {
+  /** Running time left (ms), or null when nothing is to be armed. */
+  ms: number | null;
+  /** The step's configured timebox (ms): no wait is ever longer. */
+  maxMs: number;
+}
+
+/** The time left at `now`: what ran since `countedFrom` is spent (a clock going backwards spends nothing). */
+function checkpoint(context: PermissionStepContext, now: number): Pick<PermissionStepContext, 'remainingMs' | 'countedFrom'> {
+  if (context.remainingMs === null || context.countedFrom === null) return { remainingMs: context.remainingMs, countedFrom: now };
+  const ran = Math.max(0, now - context.countedFrom);
+  return { remainingMs: Math.max(0, context.remainingMs - ran), countedFrom: now };
+}
+
+/**
+ * A restore in a new process (`runtime.booted`): this launch's step settings apply, and the time left is
+ * the time at the last commit, clamped to this launch's timebox (an edited ledger or a changed config
+ * can never stretch a wait past its bound). Counting restarts now: the time the app was not running
+ * does not count against the user.
+ */
+function resumeFrom(context: PermissionStepContext, event: RuntimeBootedEvent): Partial<PermissionStepContext> {
+  const settings = event.settings?.steps[context.permission] ?? context.settings;
+  const clamp = (ms: number) => Math.min(Math.max(0, Number.isFinite(ms) ? ms : 0), settings.timeoutMs);
+  return {
+    settings,
+    advanceOnTimeout: event.settings?.advanceOnTimeout ?? context.advanceOnTimeout,
+    confirmRetries: event.settings?.confirmRetries ?? context.confirmRetries,
+    confirmIntervalMs: event.settings?.confirmIntervalMs ?? context.confirmIntervalMs,
+    // A ledger from before running time was kept (it has `deadlineAt`, no `remainingMs`) gets the timebox.
+    remainingMs: context.remainingMs === null ? null : clamp(context.remainingMs ?? settings.timeoutMs),
+    countedFrom: event.at,
+  };
+}
+
 export type PermissionStepEvent =
   | { type: 'step.timebox_expired' }
   | { type: 'step.tick' }
   | RuntimeBootedEvent;
 
+/**
+ * Seed 004 assumes a grant at the timeout only on the never-answered path: the status was
+ * `not_determined`, the prompt fired, and it still reads `not_determined` (a stale status). An explicit
+ * `denied` is never assumed granted.
+ */
+function isNeverAnswered(context: PermissionStepContext): boolean {
+  return context.statusAtPrompt === 'not_determined' && context.status === 'not_determined';
+}
+
 function timeoutOutcome(context: PermissionStepContext): StepOutcome {
-  if (context.settings.assumeGrantedOnTimeout) return 'assumed_granted';
+  if (context.settings.assumeGrantedOnTimeout && isNeverAnswered(context)) return 'assumed_granted';
   if (context.settings.needsRestart && (context.requestedNow || context.requestedBefore)) return 'pending_restart';
   if (context.status === 'denied') return 'denied';
   return 'timed_out';
@@ -68,8 +123,11 @@ export const permissionStepMachine = setup({
   actors: {
     /** Read the permission's status now (never prompts). */
     readStatus: promisePlaceholder<StatusReading, { permission: PermissionName }>('readStatus'),
-    /** Send `step.timebox_expired` at `deadlineAt` (epoch ms); re-armed from the same deadline on restore. */
-    runTimebox: callbackPlaceholder<{ deadlineAt: number }>('runTimebox'),
+    /**
+     * Send `step.timebox_expired` after `ms` of running time, never more than `maxMs`; `ms: null` (the
+     * timebox already ended with `advance_on_timeout=false`) arms nothing: the step waits for the user.
+     */
+    runTimebox: callbackPlaceholder<TimeboxInput>('runTimebox'),
     /** Send `step.tick` after `ms`. */
     waitInterval: callbackPlaceholder<{ ms: number }>('waitInterval'),
   },
@@ -89,7 +147,12 @@ export const permissionStepMachine = setup({
       const publish = (params: PublishParams) => enqueue({ type: 'publish', params } as never);
       enqueue.assign({
         status: reading.status ?? context.status,
-        deadlineAt: context.deadlineAt ?? reading.at + context.settings.timeoutMs,
+        // Checkpoint the time left on the first read and on a change only (a same-status poll commits nothing).
+        ...(context.remainingMs === null
+          ? { remainingMs: context.settings.timeoutMs, countedFrom: reading.at }
+          : reading.status !== null && reading.status !== context.status
+            ? checkpoint(context, reading.at)
+            : {}),
       });
       if (reading.status === null) {
         publish({
@@ -147,7 +210,8 @@ export const permissionStepMachine = setup({
   context: ({ input }) => ({
     ...input,
     status: null,
-    deadlineAt: null,
+    remainingMs: null,
+    countedFrom: null,
     confirmationsLeft: input.confirmRetries,
     requestedNow: false,
     promptedNow: false,
@@ -156,6 +220,10 @@ export const permissionStepMachine = setup({
     outcome: null,
   }),
   initial: 'reading',
+  on: {
+    // A step restored before its first read: this launch's settings apply (the read itself is re-run).
+    'runtime.booted': { actions: assign(({ context, event }) => resumeFrom(context, event)) },
+  },
   states: {
     reading: {
       entry: {
@@ -179,22 +247,45 @@ export const permissionStepMachine = setup({
       invoke: {
         id: 'timebox',
         src: 'runTimebox',
-        input: ({ context }) => ({ deadlineAt: context.deadlineAt ?? 0 }),
+        // No first read (it failed): no time was granted, the timebox ends at once — every wait is bounded.
+        input: ({ context }): TimeboxInput => ({
+          ms: context.timeboxExpired ? null : (context.remainingMs ?? 0),
+          maxMs: context.settings.timeoutMs,
+        }),
       },
       on: {
         // Restored in a new process: a prompt or a trip to Settings made by the dead process may never have
-        // reached TCC. Route again from the status, allowed to ask once more (TCC ignores a repeat), inside
-        // the same timebox.
+        // reached TCC. Re-enter (re-arming the timebox with the time left at the last commit) and route
+        // again from the status, allowed to ask once more (TCC ignores a repeat).
         'runtime.booted': {
-          target: '.routing',
-          actions: assign({ promptedNow: false, requestedNow: false, statusAtPrompt: null }),
+          target: 'running',
+          reenter: true,
+          actions: [
+            assign(({ context, event }) => ({
+              ...resumeFrom(context, event),
+              promptedNow: false,
+              requestedNow: false,
+              statusAtPrompt: null,
+            })),
+            {
+              type: 'publish',
+              params: ({ context }) => ({
+                type: 'permissions.v2.step_resumed',
+                payload: {
+                  permission: context.permission,
+                  remaining_ms: context.timeboxExpired ? null : context.remainingMs,
+                  waiting_for_user: context.timeboxExpired,
+                },
+              }),
+            },
+          ],
         },
         'step.timebox_expired': [
           {
             guard: 'isAdvanceOnTimeout',
             target: 'finished',
             actions: [
-              assign({ outcome: ({ context }) => timeoutOutcome(context), timeboxExpired: true }),
+              assign({ outcome: ({ context }) => timeoutOutcome(context), timeboxExpired: true, remainingMs: 0 }),
               {
                 type: 'publish',
                 params: ({ context }) => ({
@@ -205,14 +296,22 @@ export const permissionStepMachine = setup({
             ],
           },
           {
-            // advance_on_timeout=false: the step keeps waiting until granted, denied or a quit (FR-3).
+            // advance_on_timeout=false: the step keeps waiting, without a bound, until granted, denied or a
+            // quit (FR-3). Nothing counts down any more; a poll that reads the same status commits nothing.
             actions: [
-              assign({ timeboxExpired: true }),
+              assign({ timeboxExpired: true, remainingMs: 0 }),
               {
                 type: 'publish',
                 params: ({ context }) => ({
                   type: 'permissions.v2.step_timeout',
                   payload: { permission: context.permission, outcome: null, keeps_waiting: true },
+                }),
+              },
+              {
+                type: 'publish',
+                params: ({ context }) => ({
+                  type: 'permissions.v2.step_waiting_for_user',
+                  payload: { permission: context.permission, status: context.status },
                 }),
               },
             ],

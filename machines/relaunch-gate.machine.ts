@@ -10,13 +10,17 @@
  * 3. Restores never repeat it: XState re-runs *invoked* actors on restore but never entry actions, and the
  *    relaunch is an entry action. A restored `committing` re-runs only the (idempotent) commit.
  * 4. Only the arming process executes: `isArmedHere` (the request's `armedBy` is this process's boot id)
- *    guards both `armed → committing` and `committing → executing`. A process restored from a ledger
+ *    guards `armed → committing`, `deferred → committing` and `committing → executing`. A process restored from a ledger
  *    written by another process — the successor, or a relaunch after kill -9 — can never execute.
+ * 5. Restart safety (RS-10): a restart that comes due while the host says busy waits in `deferred`
+ *    (reachable only from `armed`, so it holds nothing new: the count is untouched) until the host says
+ *    idle, for at most `maxDeferMs`; then it is given up (`busy_timeout`, the count unspent) and the next
+ *    launch decides again. Quit wins there as in `armed`, and a restored `deferred` is dropped like `armed`.
  * A crash at any instant can therefore cost the restart (count 1, nothing executed), never double it.
  */
 import { assign, enqueueActions, sendParent, setup } from 'xstate';
 import { callbackPlaceholder, promisePlaceholder, type PublishParams } from './effects.js';
-import type { RuntimeBootedEvent } from './types.js';
+import { DEFAULT_MAX_DEFER_MS, type RuntimeBootedEvent } from './types.js';
 
 /** Where a restart request comes from. Only the orchestrator may ask (RS-1, RS-5). */
 export type RestartSource = 'orchestrator' | 'legacy';
@@ -29,7 +33,9 @@ export type RejectReason =
   | 'kill_switch'
   | 'dry_run'
   | 'duplicate'
-  | 'restored_request';
+  | 'restored_request'
+  /** The host stayed busy longer than `restart.max_defer_s` after the restart came due (RS-10). */
+  | 'busy_timeout';
 
 export interface RestartRequest {
   id: string;
@@ -54,9 +60,14 @@ export interface RelaunchGateInput {
   enabled: boolean;
   dryRun: boolean;
   killSwitch: boolean;
+  /** `restart.max_defer_s` in ms. @default DEFAULT_MAX_DEFER_MS */
+  maxDeferMs?: number;
 }
 
 export interface RelaunchGateContext extends RelaunchGateInput {
+  maxDeferMs: number;
+  /** The host said the app is busy (a session, an update in progress) and has not said idle since (RS-10). Per process. */
+  busy: boolean;
   /** Restarts executed or committed to execute (RS-2, RS-3). Never decreases. */
   restartCount: number;
   /** USER_QUIT_INTENT of this process. */
@@ -71,6 +82,8 @@ export type RelaunchGateEvent =
   | { type: 'gate.delay_elapsed' }
   | { type: 'relaunch.succeeded'; newPid: number }
   | { type: 'relaunch.failed'; message: string }
+  /** The host's restart-safety signal (RS-10): a restart that comes due while busy waits for idle. */
+  | { type: 'app.busy_changed'; busy: boolean }
   | RuntimeBootedEvent;
 
 /** The events the gate sends to its parent (the orchestrator). */
@@ -81,6 +94,11 @@ export type GateNotification =
   | { type: 'gate.handed_off'; newPid: number }
   | { type: 'gate.unverified'; message: string };
 
+/** The pending request was armed by this process (its boot id): only then may it go on. */
+function isArmedBy(context: RelaunchGateContext): boolean {
+  return context.request !== null && context.request.armedBy === context.bootId;
+}
+
 export const relaunchGateMachine = setup({
   types: {
     context: {} as RelaunchGateContext,
@@ -88,7 +106,7 @@ export const relaunchGateMachine = setup({
     input: {} as RelaunchGateInput,
   },
   actors: {
-    /** Send `gate.delay_elapsed` after `ms` (the `restart.delay_sec` window). */
+    /** Send `gate.delay_elapsed` after `ms` (the `restart.delay_sec` window; in `deferred`, `restart.max_defer_s`). */
     waitDelay: callbackPlaceholder<{ ms: number }>('waitDelay'),
     /** Durably commit the root snapshot (which now holds `restartCount: 1`). Idempotent. */
     commitLedger: promisePlaceholder<{ generation: number }, { restartCount: number; requestId: string }>(
@@ -112,8 +130,11 @@ export const relaunchGateMachine = setup({
       return {
         bootId: event.bootId,
         userQuit: false,
+        // "Busy" was said to the process that died; this one starts idle until its host says otherwise.
+        busy: false,
         // The switches of *this* launch apply (a kill switch set after a crash must hold).
         delayMs: settings?.restart.delayMs ?? context.delayMs,
+        maxDeferMs: settings?.restart.maxDeferMs ?? context.maxDeferMs ?? DEFAULT_MAX_DEFER_MS,
         enabled: settings?.enabled ?? context.enabled,
         dryRun: settings?.dryRun ?? context.dryRun,
         killSwitch: settings?.killSwitch ?? context.killSwitch,
@@ -121,6 +142,20 @@ export const relaunchGateMachine = setup({
     }),
     /** Tell the orchestrator (the parent). A named action so the gate can be traversed on its own. */
     notifyParent: sendParent((_, notification: GateNotification) => notification),
+    /** A quit before the commit cancels the request; the count is unspent (RS-4). In `armed` and `deferred`. */
+    cancelBeforeCommit: enqueueActions(({ enqueue }) => {
+      enqueue.assign({ userQuit: true, request: null, last: { kind: 'cancelled' } });
+      enqueue({ type: 'publish', params: { type: 'restart.cancelled', payload: { reason: 'user_quit' } } } as never);
+      enqueue({ type: 'notifyParent', params: { type: 'gate.cancelled' } satisfies GateNotification } as never);
+    }),
+    /** A request restored in another process died with the process that armed it (RS-5). In `armed` and `deferred`. */
+    dropRestoredRequest: enqueueActions(({ enqueue }) => {
+      enqueue.assign({ request: null, last: { kind: 'rejected', reason: 'restored_request', source: 'orchestrator' } });
+      enqueue({
+        type: 'publish',
+        params: { type: 'restart.rejected', payload: { reason: 'restored_request', source: 'orchestrator' } },
+      } as never);
+    }),
     reject: enqueueActions(({ context, event, enqueue }, params: { reason: RejectReason }) => {
       const source = event.type === 'restart.request' ? event.source : 'orchestrator';
       enqueue.assign({ last: { kind: 'rejected', reason: params.reason, source } });
@@ -144,15 +179,29 @@ export const relaunchGateMachine = setup({
     isUserQuitting: ({ context }) => context.userQuit,
     isKillSwitchOn: ({ context }) => context.killSwitch,
     isDryRun: ({ context }) => context.dryRun,
-    isArmedHere: ({ context }) => context.request !== null && context.request.armedBy === context.bootId,
+    isArmedHere: ({ context }) => isArmedBy(context),
+    /** The request is this process's and the host says busy: the restart waits (RS-10). */
+    isArmedHereAndBusy: ({ context }) => context.busy && isArmedBy(context),
+    /** The host says idle again, and the deferred request is this process's: it proceeds. */
+    isIdleAndArmedHere: ({ context, event }) =>
+      event.type === 'app.busy_changed' && !event.busy && isArmedBy(context),
   },
 }).createMachine({
   id: 'relaunchGate',
   description: 'The only way to a restart: budget, delay window, quit wins, commit before relaunch, arming process only.',
-  context: ({ input }) => ({ ...input, restartCount: 0, userQuit: false, request: null, last: { kind: 'none' } }),
+  context: ({ input }) => ({
+    ...input,
+    maxDeferMs: input.maxDeferMs ?? DEFAULT_MAX_DEFER_MS,
+    busy: false,
+    restartCount: 0,
+    userQuit: false,
+    request: null,
+    last: { kind: 'none' },
+  }),
   initial: 'idle',
   on: {
     'user.quit': { actions: assign({ userQuit: true }) },
+    'app.busy_changed': { actions: assign({ busy: ({ event }) => event.busy }) },
   },
   states: {
     idle: {
@@ -202,27 +251,51 @@ export const relaunchGateMachine = setup({
       invoke: { id: 'waitDelay', src: 'waitDelay', input: ({ context }) => ({ ms: context.delayMs }) },
       on: {
         'restart.request': { actions: { type: 'reject', params: { reason: 'duplicate' } } },
-        'user.quit': {
-          target: 'idle',
-          actions: [
-            assign({ userQuit: true, request: null, last: { kind: 'cancelled' } }),
-            { type: 'publish', params: { type: 'restart.cancelled', payload: { reason: 'user_quit' } } },
-            { type: 'notifyParent', params: { type: 'gate.cancelled' } },
-          ],
-        },
+        'user.quit': { target: 'idle', actions: 'cancelBeforeCommit' },
         // Restored in another process: the request died with the process that armed it (RS-5).
-        'runtime.booted': {
+        'runtime.booted': { target: 'idle', actions: ['recordBoot', 'dropRestoredRequest'] },
+        'gate.delay_elapsed': [
+          // RS-10: due while the host is busy (a session, an update): wait for idle, bounded.
+          { guard: 'isArmedHereAndBusy', target: 'deferred' },
+          { guard: 'isArmedHere', target: 'committing' },
+        ],
+      },
+    },
+    // The restart came due while the host was busy: it waits for idle, at most `maxDeferMs`. Nothing is
+    // spent here; quit still wins; a restore drops it like `armed`.
+    deferred: {
+      entry: {
+        type: 'publish',
+        params: ({ context }) => ({
+          type: 'restart.deferred',
+          payload: { reason: 'busy', request_id: context.request?.id ?? 'unknown', max_defer_ms: context.maxDeferMs },
+        }),
+      },
+      invoke: { id: 'waitDeferral', src: 'waitDelay', input: ({ context }) => ({ ms: context.maxDeferMs }) },
+      on: {
+        'app.busy_changed': [
+          {
+            guard: 'isIdleAndArmedHere',
+            target: 'committing',
+            actions: [
+              assign({ busy: false }),
+              {
+                type: 'publish',
+                params: ({ context }) => ({ type: 'restart.deferral_ended', payload: { request_id: context.request?.id ?? 'unknown' } }),
+              },
+            ],
+          },
+          { actions: assign({ busy: ({ event }) => event.busy }) },
+        ],
+        // Busy for longer than allowed: this process records the decision and does not restart; the budget
+        // is unspent, and the next launch decides again from what TCC says then.
+        'gate.delay_elapsed': {
           target: 'idle',
-          actions: [
-            'recordBoot',
-            assign({ request: null, last: { kind: 'rejected', reason: 'restored_request', source: 'orchestrator' } }),
-            {
-              type: 'publish',
-              params: { type: 'restart.rejected', payload: { reason: 'restored_request', source: 'orchestrator' } },
-            },
-          ],
+          actions: [{ type: 'reject', params: { reason: 'busy_timeout' } }, assign({ request: null })],
         },
-        'gate.delay_elapsed': { guard: 'isArmedHere', target: 'committing' },
+        'restart.request': { actions: { type: 'reject', params: { reason: 'duplicate' } } },
+        'user.quit': { target: 'idle', actions: 'cancelBeforeCommit' },
+        'runtime.booted': { target: 'idle', actions: ['recordBoot', 'dropRestoredRequest'] },
       },
     },
     committing: {

@@ -47,6 +47,9 @@ export type AppMode = TrayStatus;
 export const RELAUNCH_STRATEGIES = ['node', 'bundle', 'execve'] as const;
 export type RelaunchStrategy = (typeof RELAUNCH_STRATEGIES)[number];
 
+/** How long a restart that came due while busy may wait for idle, when the settings do not say (RS-10). */
+export const DEFAULT_MAX_DEFER_MS = 300_000;
+
 /** Per-step settings after defaults are applied (CF-1), in milliseconds. */
 export interface StepSettings {
   timeoutMs: number;
@@ -70,7 +73,18 @@ export interface OrchestratorSettings {
     requireNeedsRestart: boolean;
     strategy: RelaunchStrategy;
     handoffTimeoutMs: number;
+    /**
+     * `restart.max_defer_s`: how long a restart that came due while the host said "busy" may wait for
+     * "idle" (RS-10). After it, this process records the decision and does not restart; the next launch
+     * decides again. @default {@link DEFAULT_MAX_DEFER_MS}
+     */
+    maxDeferMs?: number;
   };
+  /**
+   * `NEXY_DEV_FORCE_PERMISSIONS` (development only, refused in a packaged app): run the pipeline even
+   * when every permission is granted, so testers can watch the flow. @default false
+   */
+  devForcePermissions?: boolean;
   /** `NEXY_DISABLE_AUTO_RESTART`: decide and journal, execute nothing (RS-6). */
   dryRun: boolean;
   /** `NEXY_KS_FIRST_RUN_RESTART`: the emergency kill switch (RS-2). */

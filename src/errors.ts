@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'ERR_RELAUNCH'
   | 'ERR_SERVICE'
   | 'ERR_DEV_RESTART'
+  | 'ERR_STATE_DIR'
+  | 'ERR_HANDOFF'
   | 'ERR_OPTIONAL_DEPENDENCY'
   | 'ERR_INSPECTOR_RELAY';
 
@@ -182,6 +184,27 @@ export class JournalError extends FirstRunError {
   readonly file: string;
   constructor(file: string, message: string, options?: { cause?: unknown }) {
     super('ERR_JOURNAL', message, options);
+    this.file = file;
+  }
+}
+
+/**
+ * The state dir cannot be used: it is a file, lies under a file, is too long, or is not safely ours
+ * (owned by another user, or under a directory others can write). Exit code 2; nothing was written.
+ */
+export class StateDirError extends FirstRunError {
+  readonly stateDir: string;
+  constructor(stateDir: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_STATE_DIR', message, options);
+    this.stateDir = stateDir;
+  }
+}
+
+/** The relaunch hand-off's files cannot be used (the `handoff` path is not a directory of ours, …). */
+export class HandoffError extends FirstRunError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_HANDOFF', message, options);
     this.file = file;
   }
 }

@@ -40,3 +40,16 @@ export function defaultStateDir(env: NodeJS.ProcessEnv, home: string, platform: 
   const xdg = env.XDG_STATE_HOME;
   return `${xdg && xdg.startsWith('/') ? xdg : `${home}/.local/state`}/first-run-orchestrator`;
 }
+
+/**
+ * This user's home directory, absolute: `$HOME` when it is an absolute path, else the user database's
+ * (`os.userInfo().homedir`). A relative or empty `HOME` would make the default state dir depend on the
+ * working directory — two launches from two directories would both run, and both restart.
+ * @returns `null` when neither is an absolute path.
+ */
+export function absoluteHomeDir(env: NodeJS.ProcessEnv, userDbHome: () => string | null): string | null {
+  const home = env.HOME;
+  if (typeof home === 'string' && home.startsWith('/')) return home;
+  const fromDb = userDbHome();
+  return fromDb && fromDb.startsWith('/') ? fromDb : null;
+}

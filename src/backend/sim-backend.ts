@@ -6,7 +6,6 @@
  * and several processes see the same truth. See docs/sim-backend.md.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { BackendError, ScenarioError } from '../errors.js';
 import { isPidAlive } from '../runtime/process-alive.js';
+import { readRegularFile, readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
 import { PERMISSIONS, type PermissionName, type PermissionStatus } from '../../machines/types.js';
 import { parseJsonText, isRecord } from '../config/validate.js';
 import type { PermissionBackend } from './permission-backend.js';
@@ -233,9 +233,11 @@ interface Db {
   scenario: SimScenario;
 }
 
+// A FIFO or /dev/zero given as --sim-db must be refused before a byte is read (it would block or grow
+// without bound): the type and size are checked on the open descriptor (src/fs/regular-file.ts).
 function readDbSync(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFileSync(file, { maxBytes: SIM_MAX_DB_BYTES }).toString('utf8');
   } catch (error) {
     throw unreadable(file, error);
   }
@@ -244,7 +246,7 @@ function readDbSync(file: string): string {
 async function readDb(file: string): Promise<Db> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readRegularFile(file, { maxBytes: SIM_MAX_DB_BYTES })).toString('utf8');
   } catch (error) {
     throw unreadable(file, error);
   }
@@ -256,7 +258,9 @@ function unreadable(file: string, error: unknown): ScenarioError {
   const message =
     code === 'ENOENT'
       ? 'the file does not exist; create it with writeScenario() or `first-run demo`, or fix --sim-db'
-      : `cannot read the file (${code ?? String(error)}); fix its path or permissions`;
+      : error instanceof UnsafeFileError
+        ? `${error.message}; point --sim-db at the JSON database file`
+        : `cannot read the file (${code ?? String(error)}); fix its path or permissions`;
   return new ScenarioError(file, [{ path: '(root)', message }], { cause: error });
 }
 

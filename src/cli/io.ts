@@ -8,6 +8,7 @@ import {
   FirstRunError,
   LockAcquisitionError,
   ScenarioError,
+  StateDirError,
   UsageError,
 } from '../errors.js';
 import type { ParsedCLI } from './parse-cli.js';
@@ -32,7 +33,7 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, locked: 3 } as const;
 /** The one place that decides an error's exit code (SPEC §4). */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || error instanceof ConfigError || error instanceof ScenarioError) return EXIT.usage;
-  if (error instanceof BackendUnavailableError) return EXIT.usage;
+  if (error instanceof BackendUnavailableError || error instanceof StateDirError) return EXIT.usage;
   if (error instanceof LockAcquisitionError) return EXIT.locked;
   return EXIT.failure;
 }

@@ -24,6 +24,20 @@ export function createReporter(io: CliIO, options: { tty: boolean; countdownMs?:
     if (countdown) clearInterval(countdown);
     countdown = null;
   };
+  const startCountdown = (event: AnyEvent, timeoutMs: number) => {
+    stopCountdown();
+    const started = Date.now();
+    countdown = setInterval(() => {
+      const left = Math.max(0, Math.ceil((timeoutMs - (Date.now() - started)) / 1000));
+      line(event, `    … ${String(event.permission)}: ${left} s left in the timebox`);
+    }, options.countdownMs ?? 1000);
+    countdown.unref();
+  };
+  // advance_on_timeout=false after the timebox: no countdown any more, the step waits for the user (FR-3).
+  const waitingForUser = (event: AnyEvent) => {
+    stopCountdown();
+    line(event, `    waiting for you to answer for ${String(event.permission)} — no time limit (advance_on_timeout=false); quit to stop`);
+  };
   return {
     onEvent(event) {
       const e = event as Record<string, unknown> & AnyEvent;
@@ -38,18 +52,16 @@ export function createReporter(io: CliIO, options: { tty: boolean; countdownMs?:
           return line(event, `${event.type}: ${String(e.message ?? e.reason ?? '')}`);
         case 'permissions.v2.phase':
           return line(event, `▶ ${String(e.phase)}`);
-        case 'permissions.v2.step_started': {
-          stopCountdown();
-          const timeout = Number(e.timeout_ms);
-          const started = Date.now();
-          line(event, `  step ${String(e.permission)} — timebox ${Math.round(timeout / 1000)} s`);
-          countdown = setInterval(() => {
-            const left = Math.max(0, Math.ceil((timeout - (Date.now() - started)) / 1000));
-            line(event, `    … ${String(e.permission)}: ${left} s left in the timebox`);
-          }, options.countdownMs ?? 1000);
-          countdown.unref();
-          return;
-        }
+        case 'permissions.v2.step_started':
+          line(event, `  step ${String(e.permission)} — timebox ${Math.round(Number(e.timeout_ms) / 1000)} s`);
+          return startCountdown(event, Number(e.timeout_ms));
+        case 'permissions.v2.step_resumed':
+          // A step restored in a new process goes on with the time it had left (null: it waits for the user).
+          if (e.waiting_for_user) return waitingForUser(event);
+          line(event, `  step ${String(e.permission)} resumed — ${Math.ceil(Number(e.remaining_ms) / 1000)} s left in the timebox`);
+          return startCountdown(event, Number(e.remaining_ms));
+        case 'permissions.v2.step_waiting_for_user':
+          return waitingForUser(event);
         case 'permissions.changed':
           return line(event, `    ${String(e.permission)}: ${String(e.from)} → ${String(e.to)}`);
         case 'permissions.v2.activation_requested':
@@ -57,6 +69,7 @@ export function createReporter(io: CliIO, options: { tty: boolean; countdownMs?:
         case 'permissions.v2.settings_opened':
           return line(event, `    opened System Settings for ${String(e.permission)}`);
         case 'permissions.v2.step_timeout':
+          if (e.keeps_waiting) stopCountdown();
           return line(event, `    timebox over for ${String(e.permission)}${e.keeps_waiting ? ' — keeps waiting (advance_on_timeout=false)' : ''}`);
         case 'permissions.v2.step_completed':
           stopCountdown();
@@ -65,6 +78,12 @@ export function createReporter(io: CliIO, options: { tty: boolean; countdownMs?:
           return line(event, `  tray ${swatch(e.color, options.tty)} ${String(e.status)} ${String(e.color)}${e.overlay ? ` + ${String(e.overlay)} badge` : ''}`);
         case 'permissions.v2.decision':
           return line(event, `  decision: ${e.allowed ? 'restart' : `no restart (${(e.blockedBy as string[]).join(', ')})`}`);
+        case 'permissions.first_run_restart_pending':
+          return line(event, `  a restart is needed to finish (first_run_restart_pending)`);
+        case 'restart.deferred':
+          return line(event, `  restart deferred: the app is busy — it waits for idle, at most ${Math.round(Number(e.max_defer_ms) / 1000)} s`);
+        case 'restart.deferral_ended':
+          return line(event, `  the app is idle again: restarting`);
         case 'restart.requested':
           return line(event, `  restart requested — executes in ${Math.round(Number(e.delay_ms) / 100) / 10} s unless you quit`);
         case 'restart.count_changed':

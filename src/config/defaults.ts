@@ -1,4 +1,4 @@
-import { PERMISSIONS, type OrchestratorSettings, type PermissionName, type StepSettings } from '../../machines/types.js';
+import { DEFAULT_MAX_DEFER_MS, PERMISSIONS, type OrchestratorSettings, type PermissionName, type StepSettings } from '../../machines/types.js';
 
 /**
  * The documented bounds of every numeric config key (CF-2). Values outside them are refused, not
@@ -13,8 +13,16 @@ export const CONFIG_LIMITS = {
   maxConfirmIntervalS: 600,
   /** `restart.delay_sec`: 0 to 600 s. */
   maxRestartDelayS: 600,
-  /** `restart.handoff_timeout_s`: greater than 0, at most 600 s. */
+  /**
+   * `restart.handoff_timeout_s`: at least 0.5 s, at most 600 s. A hand-off starts a whole new process
+   * and waits for its proof of life (~0.1 s for a bare Node successor on a fast machine, far more for an
+   * Electron app, docs/performance.md); a shorter bound would spend the one restart on a hand-off that
+   * cannot succeed.
+   */
+  minHandoffTimeoutS: 0.5,
   maxHandoffTimeoutS: 600,
+  /** `restart.max_defer_s`: 0 to 3600 s (0: a restart that comes due while busy is given up at once). */
+  maxDeferS: 3600,
 } as const;
 
 /** The pipeline order when the config has none (CF-1). */
@@ -61,6 +69,8 @@ export function defaultStepFlags(name: PermissionName): Pick<StepSettings, 'need
  * - `restart.requireNeedsRestart` — @default false
  * - `restart.strategy` — @default 'node'
  * - `restart.handoffTimeoutMs` (`handoff_timeout_s`) — @default 10000
+ * - `restart.maxDeferMs` (`max_defer_s`) — @default 300000
+ * - `devForcePermissions` (`NEXY_DEV_FORCE_PERMISSIONS`) — @default false
  * - `dryRun` (`NEXY_DISABLE_AUTO_RESTART`), `killSwitch` (`NEXY_KS_FIRST_RUN_RESTART`) — @default false
  *
  * Frozen; use {@link cloneDefaultSettings} for a mutable copy.
@@ -78,7 +88,9 @@ export const DEFAULT_SETTINGS: Readonly<OrchestratorSettings> = deepFreeze({
     requireNeedsRestart: false,
     strategy: 'node',
     handoffTimeoutMs: 10_000,
+    maxDeferMs: DEFAULT_MAX_DEFER_MS,
   },
+  devForcePermissions: false,
   dryRun: false,
   killSwitch: false,
 });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularFile, UnsafeFileError } from '../fs/regular-file.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { OrchestratorSettings } from '../../machines/types.js';
@@ -22,6 +22,8 @@ export interface LoadConfigOptions {
    * @default process.env
    */
   env?: EnvLike;
+  /** The host is a packaged app: the development switch `NEXY_DEV_FORCE_PERMISSIONS` is refused. @default false */
+  packaged?: boolean;
 }
 
 /** What {@link loadConfig} found. */
@@ -44,29 +46,29 @@ export interface LoadedConfig {
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const env = options.env ?? process.env;
+  const parseOptions = { env, packaged: options.packaged === true };
   if (options.file === undefined) {
-    return { settings: parseConfig(undefined, '(no config file; environment)', { env }), file: null, raw: undefined, notice: 'No config file given; using the defaults' };
+    return { settings: parseConfig(undefined, '(no config file; environment)', parseOptions), file: null, raw: undefined, notice: 'No config file given; using the defaults' };
   }
   const file = resolve(options.file);
   let text: string;
   try {
-    const bytes = await readFile(file);
-    if (bytes.length > MAX_CONFIG_BYTES) {
-      throw new ConfigError(file, [
-        { path: '(root)', message: `expected a JSON config file of at most ${MAX_CONFIG_BYTES} bytes, got ${bytes.length} bytes` },
-      ]);
-    }
-    text = bytes.toString('utf8');
+    // Type and size first, on the open descriptor: a FIFO would block forever, /dev/zero never end.
+    text = (await readRegularFile(file, { maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT') {
       return {
-        settings: parseConfig(undefined, file, { env }),
+        settings: parseConfig(undefined, file, parseOptions),
         file: null,
         raw: undefined,
         notice: `Config file ${file} not found; using the defaults`,
       };
+    }
+    if (error instanceof UnsafeFileError) {
+      const expected = error.code === 'EFBIG' ? `expected a JSON config file of at most ${MAX_CONFIG_BYTES} bytes` : 'expected a regular JSON file';
+      throw new ConfigError(file, [{ path: '(root)', message: `${expected}: ${error.message}` }], { cause: error });
     }
     const reason = code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : String((error as Error | undefined)?.message ?? error);
     throw new ConfigError(file, [{ path: '(root)', message: `cannot read the config file: ${reason}; fix the path or its permissions` }], {
@@ -80,5 +82,5 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       { path: '(root)', message: `not valid JSON at line ${line}, column ${column}: ${parsed.message}` },
     ]);
   }
-  return { settings: parseConfig(parsed.value, file, { env }), file, raw: parsed.value, notice: null };
+  return { settings: parseConfig(parsed.value, file, parseOptions), file, raw: parsed.value, notice: null };
 }

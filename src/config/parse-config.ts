@@ -6,6 +6,7 @@ import {
   type PermissionName,
   type RelaunchStrategy,
 } from '../../machines/types.js';
+import { canExecve } from '../relaunch/bundle-command.js';
 import { CONFIG_LIMITS, DEFAULT_SETTINGS, cloneDefaultSettings } from './defaults.js';
 import { readEnvFlags, type EnvLike } from './env.js';
 import {
@@ -42,7 +43,19 @@ export const SECTION_KEYS = [
 /** Keys allowed inside `integrations.permissions_v2.steps.<name>`. */
 export const STEP_KEYS = ['timeout_s', 'hard', 'needs_restart', 'assume_granted_on_timeout', 'poll_interval_s'] as const;
 /** Keys allowed inside `integrations.permissions_v2.restart`. */
-export const RESTART_KEYS = ['delay_sec', 'require_all_hard_pass', 'require_needs_restart', 'strategy', 'handoff_timeout_s'] as const;
+export const RESTART_KEYS = [
+  'delay_sec',
+  'require_all_hard_pass',
+  'require_needs_restart',
+  'strategy',
+  'handoff_timeout_s',
+  'max_defer_s',
+] as const;
+/**
+ * The first-run flow's old timeout key (seed 004, `permissions.first_run.max_wait_sec`). It is refused, not
+ * silently ignored: a config that still sets it expects it to bound the steps.
+ */
+export const LEGACY_MAX_WAIT_KEY = 'permissions.first_run.max_wait_sec';
 
 const TIMEOUT: NumberRule = {
   expected: `a number of seconds greater than 0 and at most ${CONFIG_LIMITS.maxStepTimeoutS}`,
@@ -73,10 +86,16 @@ const DELAY: NumberRule = {
   max: CONFIG_LIMITS.maxRestartDelayS,
 };
 const HANDOFF: NumberRule = {
-  expected: `a number of seconds greater than 0 and at most ${CONFIG_LIMITS.maxHandoffTimeoutS}`,
-  min: 0,
-  minExclusive: true,
+  expected:
+    `a number of seconds from ${CONFIG_LIMITS.minHandoffTimeoutS} to ${CONFIG_LIMITS.maxHandoffTimeoutS} ` +
+    '(a hand-off starts a new process and waits for its proof of life; a shorter bound would spend the one restart on a hand-off that cannot succeed)',
+  min: CONFIG_LIMITS.minHandoffTimeoutS,
   max: CONFIG_LIMITS.maxHandoffTimeoutS,
+};
+const MAX_DEFER: NumberRule = {
+  expected: `a number of seconds from 0 to ${CONFIG_LIMITS.maxDeferS}`,
+  min: 0,
+  max: CONFIG_LIMITS.maxDeferS,
 };
 
 /** Options of {@link parseConfig}. */
@@ -87,6 +106,16 @@ export interface ParseConfigOptions {
    * @default {} (both switches off)
    */
   env?: EnvLike;
+  /**
+   * The host is a packaged (shipped) app, where the development switch `NEXY_DEV_FORCE_PERMISSIONS` is
+   * refused. An Electron host passes `app.isPackaged`. @default false
+   */
+  packaged?: boolean;
+  /**
+   * What this runtime can do, for `restart.strategy: "execve"` (which needs `process.execve`).
+   * @default this process: `canExecve()` and `process.versions.node`
+   */
+  runtime?: { canExecve: boolean; nodeVersion: string };
 }
 
 /** Seconds from the config to the milliseconds of the settings. */
@@ -96,7 +125,9 @@ const ms = (seconds: number): number => Math.round(seconds * 1000);
  * Validate a parsed config document and resolve it into {@link OrchestratorSettings} (CF-1, CF-2).
  * Only `integrations.permissions_v2` is read; the rest of the app's config is ignored. Every problem is
  * collected (wrong types, unknown keys and permission names, duplicates in `order`, out-of-range numbers,
- * a poll interval above its timeout, bad environment switches) and thrown together. Pure.
+ * a poll interval above its timeout, the legacy `permissions.first_run.max_wait_sec`, an `execve` strategy
+ * this runtime cannot run, bad environment switches) and thrown together. Pure, except that the default of
+ * `options.runtime` looks at this process.
  *
  * @param raw the parsed JSON document (`undefined` means "no config": all defaults).
  * @param fileLabel how to name the source in the error, usually its path.
@@ -108,7 +139,9 @@ const ms = (seconds: number): number => Math.round(seconds * 1000);
 export function parseConfig(raw: unknown, fileLabel: string, options: ParseConfigOptions = {}): OrchestratorSettings {
   const problems = new ProblemList();
   const settings = resolveConfig(raw, problems);
-  const flags = readEnvFlags(options.env ?? {}, problems);
+  checkLegacyKeys(raw, problems);
+  checkStrategyAvailable(settings, options.runtime ?? { canExecve: canExecve(), nodeVersion: process.versions.node }, problems);
+  const flags = readEnvFlags(options.env ?? {}, problems, { packaged: options.packaged === true });
   if (problems.size > 0) throw new ConfigError(fileLabel, problems.items);
   return { ...settings, ...flags };
 }
@@ -193,8 +226,36 @@ function resolveConfig(raw: unknown, problems: ProblemList): OrchestratorSetting
       settings.restart.strategy;
     const handoffS = readNumber(restart, 'handoff_timeout_s', restartAt, HANDOFF, problems);
     if (handoffS !== undefined) settings.restart.handoffTimeoutMs = ms(handoffS);
+    const deferS = readNumber(restart, 'max_defer_s', restartAt, MAX_DEFER, problems);
+    if (deferS !== undefined) settings.restart.maxDeferMs = ms(deferS);
   }
   return settings;
+}
+
+/** `permissions.first_run.max_wait_sec` (seed 004) is refused with the key that replaced it. */
+function checkLegacyKeys(raw: unknown, problems: ProblemList): void {
+  if (!isRecord(raw)) return;
+  const permissions = own(raw, 'permissions');
+  const firstRun = isRecord(permissions) ? own(permissions, 'first_run') : undefined;
+  if (!isRecord(firstRun) || own(firstRun, 'max_wait_sec') === undefined) return;
+  problems.add(
+    LEGACY_MAX_WAIT_KEY,
+    `is no longer read (got ${describe(own(firstRun, 'max_wait_sec'))}); set ${CONFIG_SECTION}.default_step_timeout_s ` +
+      `(seconds per step, or ${CONFIG_SECTION}.steps.<name>.timeout_s for one step) and remove it`,
+  );
+}
+
+/** `restart.strategy: "execve"` on a runtime without `process.execve` is refused up front, not at relaunch time. */
+function checkStrategyAvailable(
+  settings: OrchestratorSettings,
+  runtime: { canExecve: boolean; nodeVersion: string },
+  problems: ProblemList,
+): void {
+  if (settings.restart.strategy !== 'execve' || runtime.canExecve) return;
+  problems.add(
+    keyPath(keyPath(CONFIG_SECTION, 'restart'), 'strategy'),
+    `\`execve\` needs process.execve (Node ≥ 23.11), and this is Node ${runtime.nodeVersion}; use \`node\` or \`bundle\``,
+  );
 }
 
 function readOrder(section: Record<string, unknown>, at: string, problems: ProblemList): PermissionName[] | undefined {
@@ -249,6 +310,7 @@ export interface PermissionsV2ConfigJson {
     require_needs_restart: boolean;
     strategy: RelaunchStrategy;
     handoff_timeout_s: number;
+    max_defer_s: number;
   };
 }
 
@@ -289,6 +351,7 @@ export function settingsToConfigJson(settings: OrchestratorSettings): { integrat
           require_needs_restart: settings.restart.requireNeedsRestart,
           strategy: settings.restart.strategy,
           handoff_timeout_s: s(settings.restart.handoffTimeoutMs),
+          max_defer_s: s(settings.restart.maxDeferMs ?? DEFAULT_SETTINGS.restart.maxDeferMs ?? 0),
         },
       },
     },

@@ -23,8 +23,8 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DevRestartError, describeValue } from '../errors.js';
 import { openJournal, type Journal, type JournalSink } from '../journal/index.js';
-import { cancelHandoff, handoffDir, readAliveProof } from '../runtime/handoff.js';
-import { isPidAlive } from '../runtime/process-alive.js';
+import { awaitSuccessorProof, cancelHandoff, ensureHandoffDir, handoffDir } from '../handoff/index.js';
+import { channelEnv, channelStdio, predecessorChannel, type PredecessorChannel } from '../handoff/handoff-channel.js';
 import { successorArgs } from '../runtime/relauncher.js';
 import { devStatePath, writeDevState, type DevSavedState } from './dev-state-file.js';
 import { createFileWatcher, type FileWatcher } from './file-watcher.js';
@@ -300,45 +300,30 @@ export function createDevRestarter(options: DevRestarterOptions): DevRestarter {
 
   type HandoffOutcome = { ok: true; newPid: number } | { ok: false; reason: string; exitCode: number | null; signal: string | null };
 
-  function handOff(token: string): Promise<HandoffOutcome> {
+  let channel: PredecessorChannel | null = null;
+
+  function giveUpOn(token: string): void {
+    cancelHandoff(stateDir, token); // a failure here leaves a successor that the lock still keeps out
+    channel?.cancelled();
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
+  async function handOff(token: string): Promise<HandoffOutcome> {
     const args = [...plan.execArgv, plan.entry, ...successorArgs(plan.args, process.pid, token), '--dev-restart'];
-    return new Promise<HandoffOutcome>((resolveHandoff) => {
-      let done = false;
-      const finish = (outcome: HandoffOutcome) => {
-        if (done) return;
-        done = true;
-        clearInterval(poll);
-        clearTimeout(timer);
-        if (!outcome.ok) {
-          cancelHandoff(stateDir, token);
-          if (child?.pid && child.exitCode === null && isPidAlive(child.pid)) child.kill('SIGKILL');
-        }
-        resolveHandoff(outcome);
-      };
-      const poll = setInterval(() => {
-        const pid = readAliveProof(stateDir, token);
-        if (pid !== null) finish({ ok: true, newPid: pid });
-      }, 10);
-      const timer = setTimeout(
-        () => finish({ ok: false, reason: `no proof of life within ${handoffTimeoutMs} ms`, exitCode: null, signal: null }),
-        handoffTimeoutMs,
-      );
-      try {
-        // Not detached: the successor stays in this process group (a Ctrl-C during the hand-off reaches both).
-        child = spawn(plan.execPath, args, { stdio: 'inherit', shell: false, env: process.env });
-      } catch (error) {
-        finish({ ok: false, reason: `cannot start it: ${(error as Error).message}`, exitCode: null, signal: null });
-        return;
-      }
-      emit('dev.successor_spawned', { child_pid: child.pid ?? null });
-      child.once('error', (error) => finish({ ok: false, reason: `cannot start it: ${error.message}`, exitCode: null, signal: null }));
-      child.once('exit', (code, signal) => {
-        // The proof may have landed just before the exit; look once more.
-        const pid = readAliveProof(stateDir, token);
-        if (pid !== null) finish({ ok: true, newPid: pid });
-        else finish({ ok: false, reason: 'it exited before proving itself alive', exitCode: code, signal });
-      });
-    });
+    try {
+      ensureHandoffDir(stateDir);
+      // Not detached: the successor stays in this process group (a Ctrl-C during the hand-off reaches both).
+      child = spawn(plan.execPath, args, { stdio: channelStdio(), shell: false, env: channelEnv(process.env, token) });
+      channel = predecessorChannel(child);
+    } catch (error) {
+      giveUpOn(token);
+      return { ok: false, reason: `cannot start it: ${(error as Error).message}`, exitCode: null, signal: null };
+    }
+    emit('dev.successor_spawned', { child_pid: child.pid ?? null });
+    const outcome = await awaitSuccessorProof({ stateDir, token, timeoutMs: handoffTimeoutMs, child, childIsSuccessor: true, channel });
+    if (outcome.ok) return { ok: true, newPid: outcome.pid };
+    giveUpOn(token);
+    return outcome;
   }
 
   async function runRestart(files: string[]): Promise<void> {
@@ -376,6 +361,7 @@ export function createDevRestarter(options: DevRestarterOptions): DevRestarter {
     watcher.close();
     try {
       await options.releaseLock();
+      channel?.released();
     } catch {
       // The lock is released on exit anyway; the successor then takes it over.
     }
@@ -422,10 +408,7 @@ export function createDevRestarter(options: DevRestarterOptions): DevRestarter {
       state = 'closed';
       watcher.close();
       if (debounce) clearTimeout(debounce);
-      if (inFlightToken) {
-        cancelHandoff(stateDir, inFlightToken);
-        if (child?.pid && child.exitCode === null && isPidAlive(child.pid)) child.kill('SIGKILL');
-      }
+      if (inFlightToken) giveUpOn(inFlightToken);
       if (!wasHandedOff) ownJournal?.close();
     },
   };

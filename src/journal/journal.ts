@@ -67,7 +67,7 @@ export function openJournal(options: JournalOptions): Journal {
   let fd: number | null;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+    fd = openRegularForAppend(file);
   } catch (error) {
     throw new JournalError(
       file,
@@ -99,6 +99,32 @@ export function openJournal(options: JournalOptions): Journal {
       fs.closeSync(toClose);
     },
   };
+}
+
+const APPEND_FLAGS = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+/**
+ * Open the journal for appending without ever blocking on what is there: `O_NONBLOCK` (a FIFO with no
+ * reader fails at once with ENXIO instead of waiting for one), `O_NOFOLLOW` (no symlink), and `fstat` of
+ * the descriptor. Anything that is not a regular file — a FIFO, a directory, a symlink, a device — is
+ * moved into `quarantine/` (nothing is deleted) and a fresh journal is started.
+ */
+function openRegularForAppend(file: string): number {
+  for (let attempt = 0; ; attempt++) {
+    let fd: number | null = null;
+    try {
+      fd = fs.openSync(file, APPEND_FLAGS, 0o600);
+      if (fs.fstatSync(fd).isFile()) return fd;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (attempt > 0 || (code !== 'ELOOP' && code !== 'ENXIO' && code !== 'EISDIR' && code !== 'EMLINK')) throw error;
+    }
+    if (fd !== null) fs.closeSync(fd);
+    if (attempt > 0) throw new Error(`${file} is not a regular file, even after moving the previous one aside`);
+    const quarantine = path.join(path.dirname(file), 'quarantine');
+    fs.mkdirSync(quarantine, { recursive: true, mode: 0o700 });
+    fs.renameSync(file, path.join(quarantine, `${JOURNAL_FILE}.${Date.now()}.not-a-file`));
+  }
 }
 
 /** Serialize one event line (without the newline). Never throws. */

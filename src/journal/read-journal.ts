@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { JournalError } from '../errors.js';
+import { describeFileType } from '../fs/regular-file.js';
 
 /** One parsed journal line. */
 export interface JournalEvent {
@@ -37,15 +38,42 @@ export interface JournalReadResult {
  *
  * @throws JournalError when the file exists but cannot be read (a directory, no permission).
  */
-export function readJournal(file: string): JournalReadResult {
+export function readJournal(file: string, options: { maxBytes?: number } = {}): JournalReadResult {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTail(file, options.maxBytes ?? MAX_JOURNAL_READ_BYTES);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], problems: [] };
     throw new JournalError(file, `Cannot read the event journal ${file}: ${(error as Error).message}.`, { cause: error });
   }
   return parseJournal(text);
+}
+
+/** The most of a journal {@link readJournal} reads: its last 16 MiB (the journal only grows). */
+export const MAX_JOURNAL_READ_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Read at most the last `maxBytes` of a regular file (from the first whole line), never following a
+ * symlink and never blocking on a FIFO: the type is checked on the open descriptor first.
+ */
+function readTail(file: string, maxBytes: number): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw Object.assign(new Error(`${file} is ${describeFileType(stat)}, expected a regular file`), { code: 'ENOTREG' });
+    const start = Math.max(0, stat.size - maxBytes);
+    const buffer = Buffer.alloc(Math.min(stat.size, maxBytes));
+    let length = 0;
+    while (length < buffer.length) {
+      const read = fs.readSync(fd, buffer, length, buffer.length - length, start + length);
+      if (read === 0) break;
+      length += read;
+    }
+    const text = buffer.subarray(0, length).toString('utf8');
+    return start === 0 ? text : text.slice(text.indexOf('\n') + 1);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Parse journal text (see {@link readJournal}). Never throws. */

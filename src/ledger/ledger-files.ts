@@ -112,3 +112,54 @@ export function moveToQuarantine(
     return target;
   }
 }
+
+/** The `node:fs` calls the cache flags make, swappable so tests can inject faults. */
+export type FlagFs = Pick<typeof fs, 'openSync' | 'writeSync' | 'closeSync' | 'renameSync' | 'unlinkSync' | 'lstatSync'>;
+
+/**
+ * Write a cache flag for older consumers (LG-5): a small JSON file, 0600, written to a fresh temporary
+ * file (`O_EXCL`, so never through a planted link) and renamed over the flag, so a reader sees the old
+ * file or the new one. Not fsynced: a flag is a cache nothing decides from; a power loss can only lose
+ * one, which a later launch writes again.
+ * @throws the fs error (the caller journals it; a flag never fails a run).
+ */
+export function writeFlagFile(fsx: FlagFs, file: string, content: string): void {
+  const temp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  const fd = fsx.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    fsx.writeSync(fd, content);
+  } finally {
+    fsx.closeSync(fd);
+  }
+  try {
+    fsx.renameSync(temp, file);
+  } catch (error) {
+    try {
+      fsx.unlinkSync(temp);
+    } catch {
+      // The rename's error is the one to report.
+    }
+    throw error;
+  }
+}
+
+/**
+ * Remove a cache flag; a missing one is fine. A directory in its place is not removed (the error says so).
+ * @throws the fs error other than ENOENT.
+ */
+export function removeFlagFile(fsx: FlagFs, file: string): void {
+  try {
+    fsx.unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/** Whether a regular file (not a link, directory, FIFO…) is at `file`. Never throws. */
+export function isRegularFile(fsx: FlagFs, file: string): boolean {
+  try {
+    return fsx.lstatSync(file, { throwIfNoEntry: false })?.isFile() === true;
+  } catch {
+    return false;
+  }
+}

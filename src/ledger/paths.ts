@@ -14,6 +14,8 @@ export interface LedgerPaths {
   firstRunCompletedFlag: string;
   /** `<stateDir>/restart_completed.flag` — cache for older consumers (LG-5). */
   restartCompletedFlag: string;
+  /** `<stateDir>/permission_request_attempted.flag` — cache for older consumers (LG-5, seed 004). */
+  requestAttemptedFlag: string;
 }
 
 /** The ledger's file paths for a state dir. Pure; touches nothing. */
@@ -26,5 +28,6 @@ export function ledgerPaths(stateDir: string): LedgerPaths {
     quarantine: path.join(dir, 'quarantine'),
     firstRunCompletedFlag: path.join(dir, 'permissions_first_run_completed.flag'),
     restartCompletedFlag: path.join(dir, 'restart_completed.flag'),
+    requestAttemptedFlag: path.join(dir, 'permission_request_attempted.flag'),
   };
 }

@@ -27,7 +27,7 @@ export interface ResetLedgerOptions {
 }
 
 /**
- * `first-run reset`: move the ledger, its backup and both flags into `<stateDir>/quarantine/` with the
+ * `first-run reset`: move the ledger, its backup and the flags into `<stateDir>/quarantine/` with the
  * reason `reset` (`permission_ledger.<ts>.reset.json`, …). Nothing is deleted; the next launch starts
  * fresh. Run it while holding the instance lock, never alongside a running store.
  *
@@ -52,6 +52,7 @@ export function resetLedger(stateDir: string, options: ResetLedgerOptions = {}):
     { from: paths.backup, stem: 'permission_ledger.bak', ext: '.json' },
     { from: paths.firstRunCompletedFlag, stem: 'permissions_first_run_completed', ext: '.flag' },
     { from: paths.restartCompletedFlag, stem: 'restart_completed', ext: '.flag' },
+    { from: paths.requestAttemptedFlag, stem: 'permission_request_attempted', ext: '.flag' },
   ];
   for (const { from, stem, ext } of files) {
     try {

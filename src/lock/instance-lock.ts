@@ -50,6 +50,12 @@ export interface AcquireInstanceLockOptions extends LockJudgeOptions {
    * @default true
    */
   releaseOnExit?: boolean;
+  /**
+   * How to wait between tries while a live holder holds the lock: the relaunch hand-off passes one that
+   * resolves early when the predecessor says it released.
+   * @default a `setTimeout` sleep
+   */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** What {@link InstanceLockHandle.release} did. */
@@ -139,6 +145,7 @@ interface ResolvedOptions {
   checkIntervalMs: number;
   releaseOnExit: boolean;
   now: () => number;
+  sleep: (ms: number) => Promise<void>;
 }
 
 function resolveOptions(options: AcquireInstanceLockOptions): ResolvedOptions {
@@ -151,6 +158,7 @@ function resolveOptions(options: AcquireInstanceLockOptions): ResolvedOptions {
     checkIntervalMs: checkNumber('checkIntervalMs', options.checkIntervalMs, 1000, 1),
     releaseOnExit: options.releaseOnExit ?? true,
     now: () => clock.now(),
+    sleep: options.sleep ?? sleep,
   };
 }
 
@@ -261,7 +269,8 @@ export async function tryAcquireInstanceLock(options: AcquireInstanceLockOptions
         const waitedMs = now - start;
         return { acquired: false, lockPath: paths.lockPath, holder, reason, message: conflictMessage(paths.lockPath, reason, holder, waitedMs, opts.graceMs), waitedMs };
       }
-      await sleep(Math.max(1, Math.min(step.kind === 'held' ? opts.retryIntervalMs : TRANSIENT_PAUSE_MS, limit - now)));
+      const pause = Math.max(1, Math.min(step.kind === 'held' ? opts.retryIntervalMs : TRANSIENT_PAUSE_MS, limit - now));
+      await (step.kind === 'held' ? opts.sleep(pause) : sleep(pause));
       prepared.restamp(new Date(opts.now()).toISOString());
     }
   } finally {

@@ -28,6 +28,13 @@ export interface BundleRelaunchInput {
    * @default no `--env` arguments
    */
   env?: Readonly<Record<string, string>>;
+  /**
+   * The program that asks LaunchServices to start the app: an absolute path taking `open(1)`'s
+   * arguments. Tests on Linux pass a stand-in that starts the successor the way `open` would (a new
+   * process that is not our child), so the whole `bundle` path runs in CI except the real `open`.
+   * @default OPEN_COMMAND (`/usr/bin/open`)
+   */
+  opener?: string;
 }
 
 /** Input of {@link buildNodeRelaunchCommand}: normally `process.execPath`, `process.execArgv`, `process.argv[1]`, `process.argv.slice(2)`. */
@@ -76,6 +83,7 @@ function assertAbsolutePath(name: string, value: unknown): asserts value is stri
 export function buildBundleRelaunchCommand(input: BundleRelaunchInput): RelaunchCommand {
   const { appPath, args, env } = input;
   assertAbsolutePath('appPath', appPath);
+  if (input.opener !== undefined) assertAbsolutePath('opener', input.opener);
   if (!/\.app\/?$/.test(appPath)) fail(`Expected \`appPath\` to be an app bundle ending in \`.app\`, got ${describeValue(appPath)}`);
   assertStringArray('args', args);
   const envArgs: string[] = [];
@@ -93,7 +101,7 @@ export function buildBundleRelaunchCommand(input: BundleRelaunchInput): Relaunch
       envArgs.push('--env', `${name}=${value}`);
     }
   }
-  return { command: OPEN_COMMAND, args: ['-n', '-a', appPath, ...envArgs, '--args', ...args] };
+  return { command: input.opener ?? OPEN_COMMAND, args: ['-n', '-a', appPath, ...envArgs, '--args', ...args] };
 }
 
 /**

@@ -1,22 +1,45 @@
 /**
- * A fault-injection hook for the kill -9 sweep (test/process/kill-sweep.test.ts), in the spirit of
- * proper-lockfile's swappable `fs`: with `FIRST_RUN_FAULT_KILL_AFTER=<role>:<n>` in the environment, the
- * process of that role (`first` — a plain launch — or `successor`) SIGKILLs itself right after its n-th
- * journal line is written. Nothing happens without the variable. It exists so that "a crash right after
- * event n" is exact instead of a race against a watcher.
+ * Fault-injection hooks for the process tests, in the spirit of proper-lockfile's swappable `fs`. Nothing
+ * happens without the variables. They exist so that "a crash right after event n" or "the disk is full
+ * at event n" is exact instead of a race against a watcher.
+ *
+ * - `FIRST_RUN_FAULT_KILL_AFTER=<role>:<n>` — the process of that role (`first`, a plain launch, or
+ *   `successor`) SIGKILLs itself right after its n-th journal line is written.
+ * - `FIRST_RUN_FAULT_JOURNAL_ENOSPC=<role>:<n>` — its n-th journal append fails as a full disk does
+ *   (`ENOSPC`), and every later one too (a full disk stays full).
  */
 export type ProcessRole = 'first' | 'successor';
 
-export function createFaultHook(role: ProcessRole, env: NodeJS.ProcessEnv = process.env): () => void {
-  const spec = env.FIRST_RUN_FAULT_KILL_AFTER;
-  if (!spec) return () => {};
+/** The hooks around each journal line. */
+export interface FaultHooks {
+  /** Before a line is written: throws an `ENOSPC` error when the disk is "full". */
+  beforeJournalLine(): void;
+  /** After a line was written: may SIGKILL this process. */
+  afterJournalLine(): void;
+}
+
+function parseSpec(name: string, spec: string | undefined, role: ProcessRole): number | null {
+  if (!spec) return null;
   const match = /^(first|successor):(\d+)$/.exec(spec);
-  if (!match) throw new Error(`FIRST_RUN_FAULT_KILL_AFTER must be first:N or successor:N, got ${JSON.stringify(spec)}`);
-  if (match[1] !== role) return () => {};
-  const killAt = Number(match[2]);
+  if (!match) throw new Error(`${name} must be first:N or successor:N, got ${JSON.stringify(spec)}`);
+  return match[1] === role ? Number(match[2]) : null;
+}
+
+export function createFaultHooks(role: ProcessRole, env: NodeJS.ProcessEnv = process.env): FaultHooks {
+  const killAt = parseSpec('FIRST_RUN_FAULT_KILL_AFTER', env.FIRST_RUN_FAULT_KILL_AFTER, role);
+  const fullAt = parseSpec('FIRST_RUN_FAULT_JOURNAL_ENOSPC', env.FIRST_RUN_FAULT_JOURNAL_ENOSPC, role);
+  let attempted = 0;
   let written = 0;
-  return () => {
-    written += 1;
-    if (written === killAt) process.kill(process.pid, 'SIGKILL');
+  return {
+    beforeJournalLine() {
+      attempted += 1;
+      if (fullAt !== null && attempted >= fullAt) {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write (injected by FIRST_RUN_FAULT_JOURNAL_ENOSPC)'), { code: 'ENOSPC' });
+      }
+    },
+    afterJournalLine() {
+      written += 1;
+      if (written === killAt) process.kill(process.pid, 'SIGKILL');
+    },
   };
 }

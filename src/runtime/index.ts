@@ -7,6 +7,8 @@ export {
   type RuntimeResult,
   type SuccessorInfo,
 } from './run-first-run.js';
-export { createProcessRelauncher, parseSuccessorFlags, readSuccessorInfo, successorArgs, assertStrategyAvailable, type RelaunchPlan } from './relauncher.js';
+export { createProcessRelauncher, type ProcessRelauncher, parseSuccessorFlags, readSuccessorInfo, successorArgs, assertStrategyAvailable, type RelaunchPlan } from './relauncher.js';
 export { validateOrchestratorSnapshot, safeModeSnapshot } from './snapshot.js';
-export { writeAliveProof, readAliveProof, cancelHandoff, isHandoffCancelled } from './handoff.js';
+export { resetFirstRun, type ResetFirstRunOptions, type ResetFirstRunResult } from './reset-first-run.js';
+export * from '../handoff/index.js';
+export { prepareStateDir, type PreparedStateDir } from '../fs/state-dir.js';

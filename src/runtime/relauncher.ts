@@ -1,20 +1,21 @@
 /**
  * The process relauncher (RS-7, RS-8): starts the successor with the chosen strategy — no shell, an
- * argv array — and resolves once it proved itself alive through the hand-off files.
+ * argv array composed for the successor — and resolves once it proved itself alive (the hand-off
+ * protocol: `src/handoff/handoff-protocol.ts`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { RelaunchStrategy } from '../../machines/types.js';
 import { RelaunchError } from '../errors.js';
-import { buildBundleRelaunchCommand, buildNodeRelaunchCommand, canExecve } from '../relaunch/bundle-command.js';
+import { awaitSuccessorProof, cancelHandoff, ensureHandoffDir, HANDOFF_TOKEN_PATTERN } from '../handoff/index.js';
+import { channelEnv, channelStdio, predecessorChannel, type PredecessorChannel } from '../handoff/handoff-channel.js';
+import { buildBundleRelaunchCommand, buildNodeRelaunchCommand, canExecve, type RelaunchCommand } from '../relaunch/bundle-command.js';
 import type { Relauncher, RelaunchRequest } from '../service/create-first-run-service.js';
-import { cancelHandoff, HANDOFF_TOKEN_PATTERN, readAliveProof } from './handoff.js';
-import { isPidAlive } from './process-alive.js';
 
 /** How to start this app again. */
 export type RelaunchPlan =
   | { strategy: 'node'; execPath: string; execArgv: string[]; entry: string; args: string[] }
-  | { strategy: 'bundle'; appPath: string; args: string[] }
+  | { strategy: 'bundle'; appPath: string; args: string[]; opener?: string }
   | { strategy: 'execve'; execPath: string; execArgv: string[]; entry: string; args: string[] };
 
 export interface ProcessRelauncherOptions {
@@ -22,12 +23,18 @@ export interface ProcessRelauncherOptions {
   plan: RelaunchPlan;
   /** How long the successor has to prove itself alive. */
   handoffTimeoutMs: number;
-  /** How often the proof is looked for. @default 10 */
+  /** Fallback poll period for the proof (the channel and `fs.watch` are the fast paths). @default 50 */
   pollMs?: number;
   /** Called with what happens (for the journal). */
   onEvent?: (type: string, payload: Record<string, unknown>) => void;
   /** Called right before `execve` replaces this process (release the lock, flush the ledger). */
   beforeExecve?: () => void;
+}
+
+/** The relauncher of a process: {@link Relauncher} plus telling the successor the lock is free. */
+export interface ProcessRelauncher extends Relauncher {
+  /** The lock is released: wake the successor now (it would otherwise notice our exit). */
+  notifyReleased(): void;
 }
 
 /** The arguments that tell a process it is the successor. Stripped from the argv we copy. */
@@ -87,83 +94,96 @@ export function assertStrategyAvailable(strategy: RelaunchStrategy): void {
   }
 }
 
-export function createProcessRelauncher(options: ProcessRelauncherOptions): Relauncher {
-  const pollMs = options.pollMs ?? 10;
+function commandFor(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string): RelaunchCommand {
+  const args = successorArgs(plan.args, process.pid, token);
+  return plan.strategy === 'bundle'
+    ? buildBundleRelaunchCommand({ appPath: plan.appPath, args, ...(plan.opener ? { opener: plan.opener } : {}) })
+    : buildNodeRelaunchCommand({ ...plan, args });
+}
+
+function execveInto(plan: Extract<RelaunchPlan, { strategy: 'execve' }>, token: string, options: ProcessRelauncherOptions): never {
+  const command = buildNodeRelaunchCommand({ ...plan, args: successorArgs(plan.args, process.pid, token) });
+  options.beforeExecve?.();
+  options.onEvent?.('restart.handoff_started', { strategy: 'execve', command: command.command });
+  // Replaces this process: the successor keeps our PID, so the lock was released just before.
+  return (process as unknown as { execve(file: string, args: string[], env: NodeJS.ProcessEnv): never }).execve(
+    command.command,
+    [command.command, ...command.args],
+    process.env,
+  );
+}
+
+/** Start the successor (`node`: our child with a channel; `bundle`: the opener, which exits at once). */
+function spawnSuccessor(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string): ChildProcess {
+  const command = commandFor(plan, token);
+  const withChannel = plan.strategy === 'node';
+  return spawn(command.command, command.args, {
+    detached: true,
+    shell: false,
+    stdio: withChannel ? channelStdio() : 'inherit',
+    env: withChannel ? channelEnv(process.env, token) : process.env,
+  });
+}
+
+export function createProcessRelauncher(options: ProcessRelauncherOptions): ProcessRelauncher {
   const emit = options.onEvent ?? (() => {});
   let child: ChildProcess | null = null;
+  let channel: PredecessorChannel | null = null;
   let token: string | null = null;
   let used = false;
 
-  function start(plan: RelaunchPlan, successorToken: string): void {
-    if (plan.strategy === 'execve') {
-      const command = buildNodeRelaunchCommand({ ...plan, args: successorArgs(plan.args, process.pid, successorToken) });
-      options.beforeExecve?.();
-      emit('restart.handoff_started', { strategy: 'execve', command: command.command });
-      // Replaces this process: the successor keeps our PID, so the lock was released just before.
-      (process as unknown as { execve(file: string, args: string[], env: NodeJS.ProcessEnv): never }).execve(
-        command.command,
-        [command.command, ...command.args],
-        process.env,
-      );
+  const giveUp = (successorToken: string) => {
+    const failed = cancelHandoff(options.stateDir, successorToken);
+    if (failed) emit('restart.handoff_cancel_failed', { message: failed.message });
+    channel?.cancelled();
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+
+  async function relaunch(request: RelaunchRequest): Promise<{ newPid: number }> {
+    if (used) throw new RelaunchError('This process already relaunched once; it never relaunches twice.');
+    used = true;
+    const successorToken = randomUUID();
+    token = successorToken;
+    try {
+      ensureHandoffDir(options.stateDir);
+    } catch (error) {
+      throw new RelaunchError(`The hand-off directory is not usable, so no successor was started: ${(error as Error).message}`, { cause: error });
     }
-    const command =
-      plan.strategy === 'bundle'
-        ? buildBundleRelaunchCommand({ appPath: plan.appPath, args: successorArgs(plan.args, process.pid, successorToken) })
-        : buildNodeRelaunchCommand({ ...plan, args: successorArgs(plan.args, process.pid, successorToken) });
-    child = spawn(command.command, command.args, { detached: true, stdio: 'inherit', shell: false });
-    child.unref();
-    emit('restart.handoff_started', { strategy: plan.strategy, command: command.command, child_pid: child.pid ?? null });
+    const plan = options.plan;
+    if (plan.strategy === 'execve') execveInto(plan, successorToken, options);
+    try {
+      child = spawnSuccessor(plan, successorToken);
+      child.unref();
+      channel = predecessorChannel(child);
+    } catch (error) {
+      giveUp(successorToken);
+      throw new RelaunchError(`The successor could not be started: ${(error as Error).message}`, { cause: error });
+    }
+    emit('restart.handoff_started', { strategy: plan.strategy, child_pid: child.pid ?? null, channel: channel !== null });
+    const outcome = await awaitSuccessorProof({
+      stateDir: options.stateDir,
+      token: successorToken,
+      timeoutMs: options.handoffTimeoutMs,
+      child,
+      childIsSuccessor: plan.strategy === 'node',
+      channel,
+      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+    });
+    if (!outcome.ok) {
+      giveUp(successorToken);
+      throw new RelaunchError(`The relaunch was given up: ${outcome.reason}.`);
+    }
+    emit('restart.successor_alive', { new_pid: outcome.pid, request_id: request.requestId });
+    return { newPid: outcome.pid };
   }
 
   return {
-    relaunch(request: RelaunchRequest) {
-      if (used) return Promise.reject(new RelaunchError('This process already relaunched once; it never relaunches twice.'));
-      used = true;
-      const successorToken = randomUUID();
-      token = successorToken;
-      return new Promise<{ newPid: number }>((resolve, reject) => {
-        let settled = false;
-        const fail = (message: string) => {
-          if (settled) return;
-          settled = true;
-          clearInterval(poll);
-          clearTimeout(timer);
-          cancelHandoff(options.stateDir, successorToken);
-          if (child?.pid && isPidAlive(child.pid)) child.kill('SIGKILL');
-          reject(new RelaunchError(message));
-        };
-        const poll = setInterval(() => {
-          const pid = readAliveProof(options.stateDir, successorToken);
-          if (pid === null || settled) return;
-          settled = true;
-          clearInterval(poll);
-          clearTimeout(timer);
-          emit('restart.successor_alive', { new_pid: pid, request_id: request.requestId });
-          resolve({ newPid: pid });
-        }, pollMs);
-        const timer = setTimeout(
-          () => fail(`No successor proved itself alive within ${options.handoffTimeoutMs} ms (restart.handoff_timeout_s).`),
-          options.handoffTimeoutMs,
-        );
-        try {
-          start(options.plan, successorToken);
-        } catch (error) {
-          fail(`The successor could not be started: ${(error as Error).message}`);
-          return;
-        }
-        child?.once('error', (error) => fail(`The successor could not be started: ${error.message}`));
-        child?.once('exit', (code, signal) => {
-          // A `bundle` launcher (`open`) exits at once by design; a node successor must not.
-          if (options.plan.strategy === 'node') {
-            setTimeout(() => fail(`The successor exited before the hand-off (code ${code}, signal ${signal}).`), pollMs * 3);
-          }
-        });
-      });
+    relaunch,
+    notifyReleased() {
+      channel?.released();
     },
     abort() {
-      if (!token) return;
-      cancelHandoff(options.stateDir, token);
-      if (child?.pid && isPidAlive(child.pid)) child.kill('SIGKILL');
+      if (token) giveUp(token);
     },
   };
 }

@@ -5,32 +5,35 @@
  * same way.
  *
  * Order of a launch:
- * 1. successor only: prove alive (hand-off file), then WAIT for the lock (the old process releases it
- *    only after seeing the proof);
- * 2. take the instance lock (or exit 3 / throw `LockAcquisitionError` naming the holder);
+ * 0. check the state dir (a directory of ours, not writable by others: `prepareStateDir`);
+ * 1. successor only: prove alive, then WAIT for the lock, as long as the hand-off allows (the old
+ *    process releases it only after seeing the proof): `src/handoff/handoff-protocol.ts`;
+ * 2. take the instance lock (or exit 3 / throw `LockAcquisitionError` naming the holder); a plain launch
+ *    yields it to a successor that is waiting for it;
  * 3. load the ledger — only the lock holder reads it, so it sees the predecessor's last generation;
  * 4. start the service (restored or fresh) and send `runtime.booted`;
  * 5. settle: COMPLETED / FAILED / quit → persist, release, done; handed off → persist, release, exit so
  *    the successor (waiting for the lock) takes over.
  */
-import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { InspectionEvent, Observer } from 'xstate';
+import { selectRestartCount } from '../../machines/relaunch-gate.machine.js';
 import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
 import type { PermissionBackend } from '../backend/permission-backend.js';
-import { FirstRunError, LockAcquisitionError, RelaunchError } from '../errors.js';
-import { openJournal, type Journal } from '../journal/index.js';
+import { FirstRunError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
+import { prepareStateDir } from '../fs/state-dir.js';
 import { openLedgerStore, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
-import { acquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
+import type { InstanceLockHandle } from '../lock/index.js';
 import {
   createFirstRunService,
   type FirstRunService,
   type SettledResult,
 } from '../service/create-first-run-service.js';
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
-import { createFaultHook } from './fault-injection.js';
-import { clearHandoff, findPendingSuccessor, isHandoffCancelled, writeAliveProof } from './handoff.js';
-import { assertStrategyAvailable, createProcessRelauncher, type RelaunchPlan } from './relauncher.js';
+import { takeLockAsLaunch, takeLockAsSuccessor, type LaunchLock } from './launch-lock.js';
+import { createLegacyFlags } from './legacy-flags.js';
+import { assertStrategyAvailable, createProcessRelauncher, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
+import { createRuntimeRecorder } from './runtime-recorder.js';
 import { safeModeSnapshot, validateOrchestratorSnapshot } from './snapshot.js';
 
 /** Set when this process was started by a relaunch. */
@@ -50,7 +53,11 @@ export interface RunFirstRunOptions {
   relaunch: RelaunchPlan;
   /** Present when this process is a relaunched successor. */
   successor?: SuccessorInfo;
-  /** Wait up to this long for the lock instead of failing at once. @default 0 (a successor waits handoff + 30 s) */
+  /**
+   * Wait up to this long for the lock instead of failing at once. Ignored by a successor, whose wait is
+   * derived from the hand-off (`successorWaitMs(handoff_timeout_s)`), never from an inherited flag.
+   * @default 0
+   */
   lockTimeoutMs?: number;
   appMode?: AppMode;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -103,12 +110,24 @@ export interface FirstRunRuntime {
   readonly result: Promise<RuntimeResult>;
   /** The service, once started (after the lock). */
   readonly service: FirstRunService | null;
+  /**
+   * Rejects when the process must end at once — the instance lock was lost (`LockCompromisedError`) or
+   * the journal cannot be written (`JournalError`) — also after `result` resolved, while a `stay` run
+   * keeps going. Never resolves.
+   */
+  readonly failure: Promise<never>;
   /** Subscribe to every journaled event (contract and runtime), from before the lock is taken. */
   on(listener: (event: RuntimeEvent) => void): () => void;
   /** Subscribe to one contract event type, typed (e.g. `tray.status_updated`). */
   on<T extends FirstRunEventType>(type: T, listener: (event: FirstRunEvent<T>) => void): () => void;
   /** The user quits (SIGINT/SIGTERM, the tray's Quit). */
   quit(): void;
+  /**
+   * Restart safety (RS-10): the app is busy (a session, an update in progress) or idle again. A restart
+   * that comes due while busy waits for idle (`restart.deferred`), at most `restart.max_defer_s`. Said
+   * before the service started, it applies as it starts. See {@link FirstRunService.setBusy}.
+   */
+  setBusy(busy: boolean): void;
   /** Stop everything, persist, release the lock. Safe to call twice. */
   close(): Promise<void>;
   /**
@@ -119,191 +138,276 @@ export interface FirstRunRuntime {
   suspend(): Promise<SuspendedState>;
 }
 
-/**
- * Run the first run in this process.
- * @throws LockAcquisitionError (from `result`) when another live process holds the lock.
- */
-export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
-  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
-  const journal: Journal = openJournal({ stateDir: options.stateDir });
-  const listeners = new Set<(event: RuntimeEvent) => void>();
-  if (options.onEvent) listeners.add(options.onEvent);
-  const onEvent = (event: RuntimeEvent) => {
-    for (const listener of listeners) listener(event);
-  };
-  let journalOpen = true;
-  const afterJournalLine = createFaultHook(options.successor ? 'successor' : 'first');
-  const append = (type: string, payload: Record<string, unknown>) => {
-    if (!journalOpen) return;
-    journal.append(type, payload);
-    afterJournalLine();
-  };
-  const record = (type: string, payload: Record<string, unknown> = {}) => {
-    append(type, payload);
-    onEvent({ type, ts: new Date().toISOString(), pid: process.pid, ...payload });
-  };
-  const recordingJournal = { append: (type: string, payload?: Record<string, unknown>) => record(type, payload ?? {}) };
 
-  let lock: InstanceLockHandle | null = null;
-  let store: LedgerStore | null = null;
-  let service: FirstRunService | null = null;
-  let quitRequested = false;
-  let closed = false;
-  // Dev mode: `suspend()` stops the service but keeps the lock (released by `close()` after the hand-off).
-  let suspending = false;
-  let suspendedState: Promise<SuspendedState> | null = null;
-  let resolveSuspended: () => void = () => {};
-  const suspended = new Promise<'suspended'>((resolve) => {
-    resolveSuspended = () => resolve('suspended');
+const cancelledResult: RuntimeResult = { outcome: 'cancelled_successor', phase: null, restartCount: 0, warnings: [], ledger: null };
+
+/** One process's run: the steps of the module comment, each a small method. */
+class FirstRunProcess {
+  readonly options: RunFirstRunOptions;
+  readonly recorder: ReturnType<typeof createRuntimeRecorder>;
+  lock: InstanceLockHandle | null = null;
+  store: LedgerStore | null = null;
+  service: FirstRunService | null = null;
+  relauncher: ProcessRelauncher | null = null;
+  quitRequested = false;
+  busy: boolean | null = null;
+  closed = false;
+  suspending = false;
+  private stopped: Promise<void> | null = null;
+  private rejectFatal: (error: Error) => void = () => {};
+  /** Rejects when the run must end at once: the lock was lost, or the journal cannot be written. */
+  readonly fatal = new Promise<never>((_, reject) => {
+    this.rejectFatal = reject;
   });
-  let stopped: Promise<void> | null = null;
-  const stopServiceAndStore = () => {
-    stopped ??= (async () => {
-      if (service) await service.stop();
-      if (store) await store.close();
+  resolveSuspended: () => void = () => {};
+  readonly suspended = new Promise<'suspended'>((resolve) => {
+    this.resolveSuspended = () => resolve('suspended');
+  });
+
+  constructor(options: RunFirstRunOptions) {
+    this.options = options;
+    prepareStateDir(options.stateDir); // throws StateDirError (exit 2) before anything is written
+    this.recorder = createRuntimeRecorder({
+      stateDir: options.stateDir,
+      role: options.successor ? 'successor' : 'first',
+      onFatal: (error) => this.failFatally(error, 'runtime.journal_failed'),
+    });
+    this.fatal.catch(() => {}); // observed through the race in run()
+    if (options.onEvent) this.recorder.listen(options.onEvent as (event: unknown) => void);
+  }
+
+  record = (type: string, payload: Record<string, unknown> = {}) => this.recorder.record(type, payload);
+
+  /** Stop at once (never write on): the service stops, `result` rejects with `error`. */
+  failFatally(error: JournalError | LockCompromisedError, type: string): void {
+    this.recorder.deliver({ type, ts: new Date().toISOString(), pid: process.pid, code: error.code, message: error.message });
+    this.rejectFatal(error);
+    void this.service?.stop().catch(() => {});
+  }
+
+  stopServiceAndStore(): Promise<void> {
+    this.stopped ??= (async () => {
+      if (this.service) await this.service.stop();
+      if (this.store) await this.store.close();
     })();
-    return stopped;
-  };
+    return this.stopped;
+  }
 
-  const close = async () => {
-    if (closed) return;
-    closed = true;
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     try {
-      await stopServiceAndStore();
+      await this.stopServiceAndStore();
     } finally {
-      if (lock) {
-        const released = await lock.release();
-        record('instance.lock_released', { reason: released.reason });
+      if (this.lock) {
+        const released = await this.lock.release();
+        this.record('instance.lock_released', { reason: released.reason });
+        this.relauncher?.notifyReleased();
       }
-      journalOpen = false;
-      journal.close();
+      this.recorder.close();
     }
-  };
+  }
 
-  const run = async (): Promise<RuntimeResult> => {
-    assertStrategyAvailable(options.settings.restart.strategy);
-    if (options.relaunch.strategy !== options.settings.restart.strategy) {
+  checkPlan(): void {
+    const { settings, relaunch } = this.options;
+    assertStrategyAvailable(settings.restart.strategy);
+    if (relaunch.strategy !== settings.restart.strategy) {
       throw new RelaunchError(
-        `The relaunch plan is for strategy "${options.relaunch.strategy}" but restart.strategy is "${options.settings.restart.strategy}"; build the plan for the configured strategy.`,
+        `The relaunch plan is for strategy "${relaunch.strategy}" but restart.strategy is "${settings.restart.strategy}"; build the plan for the configured strategy.`,
       );
     }
-    const handoffMs = options.settings.restart.handoffTimeoutMs;
+  }
+
+  takeLock(): Promise<LaunchLock> {
+    const { options } = this;
+    const ctx = { stateDir: options.stateDir, handoffTimeoutMs: options.settings.restart.handoffTimeoutMs, record: this.record };
     // A dev restart uses the same hand-off, journaled under its own names (it is never a first-run restart).
-    const handoff = options.successor ?? options.devRestart;
-    const handoffKind = options.successor ? 'restart' : 'dev';
-    if (handoff) {
-      writeAliveProof(options.stateDir, handoff.token);
-      record(`${handoffKind}.successor_started`, { predecessor_pid: handoff.predecessorPid });
-    }
-    const started = Date.now();
-    // A successor waits: the predecessor holds the lock until it has seen our proof.
-    const lockTimeoutMs = options.lockTimeoutMs ?? (handoff ? handoffMs + 30_000 : 0);
-    const successorToken = handoff?.token;
-    lock = await acquireInstanceLock({ stateDir: options.stateDir, timeoutMs: lockTimeoutMs }).catch((error: unknown) => {
-      // A late successor whose predecessor gave up (and kept running) must not run at all.
-      if (successorToken && isHandoffCancelled(options.stateDir, successorToken)) return null;
-      record('instance.lock_conflict', { message: error instanceof Error ? error.message : String(error) });
-      throw error;
-    });
-    if (lock === null || (successorToken && isHandoffCancelled(options.stateDir, successorToken))) {
-      record(`${handoffKind}.successor_cancelled`, { predecessor_pid: handoff?.predecessorPid ?? null });
-      return { outcome: 'cancelled_successor', phase: null, restartCount: 0, warnings: [], ledger: null };
-    }
-    if (!handoff) {
-      const pending = findPendingSuccessor(options.stateDir);
-      if (pending) {
-        // We slipped into the hand-off gap: the lock belongs to the successor that is waiting for it.
-        const yielded = lock;
-        lock = null;
-        await yielded.release();
-        record('instance.lock_yielded', { successor_pid: pending.pid });
-        throw new LockAcquisitionError(
-          yielded.lockPath,
-          { pid: pending.pid, host: yielded.owner.host, startedAt: 'unknown' },
-          `Another instance is taking over ${options.stateDir}: the relaunched successor (pid ${pending.pid}) is waiting for the instance lock ${yielded.lockPath}. This launch exits; use the running app.`,
-        );
-      }
-    }
-    record('instance.lock_acquired', { waited_ms: Date.now() - started, token: lock.owner.token.slice(0, 8) });
-    if (successorToken) clearHandoff(options.stateDir, successorToken);
+    if (options.successor) return takeLockAsSuccessor(ctx, options.successor, 'restart');
+    if (options.devRestart) return takeLockAsSuccessor(ctx, options.devRestart, 'dev');
+    return takeLockAsLaunch(ctx, options.lockTimeoutMs ?? 0);
+  }
+
+  watchLock(lock: InstanceLockHandle): void {
     lock.onCompromised((error) => {
-      record('instance.lock_compromised', { message: error.message });
+      this.record('instance.lock_compromised', { message: error.message });
       // Never write on after losing the lock: stop at once; the ledger keeps its last good generation.
-      void service?.stop();
+      this.failFatally(error, 'runtime.stopped');
     });
+  }
 
-    const heldLock = lock;
-    store = openLedgerStore({
-      stateDir: options.stateDir,
+  /** LG-5: the cache flags follow committed generations (src/runtime/legacy-flags.ts). */
+  legacyFlags(lock: InstanceLockHandle): ReturnType<typeof createLegacyFlags> {
+    const flags = createLegacyFlags({
+      stateDir: this.options.stateDir,
+      successor: this.options.successor !== undefined,
+      assertWriter: () => lock.assertHeld(),
+      onChange: (change) => this.record('ledger.flags_written', { ...change }),
+      onError: (flag, error) => this.record('ledger.flags_failed', { flag, message: error.message }),
+    });
+    flags.started();
+    return flags;
+  }
+
+  openLedger(lock: InstanceLockHandle): { store: LedgerStore; loaded: LedgerLoadResult } {
+    const store = openLedgerStore({
+      stateDir: this.options.stateDir,
       validateSnapshot: validateOrchestratorSnapshot,
-      journal: recordingJournal,
-      assertWriter: () => heldLock.assertHeld(),
+      journal: { append: (type, payload) => this.record(type, payload ?? {}) },
+      assertWriter: () => lock.assertHeld(),
     });
+    this.store = store;
     const loaded = store.load();
-    record('ledger.loaded', { kind: loaded.kind, generation: loaded.generation, problems: loaded.problems.length });
-    const bootId = randomUUID();
-    let snapshot: unknown;
-    if (options.snapshotOverride !== undefined) snapshot = options.snapshotOverride;
-    else if (loaded.kind === 'safe_mode') snapshot = safeModeSnapshot(options.settings, bootId);
-    else snapshot = loaded.snapshot ?? undefined;
+    this.record('ledger.loaded', { kind: loaded.kind, generation: loaded.generation, problems: loaded.problems.length });
+    return { store, loaded };
+  }
 
-    const ledgerStore = store;
-    const relauncher = createProcessRelauncher({
+  /** What the service starts from: a dev override, the safe mode, the ledger, or nothing (a fresh run). */
+  chooseSnapshot(loaded: LedgerLoadResult, bootId: string): unknown {
+    const { options } = this;
+    if (options.snapshotOverride !== undefined) return options.snapshotOverride;
+    if (loaded.kind === 'safe_mode') return safeModeSnapshot(options.settings, bootId);
+    const snapshot = loaded.snapshot ?? undefined;
+    if (options.successor && (snapshot === undefined || selectRestartCount(snapshot) !== 1)) {
+      // A successor never restarts: its predecessor spent the restart, whatever the ledger says now.
+      this.record('restart.successor_ledger_mismatch', { ledger: loaded.kind, restart_count: snapshot === undefined ? null : selectRestartCount(snapshot) });
+      return safeModeSnapshot(options.settings, bootId, 'this process is a relaunched successor: the restart was spent by its predecessor, though the ledger no longer shows it');
+    }
+    return snapshot;
+  }
+
+  startService(store: LedgerStore, lock: InstanceLockHandle, snapshot: unknown, bootId: string): FirstRunService {
+    const { options } = this;
+    const flags = this.legacyFlags(lock);
+    this.relauncher = createProcessRelauncher({
       stateDir: options.stateDir,
       plan: options.relaunch,
-      handoffTimeoutMs: handoffMs,
-      onEvent: record,
-      beforeExecve: () => heldLock.releaseSync(),
+      handoffTimeoutMs: options.settings.restart.handoffTimeoutMs,
+      onEvent: this.record,
+      beforeExecve: () => lock.releaseSync(),
     });
-    service = createFirstRunService({
+    const service = createFirstRunService({
       settings: options.settings,
       backend: options.backend,
       bootId,
       snapshot,
-      persist: (persisted, summary) => ledgerStore.commit(persisted, summary),
-      relauncher,
+      persist: async (persisted, summary) => {
+        const committed = await store.commit(persisted, summary);
+        flags.committed(persisted, summary, committed.generation);
+        return committed;
+      },
+      relauncher: this.relauncher,
       ...(options.appMode ? { appMode: options.appMode } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
-    service.on('*', (event) => {
-      const { ts: _ts, pid: _pid, type, ...payload } = event as FirstRunEvent & Record<string, unknown>;
-      append(type, payload);
-      onEvent(event);
-      if (type === 'permissions.first_run_completed') void ledgerStore.writeFlags({ firstRunCompleted: true });
-      if (type === 'permissions.v2.phase' && payload.phase === 'POST_RESTART_VERIFY' && options.successor) {
-        void ledgerStore.writeFlags({ restartCompleted: true });
-      }
-    });
-    if (suspending) return { outcome: 'suspended', phase: null, restartCount: 0, warnings: [], ledger: loaded.kind };
+    service.on('*', (event) => this.onServiceEvent(event));
+    this.service = service;
+    return service;
+  }
+
+  onServiceEvent(event: FirstRunEvent): void {
+    const { ts: _ts, pid: _pid, type, ...payload } = event as FirstRunEvent & Record<string, unknown>;
+    this.recorder.append(type, payload);
+    this.recorder.deliver(event as never);
+  }
+
+  async run(): Promise<RuntimeResult> {
+    this.checkPlan();
+    const taken = await this.takeLock();
+    if (taken.kind === 'cancelled') {
+      const handoff = this.options.successor ?? this.options.devRestart;
+      this.record(`${this.options.successor ? 'restart' : 'dev'}.successor_cancelled`, { predecessor_pid: handoff?.predecessorPid ?? null });
+      return cancelledResult;
+    }
+    const lock = taken.lock;
+    this.lock = lock;
+    this.record('instance.lock_acquired', { waited_ms: taken.waitedMs, token: lock.owner.token.slice(0, 8) });
+    this.watchLock(lock);
+    const { store, loaded } = this.openLedger(lock);
+    const bootId = randomUUID();
+    const service = this.startService(store, lock, this.chooseSnapshot(loaded, bootId), bootId);
+    if (this.suspending) return { outcome: 'suspended', phase: null, restartCount: 0, warnings: [], ledger: loaded.kind };
+    if (this.busy !== null) service.setBusy(this.busy);
     service.start();
-    if (quitRequested) service.quit();
-    options.onStarted?.(service);
-    const settled = await Promise.race([service.whenSettled(), suspended]);
-    await ledgerStore.flush();
+    if (this.quitRequested) service.quit();
+    this.options.onStarted?.(service);
+    const settled = await Promise.race([service.whenSettled(), this.suspended, this.fatal]);
+    await store.flush();
     if (settled === 'suspended') {
       return { outcome: 'suspended', phase: service.phase, restartCount: service.restartCount, warnings: [], ledger: loaded.kind };
     }
     return { ...settled, ledger: loaded.kind };
-  };
+  }
 
-  const result = run().then(
-    async (outcome) => {
-      const staying = options.stay === true && (outcome.outcome === 'completed' || outcome.outcome === 'failed');
-      // Suspended (a dev restart): the service is stopped, the lock stays ours until close().
-      if (outcome.outcome === 'suspended' && !closed) await stopServiceAndStore();
-      else if (!staying) await close();
-      return outcome;
-    },
-    async (error: unknown) => {
-      await close();
-      throw error;
-    },
+  /** After `run()`: close unless the run stays up (`stay`) or was suspended (dev mode). */
+  async afterRun(outcome: RuntimeResult): Promise<RuntimeResult> {
+    const staying = this.options.stay === true && (outcome.outcome === 'completed' || outcome.outcome === 'failed');
+    // Suspended (a dev restart): the service is stopped, the lock stays ours until close().
+    if (outcome.outcome === 'suspended' && !this.closed) await this.stopServiceAndStore();
+    else if (!staying) await this.close();
+    return outcome;
+  }
+
+  /** After a failed `run()`: close, but never let a failure to close hide the error that ended the run. */
+  async afterFailure(error: unknown): Promise<never> {
+    try {
+      await this.close();
+    } catch (closeError) {
+      this.recorder.deliver({ type: 'runtime.close_failed', ts: new Date().toISOString(), pid: process.pid, message: String(closeError) });
+    }
+    throw error;
+  }
+
+  suspend(): Promise<SuspendedState> {
+    return (async (): Promise<SuspendedState> => {
+      this.suspending = true;
+      const live = this.service && !this.closed && this.stopped === null ? this.service : null;
+      // Taken while the actor is active: a stopped actor's snapshot is not restorable.
+      const state: SuspendedState = live
+        ? { snapshot: live.getPersistedSnapshot(), phase: live.phase, restartCount: live.restartCount }
+        : { snapshot: null, phase: null, restartCount: null };
+      this.resolveSuspended();
+      await this.stopServiceAndStore();
+      return state;
+    })();
+  }
+
+  setBusy(value: boolean): void {
+    this.busy = value;
+    if (this.service && !this.closed) this.service.setBusy(value);
+  }
+
+  quit(): void {
+    this.quitRequested = true;
+    if (!this.service || this.closed) return;
+    try {
+      this.service.quit();
+    } catch (error) {
+      if (!(error instanceof FirstRunError)) throw error;
+    }
+  }
+}
+
+/**
+ * Run the first run in this process.
+ * @throws StateDirError at once when the state dir is not usable (a file, someone else's, …).
+ * @throws LockAcquisitionError (from `result`) when another live process holds the lock, or a relaunched
+ *   successor is waiting for it.
+ * @throws LockCompromisedError / JournalError (from `result`) when the lock is lost or the journal cannot
+ *   be written mid-run: the run stops at once, the ledger keeps its last committed generation.
+ */
+export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
+  const proc = new FirstRunProcess(options);
+  const result = proc.run().then(
+    (outcome) => proc.afterRun(outcome),
+    (error: unknown) => proc.afterFailure(error),
   );
+  let suspendedState: Promise<SuspendedState> | null = null;
   return {
     result,
+    failure: proc.fatal,
     get service() {
-      return service;
+      return proc.service;
     },
     on(typeOrListener: string | ((event: RuntimeEvent) => void), listener?: (event: never) => void) {
       const wrapped =
@@ -312,32 +416,13 @@ export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
           : (event: RuntimeEvent) => {
               if (event.type === typeOrListener) (listener as (event: RuntimeEvent) => void)(event);
             };
-      listeners.add(wrapped);
-      return () => listeners.delete(wrapped);
+      return proc.recorder.listen(wrapped as (event: unknown) => void);
     },
-    quit() {
-      quitRequested = true;
-      if (service && !closed) {
-        try {
-          service.quit();
-        } catch (error) {
-          if (!(error instanceof FirstRunError)) throw error;
-        }
-      }
-    },
-    close,
+    quit: () => proc.quit(),
+    setBusy: (busy) => proc.setBusy(busy),
+    close: () => proc.close(),
     suspend() {
-      suspendedState ??= (async (): Promise<SuspendedState> => {
-        suspending = true;
-        const live = service && !closed && stopped === null ? service : null;
-        // Taken while the actor is active: a stopped actor's snapshot is not restorable.
-        const state: SuspendedState = live
-          ? { snapshot: live.getPersistedSnapshot(), phase: live.phase, restartCount: live.restartCount }
-          : { snapshot: null, phase: null, restartCount: null };
-        resolveSuspended();
-        await stopServiceAndStore();
-        return state;
-      })();
+      suspendedState ??= proc.suspend();
       return suspendedState;
     },
   };

@@ -45,15 +45,21 @@ export function validateOrchestratorSnapshot(snapshot: unknown): void {
 
 /**
  * The safe mode (LG-3): a fresh run whose restart budget is already spent, so the pipeline still runs
- * but nothing can restart. Built from a fresh snapshot of the real machine, not by hand.
+ * but nothing can restart. Built from a fresh snapshot of the real machine, not by hand. Also what a
+ * relaunched successor starts from when its ledger does not show the restart as spent (a successor
+ * never restarts: `src/handoff/handoff-protocol.ts`).
  */
-export function safeModeSnapshot(settings: OrchestratorSettings, bootId: string): unknown {
+export function safeModeSnapshot(
+  settings: OrchestratorSettings,
+  bootId: string,
+  why = 'safe mode: no usable ledger, the restart budget is treated as spent',
+): unknown {
   const actor = createActor(orchestratorMachine, { input: { settings, bootId } });
   const snapshot = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as {
     children: { relaunchGate: { snapshot: { context: Record<string, unknown> } } };
   };
   const gate = snapshot.children.relaunchGate.snapshot.context;
   gate.restartCount = 1;
-  gate.last = { kind: 'spent_unexecuted', why: 'safe mode: no usable ledger, the restart budget is treated as spent' };
+  gate.last = { kind: 'spent_unexecuted', why };
   return snapshot;
 }

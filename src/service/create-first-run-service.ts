@@ -12,6 +12,7 @@ import { quitIntentMachine } from '../../machines/quit-intent.machine.js';
 import { relaunchGateMachine, selectRestartCount, type GateResult } from '../../machines/relaunch-gate.machine.js';
 import { trayMachine } from '../../machines/tray.machine.js';
 import type { PublishParams, StatusReading, StatusesReading } from '../../machines/effects.js';
+import type { TimeboxInput } from '../../machines/permission-step.machine.js';
 import type { AppMode, OrchestratorSettings, PermissionName, Phase } from '../../machines/types.js';
 import { PHASES } from '../../machines/types.js';
 import type { PermissionBackend } from '../backend/permission-backend.js';
@@ -92,6 +93,14 @@ export interface FirstRunService {
   quit(): void;
   /** The app's mode changed (`app.mode_changed`); the tray follows it outside first-run. */
   setAppMode(mode: AppMode): void;
+  /**
+   * Restart safety (RS-10, seed 004 "checks for active sessions, updates in progress"): say whether the
+   * app is busy. A restart that comes due while busy waits until `setBusy(false)` (journaled
+   * `restart.deferred`), at most `restart.max_defer_s`; then this process gives it up (`restart.rejected
+   * {reason: 'busy_timeout'}`, the budget unspent) and the next launch decides again. A quit still wins.
+   * Per process: a new process starts idle. Sends `app.busy_changed`.
+   */
+  setBusy(busy: boolean): void;
   /** A restart request from the legacy path; rejected and journaled (RS-5). */
   requestLegacyRestart(): void;
   /** The current phase. */
@@ -120,11 +129,35 @@ export function phaseOf(value: unknown): Phase {
   return key as Phase;
 }
 
+/** Node's timers fire at once above this; no configured wait comes near it (CONFIG_LIMITS: at most 1 hour). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A wait in ms made safe for a timer: not a number or negative → 0, never above `max` (issue 10.10). */
+export function boundedWait(ms: number, max = MAX_TIMER_MS): number {
+  if (!Number.isFinite(ms) || ms < 0) return 0;
+  return Math.min(ms, max, MAX_TIMER_MS);
+}
+
 function timerActor(clock: Clock, eventType: string) {
   return fromCallback<{ type: string }, { ms: number }>(({ sendBack, input }) => {
-    const handle = clock.setTimeout(() => sendBack({ type: eventType }), input.ms);
+    const handle = clock.setTimeout(() => sendBack({ type: eventType }), boundedWait(input.ms));
     return () => clock.clearTimeout(handle);
   });
+}
+
+/**
+ * What decides whether a snapshot needs a new commit: the persisted snapshot, except where a running
+ * step is inside its polling loop and what it has invoked. A restore re-enters `running` and routes again
+ * from the status (and re-arms the timebox from `remainingMs`, which is in the context), so two
+ * snapshots that differ only there restore alike: a poll that reads the same status commits nothing.
+ */
+export function commitKey(persisted: unknown): string {
+  const root = persisted as { children?: Record<string, { snapshot?: { value?: unknown; children?: unknown } }> };
+  const step = root?.children?.step;
+  const value = step?.snapshot?.value;
+  if (!step || typeof value !== 'object' || value === null || !('running' in value)) return JSON.stringify(persisted);
+  const normalizedStep = { ...step, snapshot: { ...step.snapshot, value: 'running', children: null } };
+  return JSON.stringify({ ...root, children: { ...root.children, step: normalizedStep } });
 }
 
 /**
@@ -145,6 +178,8 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
   const listeners = new Map<string, Set<(event: FirstRunEvent) => void>>();
   let started = false;
   let stopped = false;
+  // setBusy() before start(): applied right after `runtime.booted` (which resets the gate's "busy").
+  let busyBeforeStart: boolean | null = null;
   let relaunchUsed = false;
 
   function emit(params: PublishParams): void {
@@ -196,18 +231,24 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
 
   let actor: Actor<typeof orchestratorMachine>;
 
-  // Persistence: every snapshot change anywhere in the system schedules one coalesced commit.
+  // Persistence: every snapshot change anywhere in the system schedules one coalesced commit; a snapshot
+  // that restores like the last committed one (same commit key) is not committed again.
   let persistScheduled = false;
   let persistChain: Promise<unknown> = Promise.resolve();
+  let lastCommit: { key: string; result: { generation: number } } | null = null;
   const persistNow = (): Promise<{ generation: number }> => {
     if (!options.persist) return Promise.resolve({ generation: 0 });
     const persist = options.persist;
-    const run = persistChain.then(() => {
+    const run = persistChain.then(async () => {
       const snapshot = actor.getPersistedSnapshot();
-      return persist(snapshot, {
+      const key = commitKey(snapshot);
+      if (lastCommit?.key === key) return lastCommit.result;
+      const result = await persist(snapshot, {
         phase: phaseOf(actor.getSnapshot().value),
         restart_count: selectRestartCount(snapshot) ?? 0,
       });
+      lastCommit = { key, result };
+      return result;
     });
     persistChain = run.catch(() => {});
     return run;
@@ -265,11 +306,10 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     actors: {
       readStatus,
       waitInterval: timerActor(clock, 'step.tick'),
-      runTimebox: fromCallback<{ type: string }, { deadlineAt: number }>(({ sendBack, input }) => {
-        const handle = clock.setTimeout(
-          () => sendBack({ type: 'step.timebox_expired' }),
-          Math.max(0, input.deadlineAt - clock.now()),
-        );
+      runTimebox: fromCallback<{ type: string }, TimeboxInput>(({ sendBack, input }) => {
+        // `ms: null`: the timebox ended with advance_on_timeout=false; the step waits for the user (FR-3).
+        if (input.ms === null) return () => {};
+        const handle = clock.setTimeout(() => sendBack({ type: 'step.timebox_expired' }), boundedWait(input.ms, input.maxMs));
         return () => clock.clearTimeout(handle);
       }),
     },
@@ -346,6 +386,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
       });
       actor.start();
       actor.send({ type: 'runtime.booted', bootId, pid, at: clock.now(), settings: options.settings });
+      if (busyBeforeStart !== null) actor.send({ type: 'app.busy_changed', busy: busyBeforeStart });
       booted = true;
       checkSettled();
     },
@@ -379,6 +420,11 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     },
     setAppMode(mode) {
       actor.send({ type: 'app.mode_changed', mode });
+    },
+    setBusy(busy) {
+      if (typeof busy !== 'boolean') throw new ServiceError(`Expected \`busy\` to be true or false, got ${JSON.stringify(busy)}.`);
+      if (!started) busyBeforeStart = busy;
+      else if (!stopped) actor.send({ type: 'app.busy_changed', busy });
     },
     requestLegacyRestart() {
       actor.send({ type: 'restart.legacy_requested' });

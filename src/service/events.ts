@@ -22,7 +22,10 @@ type RunSummary = {
 
 /** Payload of each event, by type. */
 export interface FirstRunEventPayloads {
-  'permissions.first_run_started': { missing: PermissionName[]; order: PermissionName[] };
+  /** `dev_forced`: NEXY_DEV_FORCE_PERMISSIONS made every step run (development only). */
+  'permissions.first_run_started': { missing: PermissionName[]; order: PermissionName[]; dev_forced: boolean };
+  /** The pipeline ended needing a restart, before the gate schedules it (seed 004; information, not a trigger). */
+  'permissions.first_run_restart_pending': { request_id: string; results: Partial<Record<PermissionName, StepResult>> };
   'permissions.first_run_completed': RunSummary;
   'permissions.first_run_failed': RunSummary;
   'permissions.status_checked': { permission: PermissionName; status: PermissionStatus };
@@ -31,6 +34,10 @@ export interface FirstRunEventPayloads {
   'permissions.v2.step_started': { permission: PermissionName; timeout_ms: number };
   'permissions.v2.step_completed': { permission: PermissionName; outcome: StepOutcome; status: PermissionStatus };
   'permissions.v2.step_timeout': { permission: PermissionName; outcome: StepOutcome | null; keeps_waiting?: boolean };
+  /** A step restored in a new process goes on with the time it had left at its last commit (null: waiting for the user). */
+  'permissions.v2.step_resumed': { permission: PermissionName; remaining_ms: number | null; waiting_for_user: boolean };
+  /** advance_on_timeout=false: the timebox ended and the step now waits for the user, without a bound (FR-3). */
+  'permissions.v2.step_waiting_for_user': { permission: PermissionName; status: PermissionStatus | null };
   'permissions.v2.activation_requested': { permission: PermissionName };
   'permissions.v2.activation_failed': { permission: PermissionName; message: string };
   'permissions.v2.settings_opened': { permission: PermissionName };
@@ -40,6 +47,10 @@ export interface FirstRunEventPayloads {
   'restart.cancelled': { reason: 'user_quit'; stage?: 'handoff' };
   'restart.rejected': { reason: RejectReason; source: RestartSource; restart_count?: number };
   'restart.count_changed': { from: number; to: number };
+  /** The restart came due while the host said busy: it waits for idle, at most `max_defer_ms` (RS-10). */
+  'restart.deferred': { reason: 'busy'; request_id: string; max_defer_ms: number };
+  /** The host said idle while a restart was deferred: it proceeds. */
+  'restart.deferral_ended': { request_id: string };
   'restart.executed': { new_pid: number; restart_count: number };
   'restart.failed': { stage: 'commit' | 'handoff'; message: string };
   'tray.status_updated': { status: TrayStatus; color: string; overlay: string | null; overlay_color: string | null };

@@ -92,7 +92,8 @@ describe('CF-1 keys', () => {
   });
 
   it.each(['node', 'bundle', 'execve'] as const)('should accept the %s strategy', (strategy) => {
-    expect(parseConfig(section({ restart: { strategy } }), 'c').restart.strategy).toBe(strategy);
+    const runtime = { canExecve: true, nodeVersion: '24.0.0' };
+    expect(parseConfig(section({ restart: { strategy } }), 'c', { runtime }).restart.strategy).toBe(strategy);
   });
 });
 
@@ -123,7 +124,10 @@ describe('CF-2 invalid config', () => {
     ['a negative confirm interval', section({ confirm_interval_s: -2 }), `${S}.confirm_interval_s`, /from 0 to 600/],
     ['an unknown strategy', section({ restart: { strategy: 'exec' } }), `${S}.restart.strategy`, /one of `node`, `bundle`, `execve`, got `"exec"` \(string\) \(did you mean `execve`\?\)/],
     ['a delay over 600 s', section({ restart: { delay_sec: 601 } }), `${S}.restart.delay_sec`, /from 0 to 600/],
-    ['a zero handoff timeout', section({ restart: { handoff_timeout_s: 0 } }), `${S}.restart.handoff_timeout_s`, /greater than 0 and at most 600/],
+    ['a zero handoff timeout', section({ restart: { handoff_timeout_s: 0 } }), `${S}.restart.handoff_timeout_s`, /from 0\.5 to 600/],
+    ['a handoff timeout no hand-off can meet', section({ restart: { handoff_timeout_s: 0.0004 } }), `${S}.restart.handoff_timeout_s`, /from 0\.5 to 600 \(a hand-off starts a new process.*got `0\.0004`/],
+    ['a negative max_defer_s', section({ restart: { max_defer_s: -1 } }), `${S}.restart.max_defer_s`, /from 0 to 3600, got `-1`/],
+    ['an absurd max_defer_s', section({ restart: { max_defer_s: 86_400 } }), `${S}.restart.max_defer_s`, /from 0 to 3600/],
     ['an unknown restart key', section({ restart: { delay: 3 } }), `${S}.restart.delay`, /did you mean `delay_sec`/],
     ['an odd key', section({ 'a.b': 1 }), `${S}["a.b"]`, /unknown key/],
   ])('should refuse %s', (_label, raw, path, message) => {
@@ -211,6 +215,73 @@ describe('CF-1 environment switches', () => {
   });
 });
 
+describe('CF-2 values that validate but cannot work (issue 10.11)', () => {
+  it('should refuse strategy execve on a Node without process.execve, naming the key and the version', () => {
+    const raw = section({ restart: { strategy: 'execve' } });
+    let problems: { path: string; message: string }[] = [];
+    try {
+      parseConfig(raw, 'c', { runtime: { canExecve: false, nodeVersion: '20.20.0' } });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      problems = [...(error as ConfigError).problems];
+    }
+    expect(problems).toEqual([{ path: `${S}.restart.strategy`, message: expect.stringMatching(/process\.execve.*Node 20\.20\.0; use `node` or `bundle`/) }]);
+    expect(parseConfig(raw, 'c', { runtime: { canExecve: true, nodeVersion: '24.0.0' } }).restart.strategy).toBe('execve');
+  });
+
+  it('should judge execve by this process when no runtime is given', () => {
+    const raw = section({ restart: { strategy: 'execve' } });
+    if (typeof (process as { execve?: unknown }).execve === 'function') expect(parseConfig(raw, 'c').restart.strategy).toBe('execve');
+    else expect(problemsOf(raw).map((p) => p.path)).toEqual([`${S}.restart.strategy`]);
+  });
+
+  it('should accept the smallest hand-off timeout and read max_defer_s in ms', () => {
+    const s = parseConfig(section({ restart: { handoff_timeout_s: 0.5, max_defer_s: 12.5 } }), 'c');
+    expect(s.restart).toMatchObject({ handoffTimeoutMs: 500, maxDeferMs: 12_500 });
+    expect(DEFAULT_SETTINGS.restart.maxDeferMs).toBe(300_000);
+  });
+});
+
+describe('13.9 the legacy key permissions.first_run.max_wait_sec', () => {
+  it('should be refused by its own path, naming the key that replaced it', () => {
+    const problems = problemsOf({ permissions: { first_run: { max_wait_sec: 30 } }, integrations: { permissions_v2: {} } });
+    expect(problems).toEqual([
+      {
+        path: 'permissions.first_run.max_wait_sec',
+        message: expect.stringMatching(/no longer read \(got `30` \(number\)\); set integrations\.permissions_v2\.default_step_timeout_s/),
+      },
+    ]);
+  });
+
+  it('should leave the rest of the old permissions section alone', () => {
+    expect(parseConfig({ permissions: { first_run: { batch_size: 2 } } }, 'c')).toEqual(DEFAULT_SETTINGS);
+  });
+});
+
+describe('13.8 NEXY_DEV_FORCE_PERMISSIONS', () => {
+  it('should be off by default, and on when set outside a packaged app', () => {
+    expect(parseConfig(undefined, 'c', { env: {} }).devForcePermissions).toBe(false);
+    expect(parseConfig(undefined, 'c', { env: { NEXY_DEV_FORCE_PERMISSIONS: '1' } }).devForcePermissions).toBe(true);
+    expect(parseConfig(undefined, 'c', { env: { NEXY_DEV_FORCE_PERMISSIONS: '0' }, packaged: true }).devForcePermissions).toBe(false);
+  });
+
+  it('should be refused in a packaged app, naming the variable', () => {
+    try {
+      parseConfig(undefined, 'c', { env: { NEXY_DEV_FORCE_PERMISSIONS: 'yes' }, packaged: true });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
+        { path: 'env.NEXY_DEV_FORCE_PERMISSIONS', message: expect.stringMatching(/development switch.*refused in a packaged app; unset it/) },
+      ]);
+    }
+  });
+
+  it('should refuse an unclear value like the other switches', () => {
+    expect(problemsOf(undefined, { NEXY_DEV_FORCE_PERMISSIONS: 'maybe' }).map((p) => p.path)).toEqual(['env.NEXY_DEV_FORCE_PERMISSIONS']);
+  });
+});
+
 describe('settingsToConfigJson', () => {
   it('should round-trip the defaults', () => {
     expect(parseConfig(settingsToConfigJson(DEFAULT_SETTINGS), 'c')).toEqual(DEFAULT_SETTINGS);
@@ -230,6 +301,7 @@ describe('settingsToConfigJson', () => {
           delay_sec: fc.integer({ min: 0, max: 600 }),
         }),
         (c) => {
+          const runtime = { canExecve: true, nodeVersion: '24.0.0' };
           const settings = parseConfig(
             section({
               enabled: c.enabled,
@@ -237,11 +309,12 @@ describe('settingsToConfigJson', () => {
               order: c.order,
               default_step_timeout_s: c.timeout,
               steps: { microphone: c.mic },
-              restart: { strategy: c.strategy, delay_sec: c.delay_sec },
+              restart: { strategy: c.strategy, delay_sec: c.delay_sec, max_defer_s: c.delay_sec },
             }),
             'c',
+            { runtime },
           );
-          expect(parseConfig(settingsToConfigJson(settings), 'c')).toEqual(settings);
+          expect(parseConfig(settingsToConfigJson(settings), 'c', { runtime })).toEqual(settings);
         },
       ),
       { numRuns: 200 },

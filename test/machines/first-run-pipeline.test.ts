@@ -237,7 +237,7 @@ describe('first-run pipeline (FR)', () => {
     expect(world.executions).toHaveLength(1);
   });
 
-  it('FR-3 the timebox keeps its deadline across a snapshot/restore', async () => {
+  it('FR-3 a restored timebox goes on with the time left at the last commit, not a wall-clock deadline', async () => {
     const settings = testSettings({ order: ['input_monitoring'] });
     settings.steps.input_monitoring.needsRestart = false;
     settings.steps.input_monitoring.hard = false;
@@ -245,9 +245,12 @@ describe('first-run pipeline (FR)', () => {
     world.launch();
     await world.run(10_000);
     world.crash();
-    // The new process resumes 10 s into a 15 s timebox: it ends ~5 s later, not 15 s later.
+    // Nothing changed after the first read (no answer to the prompt), so the last commit held 15 s: the
+    // new process waits its 15 s instead of ending at once on a deadline that passed while it was down.
     world.launch();
-    await world.run(6_000);
+    await world.run(14_000);
+    expect(world.eventsOf('permissions.v2.step_timeout')).toEqual([]);
+    await world.run(1_500);
     expect(world.eventsOf('permissions.v2.step_timeout').map((e) => e.boot)).toEqual([2]);
     await world.exit();
   });

@@ -34,6 +34,8 @@ describe('tray (TR)', () => {
     actor.send({ type: 'app.mode_changed', mode: 'PROCESSING' });
     const last = published.at(-1)!;
     expect(last.overlay).toBe('lock');
+    // The red lock of the seed (issue 13.11: the colour itself is asserted, not only the badge).
+    expect(last).toMatchObject({ overlay_color: '#FF3B30' });
     expect(TRAY_STATUSES).toContain(last.status);
   });
 
@@ -44,7 +46,7 @@ describe('tray (TR)', () => {
       actor.send({ type: 'permissions.first_run_started' });
       actor.send({ type: 'app.mode_changed', mode: 'PROCESSING' });
       actor.send({ type });
-      expect(published.at(-1)).toMatchObject({ status: 'PROCESSING', color: '#FF9500', overlay: null });
+      expect(published.at(-1)).toMatchObject({ status: 'PROCESSING', color: '#FF9500', overlay: null, overlay_color: null });
     },
   );
 

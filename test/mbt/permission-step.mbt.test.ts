@@ -7,11 +7,13 @@
  * Bounded work (issue 11, item 7): replaying only the maximal paths (each state is on one of them, and
  * each is crashed at every step) instead of every path, and modelling `requestedBefore` only for the
  * permissions whose route or timeout outcome depends on it, keeps the run deterministic and a fraction
- * of the former one, while every outcome is still reached and every restore still checks the deadline.
+ * of the former one, while every outcome is still reached and every restore still checks the time
+ * left.
  *
  * Invariants: the outcome is one of FR-4's six, restricted ends restricted with nothing shown, the
- * prompt fires at most once per process and never when blocked, the timebox keeps its deadline across
- * a restore, `advance_on_timeout=false` never ends a step by the timebox and `true` always does.
+ * prompt fires at most once per process and never when blocked, a restore keeps the time the step had
+ * left (never more than its timebox) and re-arms the timebox with it, no timebox is armed past its
+ * bound, `advance_on_timeout=false` never ends a step by the timebox and `true` always does.
  */
 import { describe, expect, it } from 'vitest';
 import { permissionStepMachine } from '../../machines/permission-step.machine.js';
@@ -40,7 +42,7 @@ describe('permission step — model-based (MBT-1, FR-3, FR-4, FR-6)', () => {
     }
     console.log(`permission step: ${models.length} variants, ${paths} generated paths, ${replays} replays; outcomes reached: ${[...outcomes].sort().join(', ')}`);
     expect([...outcomes].sort()).toEqual([...STEP_OUTCOMES].sort());
-    expect(restoredRunning.count, 'running states are restored (their deadline is checked)').toBeGreaterThan(0);
+    expect(restoredRunning.count, 'running states are restored (their time left is checked)').toBeGreaterThan(0);
     // microphone 2, accessibility 4, input_monitoring 4, screen_capture 6 (with the blocked prompt).
     expect(models.length).toBe(16);
   });

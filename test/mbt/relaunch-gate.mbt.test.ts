@@ -10,7 +10,8 @@
  *
  * Invariants on every replay (SPEC §3): at most one restart executed, whatever crashes happen; every
  * execution after a durable commit of restart_count 1; a quit before execution in a process means no
- * execution in it; restart_count only grows and never exceeds 1.
+ * execution in it; a restart never goes ahead while the host says busy (RS-10); restart_count only
+ * grows and never exceeds 1.
  */
 import { describe, expect, it } from 'vitest';
 import type { RelaunchGateContext } from '../../machines/relaunch-gate.machine.js';
@@ -24,7 +25,7 @@ const VARIANTS = {
   disabled: settingsFromConfig({ integrations: { permissions_v2: { enabled: false } } }),
 };
 
-describe('relaunch gate — model-based (MBT-1, SPEC §3)', () => {
+describe('relaunch gate — model-based (MBT-1, SPEC §3, RS-10)', () => {
   for (const [name, settings] of Object.entries(VARIANTS)) {
     for (const ledger of ['latest', 'committed'] as const) {
       it(`${name}, restored from the ${ledger} snapshot: every path, a crash at every step — ≤ 1 restart, commit before relaunch, quit wins`, () => {
@@ -49,5 +50,11 @@ describe('relaunch gate — model-based (MBT-1, SPEC §3)', () => {
     expect(report.failures.length).toBeGreaterThan(0);
     // Caught as the count passes 1 (before the second execution), or at the second execution.
     expect(report.failures.map((f) => f.invariant)).toEqual(expect.arrayContaining([expect.stringMatching(/^(at_most_one_restart|restart_count_at_most_1)$/)]));
+  });
+
+  it('should catch a gate that does not wait while the host is busy (RS-10)', () => {
+    const sabotaged = relaunchGateMachine.provide({ guards: { isArmedHereAndBusy: () => false } });
+    const report = checkModel(relaunchGateModel({ settings: VARIANTS.default, machine: sabotaged }), { maxFailures: 3 });
+    expect(report.failures.map((f) => f.invariant)).toContain('no_restart_due_while_busy');
   });
 });

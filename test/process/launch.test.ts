@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { canonicalJson, sha256Checksum } from '../../src/ledger/canonical-json.js';
 import {
   allWritersGone,
   assertBuilt,
@@ -10,6 +11,7 @@ import {
   journalInvariants,
   launch,
   ledgerPhase,
+  plantProof,
   quickConfig,
   run,
   sandbox,
@@ -116,9 +118,7 @@ describe('first-run launch, real processes', () => {
     // A successor that proved itself alive and waits for the lock (a live process with a hand-off proof).
     const waiting = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
     try {
-      mkdirSync(join(box.stateDir, 'handoff'), { recursive: true });
-      const token = '0123456789abcdef';
-      writeFileSync(join(box.stateDir, 'handoff', `${token}.alive`), JSON.stringify({ token, pid: waiting.pid }));
+      plantProof(box.stateDir, waiting.pid!);
       const late = launch(box);
       const result = await late.exited;
       expect(result.code).toBe(3);
@@ -139,7 +139,8 @@ describe('first-run launch, real processes', () => {
     ['unknown state', (f) => {
       const envelope = JSON.parse(readFileSync(f, 'utf8'));
       envelope.snapshot.value = 'NO_SUCH_PHASE';
-      // Keep the checksum valid: only the state is wrong.
+      // Keep the checksum valid (recomputed): only the state is wrong, so snapshot validation must catch it.
+      envelope.checksum = sha256Checksum(canonicalJson(envelope.snapshot));
       writeFileSync(f, JSON.stringify(envelope));
     }],
     ['symlink', (f) => {
@@ -169,6 +170,9 @@ describe('first-run launch, real processes', () => {
     await allWritersGone(box);
     const lines = journal(box).filter((e) => e.pid === next.child.pid);
     expect(lines.map((e) => e.type)).toContain('ledger.corrupt');
+    if (_name === 'unknown state') {
+      expect(lines.filter((e) => e.type === 'ledger.corrupt').map((e) => e.reason)).toEqual(['unknown_state', 'unknown_state']);
+    }
     expect(lines.find((e) => e.type === 'ledger.loaded')).toMatchObject({ kind: 'safe_mode' });
     expect(lines.map((e) => e.type)).toContain('permissions.v2.phase');
     expect(lines.filter((e) => e.type === 'restart.executed' || e.type === 'restart.handoff_started')).toEqual([]);

@@ -1,6 +1,6 @@
 /**
  * Property tests: random sequences of what the world can do to a first run — time passing, the user
- * quitting, switching the app mode, legacy restart requests, kill -9, graceful exits and relaunches,
+ * quitting, switching the app mode, the host saying busy or idle (RS-10), legacy restart requests, kill -9, graceful exits and relaunches,
  * permissions revoked or granted behind our back — fed to the whole system (service + real machines,
  * in-process, on a manual clock). Never an uncaught exception; the invariants of SPEC §3 after every
  * sequence; and the run always settles once the world stops interfering.
@@ -16,6 +16,7 @@ type Action =
   | { kind: 'quit' }
   | { kind: 'mode'; mode: 'SLEEPING' | 'LISTENING' | 'PROCESSING' }
   | { kind: 'legacy' }
+  | { kind: 'busy'; busy: boolean }
   | { kind: 'crash' }
   | { kind: 'exit' }
   | { kind: 'revoke'; permission: PermissionName }
@@ -27,6 +28,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'quit' as const }) },
   { weight: 1, arbitrary: fc.constantFrom('SLEEPING', 'LISTENING', 'PROCESSING').map((mode) => ({ kind: 'mode' as const, mode: mode as 'SLEEPING' })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'legacy' as const }) },
+  { weight: 1, arbitrary: fc.boolean().map((busy) => ({ kind: 'busy' as const, busy })) },
   { weight: 2, arbitrary: fc.constant({ kind: 'crash' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'exit' as const }) },
   { weight: 1, arbitrary: permission.map((p) => ({ kind: 'revoke' as const, permission: p })) },
@@ -56,7 +58,7 @@ describe('the whole system under random worlds (property)', () => {
             killSwitch: s.killSwitch,
             advanceOnTimeout: s.advanceOnTimeout,
             confirmIntervalMs: 300,
-            restart: { ...testSettings().restart, delayMs: 1_000, handoffTimeoutMs: 2_000 },
+            restart: { ...testSettings().restart, delayMs: 1_000, handoffTimeoutMs: 2_000, maxDeferMs: 5_000 },
           },
           { timeoutMs: 3_000, pollIntervalMs: 250 },
         );
@@ -94,6 +96,9 @@ describe('the whole system under random worlds (property)', () => {
                 break;
               case 'legacy':
                 service.requestLegacyRestart();
+                break;
+              case 'busy':
+                service.setBusy(a.busy);
                 break;
               case 'crash':
                 world.crash();

@@ -3,9 +3,11 @@
  * first), read the journal and the ledger, wait on observable conditions with a bound.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { probeProcess } from '../../src/lock/process-identity.js';
 import { isPidAlive } from '../../src/runtime/process-alive.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/first-run.js');
@@ -143,4 +145,29 @@ export function journalInvariants(lines: JournalLine[]) {
     generationsIncrease,
     interleaved,
   };
+}
+
+/**
+ * Plant a hand-off proof (`handoff/<token>.alive`) as a successor with PID `pid` would write it — its real
+ * start identity unless `startId` says otherwise — for tests of what others conclude from it.
+ */
+export function plantProof(
+  stateDir: string,
+  pid: number,
+  options: { token?: string; startId?: string | null; provedAt?: number; waitMs?: number; role?: 'restart' | 'dev' } = {},
+): string {
+  const token = options.token ?? randomUUID();
+  const proof = {
+    version: 2,
+    role: options.role ?? 'restart',
+    token,
+    pid,
+    startId: options.startId === undefined ? probeProcess(pid).startId : options.startId,
+    host: hostname(),
+    provedAt: new Date(options.provedAt ?? Date.now()).toISOString(),
+    waitMs: options.waitMs ?? 30_000,
+  };
+  mkdirSync(join(stateDir, 'handoff'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(stateDir, 'handoff', `${token}.alive`), JSON.stringify(proof));
+  return token;
 }

@@ -24,10 +24,47 @@ export function appBundleOf(execPath: string): string | null {
   return match?.[1] ?? null;
 }
 
-/** How this very CLI process is started again, per strategy (RS-8). */
+/**
+ * Options that belong to this launch only and never to its successor: how long *we* wait for the lock
+ * (a successor's wait comes from the hand-off), and the hand-off flags of our own start (the relauncher
+ * adds the successor's). A successor that inherited `--lock-timeout 0` tried the lock once, found us
+ * still holding it, and exited — and nothing ran.
+ */
+const PREDECESSOR_ONLY_OPTIONS = ['--lock-timeout', '--successor-of', '--handoff-token', '--handoff-file'] as const;
+
+/** Options whose value is a path: made absolute for the successor (`open -n -a` starts it in `/`). */
+const PATH_OPTIONS = ['--state-dir', '--config', '--sim-db', '--dev-module', '--watch'] as const;
+
+/**
+ * The arguments of this launch, composed for its successor: without {@link PREDECESSOR_ONLY_OPTIONS},
+ * with every path option absolute (resolved against `cwd`).
+ */
+export function composeSuccessorCliArgs(args: readonly string[], cwd: string = process.cwd()): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const option = PREDECESSOR_ONLY_OPTIONS.find((name) => arg === name || arg.startsWith(`${name}=`));
+    if (option) {
+      if (arg === option) i++; // its value
+      continue;
+    }
+    if (arg === '--dev-restart') continue;
+    const pathOption = PATH_OPTIONS.find((name) => arg === name || arg.startsWith(`${name}=`));
+    if (pathOption && arg === pathOption && i + 1 < args.length) {
+      kept.push(arg, resolve(cwd, args[++i]!));
+    } else if (pathOption && arg !== pathOption) {
+      kept.push(`${pathOption}=${resolve(cwd, arg.slice(pathOption.length + 1))}`);
+    } else {
+      kept.push(arg);
+    }
+  }
+  return kept;
+}
+
+/** How this very CLI process is started again, per strategy (RS-8), with arguments composed for the successor. */
 export function relaunchPlanFor(strategy: RelaunchStrategy, argv: readonly string[] = process.argv): RelaunchPlan {
   const entry = argv[1] ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../bin/first-run.js');
-  const args = argv.slice(2);
+  const args = composeSuccessorCliArgs(argv.slice(2));
   if (strategy === 'bundle') {
     const appPath = appBundleOf(process.execPath);
     if (!appPath) {
@@ -121,11 +158,14 @@ export const runLaunch: Command = async (cli, io) => {
       if (!json) io.stdout(`[${process.pid}] settled ${result.phase}; staying up until SIGTERM/SIGINT (--stay)`);
       // Like an app: nothing else may be pending, so hold the event loop open until a signal.
       const keepAlive = setInterval(() => {}, 1 << 30);
-      await new Promise<void>((resolveStay) => {
-        stayResolve = resolveStay;
-      });
+      // A lost lock or a full disk ends the stay with its error (exit 1), never silently.
+      const stayed = await Promise.race([
+        new Promise<null>((resolveStay) => (stayResolve = () => resolveStay(null))),
+        runtime.failure.catch((error: unknown) => ({ error })),
+      ]);
       clearInterval(keepAlive);
       await runtime.close();
+      if (stayed) throw stayed.error;
     }
   } finally {
     process.off('SIGINT', onSignal);

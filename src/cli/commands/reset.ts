@@ -1,12 +1,11 @@
 /**
  * `first-run reset` — clear the ledger and flags so the next launch is a first run again. Nothing is
- * deleted: the files move to `quarantine/`. Refused while a live process holds the instance lock.
+ * deleted: the files move to `quarantine/`. Refused (exit 3) while a live process holds the instance lock
+ * or a relaunched successor is waiting for it.
  */
 import { createInterface } from 'node:readline/promises';
-import { openJournal } from '../../journal/index.js';
-import { resetLedger } from '../../ledger/index.js';
-import { acquireInstanceLock } from '../../lock/index.js';
 import { UsageError } from '../../errors.js';
+import { resetFirstRun } from '../../runtime/reset-first-run.js';
 import { resolveStateDir } from '../common.js';
 import { EXIT, type Command } from '../io.js';
 
@@ -22,17 +21,9 @@ export const runReset: Command = async (cli, io) => {
       return EXIT.ok;
     }
   }
-  // Hold the lock while resetting: never pull the ledger from under a running instance.
-  const lock = await acquireInstanceLock({ stateDir });
-  const journal = openJournal({ stateDir });
-  try {
-    const { moved } = resetLedger(stateDir, { journal, assertWriter: () => lock.assertHeld() });
-    if (cli.options.json === true) io.stdout(JSON.stringify({ state_dir: stateDir, moved }));
-    else if (moved.length === 0) io.stdout(`nothing to reset in ${stateDir}`);
-    else for (const { from, to } of moved) io.stdout(`moved ${from} → ${to}`);
-  } finally {
-    journal.close();
-    await lock.release();
-  }
+  const { moved } = await resetFirstRun({ stateDir });
+  if (cli.options.json === true) io.stdout(JSON.stringify({ state_dir: stateDir, moved }));
+  else if (moved.length === 0) io.stdout(`nothing to reset in ${stateDir}`);
+  else for (const { from, to } of moved) io.stdout(`moved ${from} → ${to}`);
   return EXIT.ok;
 };

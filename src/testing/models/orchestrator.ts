@@ -163,8 +163,9 @@ export function orchestratorModel(settings: OrchestratorSettings, options: Orche
     input: { settings, bootId: 'b0' },
     standalone: false,
     events: orchestratorEvents(settings, options.outcomes),
-    // Sent by the children (quit intent, steps, gate) or out of this model's scope (the tray's app mode; RS-5 is the gate's model).
-    internal: ['user.quit', 'step.prompted', 'gate.armed', 'app.mode_changed', 'restart.legacy_requested'],
+    // Sent by the children (quit intent, steps, gate), or forwarded to a child whose own model covers it (the
+    // tray's app mode; RS-5 legacy requests and RS-10 busy/idle are the relaunch gate's model).
+    internal: ['user.quit', 'step.prompted', 'gate.armed', 'app.mode_changed', 'restart.legacy_requested', 'app.busy_changed'],
     bootEvent: (boot) => ({ type: 'runtime.booted', bootId: `b${boot}`, pid: boot + 1, at: 0, settings }),
     maxBoots: (options.processes ?? 3) - 1,
     bootsOf: (snapshot: ModelSnapshot<OrchestratorContext>) => snapshot.context.boots,

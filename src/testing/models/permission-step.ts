@@ -3,7 +3,8 @@
  * read), ticks, the timebox — for every permission of the adopter's order with its own settings.
  * Invariants on every replay: the outcome is one of FR-4's six and a restricted permission ends
  * `restricted` with nothing shown; the prompt fires at most once per process, never when blocked;
- * the timebox keeps its deadline across a restore (and is re-armed with it); with
+ * a restore keeps the time the step had left (never more than its timebox) and re-arms the timebox
+ * with it; no timebox is armed past the step's bound; with
  * `advance_on_timeout=false` the timebox never ends the step, with `true` it always does (every step
  * ends).
  */
@@ -40,7 +41,8 @@ const contextOf = (actor: AnyActorRef) => actor.getSnapshot().context as Permiss
 class StepWatcher implements ReplayWatcher {
   private readonly activations: number[] = [];
   private readonly settingsOpened: number[] = [];
-  private readonly timeboxDeadlines: { boot: number; deadlineAt: number }[] = [];
+  /** Every arming of the timebox: the time left it was given (`null`: nothing armed) and its bound. */
+  private readonly timeboxes: { boot: number; ms: number | null; maxMs: number }[] = [];
   private firstStatus: string | null = null;
   private expired: 'active' | null = null;
 
@@ -49,7 +51,10 @@ class StepWatcher implements ReplayWatcher {
   onEffect(call: EffectCall, boot: number): void {
     if (call.effect === 'activatePermission') this.activations.push(boot);
     if (call.effect === 'openSettings') this.settingsOpened.push(boot);
-    if (call.effect === 'runTimebox') this.timeboxDeadlines.push({ boot, deadlineAt: (call.params as { deadlineAt: number }).deadlineAt });
+    if (call.effect === 'runTimebox') {
+      const { ms, maxMs } = call.params as { ms: number | null; maxMs: number };
+      this.timeboxes.push({ boot, ms, maxMs });
+    }
   }
 
   beforeSend(event: AnyEventObject, actor: AnyActorRef): void {
@@ -57,14 +62,21 @@ class StepWatcher implements ReplayWatcher {
     this.expired = event.type === 'step.timebox_expired' && actor.getSnapshot().status === 'active' ? 'active' : null;
   }
 
+  /**
+   * FR-3: a restored step goes on with the time it had left at its last commit, never more than its
+   * timebox, and re-arms its timebox with it (nothing, once it ended with `advance_on_timeout=false`).
+   */
   afterRestore(persisted: unknown, actor: AnyActorRef, boot: number): InvariantViolation[] {
-    const before = (persisted as { context: PermissionStepContext }).context.deadlineAt;
-    const after = contextOf(actor).deadlineAt;
-    if (before !== after) return [{ invariant: 'deadline_kept_across_restore', message: `deadlineAt was ${before}, restored as ${after}` }];
+    const saved = (persisted as { context: PermissionStepContext }).context;
+    const before = saved.remainingMs;
+    const after = contextOf(actor).remainingMs;
+    const expected = before === null ? null : Math.min(before, this.input.settings.timeoutMs);
+    if (after !== expected) return [{ invariant: 'time_left_kept_across_restore', message: `the step had ${before} ms left, restored with ${after}` }];
     const state = leafOf(actor.getSnapshot().value);
-    const armed = this.timeboxDeadlines.filter((t) => t.boot === boot).map((t) => t.deadlineAt);
-    if (actor.getSnapshot().status === 'active' && state !== 'reading' && before !== null && !armed.includes(before)) {
-      return [{ invariant: 'deadline_kept_across_restore', message: `the restored timebox was armed with ${JSON.stringify(armed)}, not the deadline ${before}` }];
+    const armed = this.timeboxes.filter((t) => t.boot === boot).map((t) => t.ms);
+    const wanted = saved.timeboxExpired ? null : after;
+    if (actor.getSnapshot().status === 'active' && state !== 'reading' && before !== null && !armed.includes(wanted)) {
+      return [{ invariant: 'time_left_kept_across_restore', message: `the restored timebox was armed with ${JSON.stringify(armed)}, not ${wanted}` }];
     }
     return [];
   }
@@ -77,6 +89,11 @@ class StepWatcher implements ReplayWatcher {
     if (this.input.promptBlocked && this.activations.length > 0) found.push({ invariant: 'blocked_prompt_never_fires', message: 'a blocked Screen Capture prompt fired' });
     if (this.firstStatus === 'restricted' && (this.activations.length > 0 || this.settingsOpened.length > 0)) {
       found.push({ invariant: 'restricted_shows_nothing', message: 'a restricted permission showed a prompt or System Settings' });
+    }
+    for (const timebox of this.timeboxes) {
+      if ((timebox.ms !== null && timebox.ms > timebox.maxMs) || timebox.maxMs > this.input.settings.timeoutMs) {
+        found.push({ invariant: 'timebox_within_bound', message: `a timebox armed with ${timebox.ms} ms (bound ${timebox.maxMs}) for a ${this.input.settings.timeoutMs} ms step` });
+      }
     }
     const snapshot = actor.getSnapshot();
     if (snapshot.status === 'done') {

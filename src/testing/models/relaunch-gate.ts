@@ -1,9 +1,11 @@
 /**
- * The relaunch gate's test model (RS-1..7): requests from the owner and from legacy code, quits, the
- * delay, the commit (landing or failing), the hand-off (succeeding or failing), new processes — and the
+ * The relaunch gate's test model (RS-1..7, RS-10): requests from the owner and from legacy code, quits,
+ * the host busy or idle, the delay, the commit (landing or failing), the hand-off (succeeding or failing),
+ * new processes — and the
  * invariants of SPEC §3 on every replay: at most one restart executed, ever; restart_count 1 durable
- * before the successor starts; a quit before execution in a process means no execution in it;
- * restart_count never goes back and never exceeds 1.
+ * before the successor starts; a quit before execution in a process means no execution in it; a
+ * restart never goes ahead (its count spent) while the host says busy (RS-10); restart_count never
+ * goes back and never exceeds 1.
  */
 import type { AnyActorRef, AnyEventObject, AnyStateMachine } from 'xstate';
 import { relaunchGateMachine, type RelaunchGateContext, type RelaunchGateInput } from '../../../machines/relaunch-gate.machine.js';
@@ -49,6 +51,8 @@ export const RELAUNCH_GATE_EVENTS: TestModel['events'] = {
     { type: 'restart.request', requestId: 'l', source: 'legacy' },
   ],
   'user.quit': once({ type: 'user.quit' }),
+  // RS-10: the host says busy or idle at any time; a restart due while busy waits in `deferred`.
+  'app.busy_changed': (snapshot: ModelSnapshot) => [{ type: 'app.busy_changed', busy: !(snapshot.context as { busy?: boolean }).busy }],
   'gate.delay_elapsed': once({ type: 'gate.delay_elapsed' }),
   'xstate.done.actor.commitLedger': once({ type: 'xstate.done.actor.commitLedger', output: { generation: 1 } }),
   'xstate.error.actor.commitLedger': once({ type: 'xstate.error.actor.commitLedger', error: { message: 'disk full' } }),
@@ -60,6 +64,8 @@ const contextOf = (actor: AnyActorRef) => actor.getSnapshot().context as Relaunc
 /** The world around the gate across processes: executions, the durable ledger, quits. */
 class GateWatcher implements ReplayWatcher {
   private readonly executions: { boot: number; committedCount: number; quitBefore: boolean }[] = [];
+  /** Processes in which the restart was committed to (its count spent) while the host said busy. */
+  private readonly dueWhileBusy: number[] = [];
   private committed: { context?: { restartCount?: number } } | null = null;
   private readonly quitIn = new Set<number>();
   private maxCount = 0;
@@ -67,6 +73,11 @@ class GateWatcher implements ReplayWatcher {
   constructor(private readonly ledger: 'latest' | 'committed') {}
 
   onEffect(call: EffectCall, boot: number): void {
+    const params = call.params as { type?: string } | undefined;
+    // The count is spent (committing's entry publishes restart.count_changed): the host must not be busy then.
+    if (call.effect === 'publish' && params?.type === 'restart.count_changed' && (call.context as { busy?: unknown } | undefined)?.busy === true) {
+      this.dueWhileBusy.push(boot);
+    }
     if (call.effect !== 'executeRelaunch') return;
     this.executions.push({ boot, committedCount: this.committed?.context?.restartCount ?? 0, quitBefore: this.quitIn.has(boot) });
   }
@@ -90,6 +101,7 @@ class GateWatcher implements ReplayWatcher {
     if (count > 1) found.push({ invariant: 'restart_count_at_most_1', message: `restart_count is ${count}` });
     this.maxCount = Math.max(this.maxCount, count);
     if (this.executions.length > 1) found.push({ invariant: 'at_most_one_restart', message: `${this.executions.length} restarts executed (processes ${this.executions.map((e) => e.boot).join(', ')})` });
+    for (const boot of this.dueWhileBusy) found.push({ invariant: 'no_restart_due_while_busy', message: `a restart went ahead in process ${boot} while the host said busy` });
     for (const execution of this.executions) {
       if (execution.committedCount < 1) found.push({ invariant: 'commit_before_relaunch', message: `a restart executed in process ${execution.boot} before restart_count 1 was durable` });
       if (execution.quitBefore) found.push({ invariant: 'quit_wins', message: `a restart executed in process ${execution.boot} after the user quit in it` });
@@ -128,6 +140,7 @@ export function relaunchGateModel(options: RelaunchGateModelOptions = {}): TestM
       for (let i = 0; i < 10; i++) {
         const value = actor.getSnapshot().value;
         if (value === 'armed') send({ type: 'gate.delay_elapsed' });
+        else if (value === 'deferred') send({ type: 'app.busy_changed', busy: false });
         else if (value === 'committing') send({ type: 'xstate.done.actor.commitLedger', output: { generation: 2 } });
         else if (value === 'executing') send({ type: 'relaunch.succeeded', newPid: 4343 });
         else if (!askedAgain) {

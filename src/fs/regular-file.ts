@@ -1,0 +1,106 @@
+/**
+ * Opening a file that someone else may have planted: check what it is *on the open descriptor* before
+ * reading a byte, never after.
+ *
+ * `readFileSync(path)` on a FIFO blocks until a writer appears (forever, and a blocked main thread
+ * ignores SIGTERM); on `/dev/zero` it reads until memory runs out; on a directory it fails with a
+ * misleading EISDIR; through a symlink in the state dir it reads whatever the link's author chose. So:
+ * `open(O_RDONLY | O_NONBLOCK [| O_NOFOLLOW])` — a FIFO opens at once instead of blocking —, `fstat` the
+ * descriptor (no race between the check and the read), refuse anything that is not a regular file or is
+ * larger than the caller's bound, then read at most that bound.
+ */
+import * as fs from 'node:fs';
+import { open as openAsync } from 'node:fs/promises';
+
+const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
+
+/** How a file is opened by {@link readRegularFileSync} / {@link readRegularFile}. */
+export interface RegularFileOptions {
+  /** Refuse a larger file (and never read more than this). */
+  maxBytes: number;
+  /**
+   * Refuse a symlink at the path itself (`O_NOFOLLOW`): for files inside the state dir, which only this
+   * product writes. A user-named file (`--config`) may be a symlink. @default false
+   */
+  noFollow?: boolean;
+}
+
+/** Why a file was refused before reading: an `Error` with `code` `ENOTREG` or `EFBIG`, or the errno of `open`. */
+export class UnsafeFileError extends Error {
+  readonly code: 'ENOTREG' | 'EFBIG';
+  readonly file: string;
+  constructor(file: string, code: 'ENOTREG' | 'EFBIG', message: string) {
+    super(message);
+    this.name = 'UnsafeFileError';
+    this.code = code;
+    this.file = file;
+  }
+}
+
+/** What kind of thing a stat describes, in words for an error message. */
+export function describeFileType(stat: fs.Stats): string {
+  if (stat.isFIFO()) return 'a FIFO (named pipe)';
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+function flagsFor(options: RegularFileOptions): number {
+  return O_RDONLY | O_NONBLOCK | (options.noFollow ? O_NOFOLLOW : 0);
+}
+
+function check(file: string, stat: fs.Stats, options: RegularFileOptions): void {
+  if (!stat.isFile()) throw new UnsafeFileError(file, 'ENOTREG', `${file} is ${describeFileType(stat)}, expected a regular file`);
+  if (stat.size > options.maxBytes) {
+    throw new UnsafeFileError(file, 'EFBIG', `${file} is ${stat.size} bytes, expected at most ${options.maxBytes} bytes`);
+  }
+}
+
+/**
+ * Read a small regular file without ever blocking on it or reading more than `maxBytes`.
+ * @throws {UnsafeFileError} (`ENOTREG`, `EFBIG`) or the errno error of `open` (`ENOENT`, `ELOOP` for a
+ *   symlink with `noFollow`, `EACCES`, …).
+ */
+export function readRegularFileSync(file: string, options: RegularFileOptions): Buffer {
+  const fd = fs.openSync(file, flagsFor(options));
+  try {
+    check(file, fs.fstatSync(fd), options);
+    const buffer = Buffer.alloc(options.maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length > options.maxBytes) {
+        throw new UnsafeFileError(file, 'EFBIG', `${file} grew past ${options.maxBytes} bytes while being read`);
+      }
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** {@link readRegularFileSync}, asynchronously. */
+export async function readRegularFile(file: string, options: RegularFileOptions): Promise<Buffer> {
+  const handle = await openAsync(file, flagsFor(options));
+  try {
+    check(file, await handle.stat(), options);
+    const buffer = Buffer.alloc(options.maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > options.maxBytes) {
+        throw new UnsafeFileError(file, 'EFBIG', `${file} grew past ${options.maxBytes} bytes while being read`);
+      }
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}

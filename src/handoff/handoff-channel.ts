@@ -1,0 +1,134 @@
+/**
+ * The direct channel of the `node` strategy: the successor is our child, so it inherits one end of a
+ * socket pair on fd 3, announced by `FIRST_RUN_HANDOFF_CHANNEL=3:<token>` in its environment. Over it
+ * the successor says `alive` the moment its proof is on disk, and the predecessor says `released` the
+ * moment the lock is free — so neither side polls on the critical path. The files stay the truth (a
+ * message only wakes the other side up to read them), and a closed channel means "the predecessor is
+ * gone: try the lock now". Messages are single JSON lines; anything else on the channel is ignored.
+ */
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** The environment variable that hands the channel to the successor. */
+export const CHANNEL_ENV = 'FIRST_RUN_HANDOFF_CHANNEL';
+/** The successor's end of the channel. */
+export const CHANNEL_FD = 3;
+
+/** What travels on the channel. */
+export type ChannelMessage = { type: 'alive'; pid: number } | { type: 'released' } | { type: 'cancelled' };
+
+/** `spawn` stdio for a successor with a channel: our stdio, plus a socket pair on fd 3. */
+export function channelStdio(): StdioOptions {
+  return ['inherit', 'inherit', 'inherit', 'pipe'];
+}
+
+/** The child's environment: ours plus the channel's announcement. */
+export function channelEnv(env: NodeJS.ProcessEnv, token: string): NodeJS.ProcessEnv {
+  return { ...env, [CHANNEL_ENV]: `${CHANNEL_FD}:${token}` };
+}
+
+function readMessages(stream: Duplex, onMessage: (message: ChannelMessage) => void, onClose: () => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    if (buffered.length > 64 * 1024) buffered = ''; // not a peer of ours
+    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      const message = parseMessage(line);
+      if (message) onMessage(message);
+    }
+  });
+  stream.on('error', () => {}); // a peer that died mid-write: the close below says what matters
+  stream.on('close', onClose);
+}
+
+function parseMessage(line: string): ChannelMessage | null {
+  try {
+    const value = JSON.parse(line) as { type?: unknown; pid?: unknown };
+    if (value.type === 'alive' && typeof value.pid === 'number') return { type: 'alive', pid: value.pid };
+    if (value.type === 'released' || value.type === 'cancelled') return { type: value.type };
+  } catch {
+    // ignored: only our own JSON lines count
+  }
+  return null;
+}
+
+function send(stream: Duplex | null, message: ChannelMessage): void {
+  if (!stream || stream.destroyed || !stream.writable) return;
+  stream.write(`${JSON.stringify(message)}\n`, () => {});
+}
+
+/** The predecessor's end: wake-ups from the child, and `released` / `cancelled` to it. */
+export interface PredecessorChannel {
+  /** Called on every `alive` message. */
+  onAlive(callback: () => void): void;
+  released(): void;
+  cancelled(): void;
+  close(): void;
+}
+
+/** The predecessor's end of a child's channel (`child.stdio[3]`), or `null` when it has none. */
+export function predecessorChannel(child: ChildProcess): PredecessorChannel | null {
+  const stream = (child.stdio as unknown[])[CHANNEL_FD] as (Duplex & { unref?: () => void }) | undefined;
+  if (!stream) return null;
+  stream.unref?.(); // never keep this process alive for the channel's sake
+  const listeners: Array<() => void> = [];
+  readMessages(stream, (message) => {
+    if (message.type === 'alive') for (const listener of listeners) listener();
+  }, () => {});
+  return {
+    onAlive: (callback) => void listeners.push(callback),
+    released: () => {
+      send(stream, { type: 'released' });
+      stream.end();
+    },
+    cancelled: () => {
+      send(stream, { type: 'cancelled' });
+      stream.end();
+    },
+    close: () => stream.destroy(),
+  };
+}
+
+/** The successor's end: say alive, and learn when the predecessor released or gave up. */
+export interface SuccessorChannel {
+  sayAlive(pid: number): void;
+  /** Resolves at the first `released`, `cancelled` or close of the channel. */
+  readonly signal: Promise<'released' | 'cancelled' | 'closed'>;
+  close(): void;
+}
+
+/**
+ * Open the channel this process inherited, when `FIRST_RUN_HANDOFF_CHANNEL` names it for `token` and
+ * fd 3 really is a socket (never writes to an fd 3 that is something else). The variable is removed
+ * from `env` so that no later child inherits it. `null` when there is no usable channel.
+ */
+export function successorChannel(token: string, env: NodeJS.ProcessEnv = process.env): SuccessorChannel | null {
+  const announced = env[CHANNEL_ENV];
+  delete env[CHANNEL_ENV];
+  if (announced !== `${CHANNEL_FD}:${token}`) return null;
+  let socket: net.Socket;
+  try {
+    if (!fs.fstatSync(CHANNEL_FD).isSocket()) return null;
+    socket = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+  } catch {
+    return null;
+  }
+  socket.unref();
+  let resolveSignal: (value: 'released' | 'cancelled' | 'closed') => void = () => {};
+  const signal = new Promise<'released' | 'cancelled' | 'closed'>((resolve) => {
+    resolveSignal = resolve;
+  });
+  readMessages(socket, (message) => {
+    if (message.type !== 'alive') resolveSignal(message.type);
+  }, () => resolveSignal('closed'));
+  return {
+    sayAlive: (pid) => send(socket, { type: 'alive', pid }),
+    signal,
+    close: () => socket.destroy(),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * What launches, `reset` and `status` see of the hand-off: is a successor waiting for the lock right now,
+ * and the lock holder's sweep of what no successor can still use (rules in `handoff-protocol.ts`).
+ */
+import * as fs from 'node:fs';
+import {
+  cancelMarkerAgeMs,
+  clearHandoff,
+  judgeTokenNow,
+  listHandoffEntries,
+  readAliveProof,
+} from './handoff-files.js';
+import { sweepDecision, type AliveProof, type ProofReason } from './handoff-protocol.js';
+
+/** A successor that proved itself alive and is waiting for the lock. */
+export interface PendingHandoff {
+  token: string;
+  pid: number;
+  role: AliveProof['role'];
+  provedAt: string;
+  /** Wall-clock time after which the successor has given up (ISO). */
+  waitsUntil: string;
+  reason: Extract<ProofReason, 'waiting' | 'waiting-unverified'>;
+}
+
+/** One token's state, for `status`. */
+export interface HandoffEntry {
+  token: string;
+  pid: number | null;
+  pending: boolean;
+  reason: ProofReason | 'malformed' | 'no-proof';
+  cancelled: boolean;
+}
+
+/** Every token in `handoff/`, judged now. Never throws; never opens anything but regular files. */
+export function inspectHandoffs(stateDir: string, now = Date.now()): HandoffEntry[] {
+  return listHandoffEntries(stateDir).tokens.map((token) => {
+    const proof = readAliveProof(stateDir, token);
+    const cancelled = cancelMarkerAgeMs(stateDir, token, now) !== null;
+    if (proof === null) return { token, pid: null, pending: false, reason: 'no-proof', cancelled };
+    if (proof === 'malformed') return { token, pid: null, pending: false, reason: 'malformed', cancelled };
+    const verdict = judgeTokenNow(stateDir, proof, now);
+    return { token, pid: proof.pid, pending: verdict.pending, reason: verdict.reason, cancelled };
+  });
+}
+
+/** The successor waiting for the lock right now, if any (see `judgeProof`). */
+export function findPendingHandoff(stateDir: string, now = Date.now()): PendingHandoff | null {
+  for (const token of listHandoffEntries(stateDir).tokens) {
+    const proof = readAliveProof(stateDir, token);
+    if (proof === null || proof === 'malformed') continue;
+    const verdict = judgeTokenNow(stateDir, proof, now);
+    if (!verdict.pending) continue;
+    const waitsUntil = new Date(Date.parse(proof.provedAt) + proof.waitMs).toISOString();
+    return { token, pid: proof.pid, role: proof.role, provedAt: proof.provedAt, waitsUntil, reason: verdict.reason as PendingHandoff['reason'] };
+  }
+  return null;
+}
+
+/**
+ * The lock holder's sweep: remove the files of successors that are provably gone, expired markers and
+ * stray temp files older than a minute. Returns the tokens removed. Never throws.
+ * @param keep a token whose files must stay (this process's own hand-off in flight).
+ */
+export function sweepHandoffs(stateDir: string, options: { keep?: string; now?: number } = {}): string[] {
+  const now = options.now ?? Date.now();
+  const { tokens, temps } = listHandoffEntries(stateDir);
+  const removed: string[] = [];
+  for (const token of tokens) {
+    if (token === options.keep) continue;
+    const proof = readAliveProof(stateDir, token);
+    const verdict = proof === null ? null : proof === 'malformed' ? 'malformed' : judgeTokenNow(stateDir, proof, now);
+    if (sweepDecision(verdict, cancelMarkerAgeMs(stateDir, token, now)) === 'remove') {
+      clearHandoff(stateDir, token);
+      removed.push(token);
+    }
+  }
+  for (const temp of temps) {
+    try {
+      if (now - fs.lstatSync(temp).mtimeMs > 60_000) fs.rmSync(temp, { force: true, recursive: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return removed;
+}

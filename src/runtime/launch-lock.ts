@@ -1,0 +1,82 @@
+/**
+ * Taking the instance lock for a launch, hand-off included (`src/handoff/handoff-protocol.ts`):
+ * - a successor proves alive, waits for the lock for as long as the hand-off allows (never a CLI flag),
+ *   and runs only if it was not given up on;
+ * - a plain launch takes the lock (waiting `lockTimeoutMs` at most), makes sure `handoff/` is a directory
+ *   of ours, sweeps dead successors' files, and yields the lock to a successor that is waiting for it.
+ */
+import { LockAcquisitionError } from '../errors.js';
+import { beginSuccession, ensureHandoffDir, findPendingHandoff, sweepHandoffs, type HandoffRole } from '../handoff/index.js';
+import { acquireInstanceLock, tryAcquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
+import type { SuccessorInfo } from './run-first-run.js';
+
+/** What the lock step needs from the runtime. */
+export interface LaunchLockContext {
+  stateDir: string;
+  handoffTimeoutMs: number;
+  record: (type: string, payload?: Record<string, unknown>) => void;
+}
+
+/** The lock is ours, or this successor must not run. */
+export type LaunchLock = { kind: 'held'; lock: InstanceLockHandle; waitedMs: number } | { kind: 'cancelled' };
+
+/** Under the lock: `handoff/` usable, dead successors' files swept. Journals what it did. */
+export function tidyHandoffs(ctx: LaunchLockContext, keep?: string): void {
+  const { quarantined } = ensureHandoffDir(ctx.stateDir);
+  if (quarantined) ctx.record('handoff.quarantined', { moved_to: quarantined });
+  const swept = sweepHandoffs(ctx.stateDir, keep ? { keep } : {});
+  if (swept.length > 0) ctx.record('handoff.swept', { tokens: swept.map((token) => token.slice(0, 8)) });
+}
+
+/** A successor's way to the lock (steps 2 and 5 of the protocol). */
+export async function takeLockAsSuccessor(ctx: LaunchLockContext, handoff: SuccessorInfo, role: HandoffRole): Promise<LaunchLock> {
+  const started = Date.now();
+  const succession = beginSuccession({ stateDir: ctx.stateDir, token: handoff.token, role, handoffTimeoutMs: ctx.handoffTimeoutMs });
+  ctx.record(`${role}.successor_started`, { predecessor_pid: handoff.predecessorPid, wait_ms: Math.round(succession.remainingMs()) });
+  if (succession.cancelledEarly) {
+    succession.finish({ clearFiles: false });
+    return { kind: 'cancelled' };
+  }
+  const result = await tryAcquireInstanceLock({ stateDir: ctx.stateDir, timeoutMs: succession.remainingMs(), sleep: succession.sleep });
+  if (!result.acquired) {
+    const cancelled = succession.wasCancelled();
+    succession.finish({ clearFiles: true });
+    if (cancelled) return { kind: 'cancelled' };
+    ctx.record('instance.lock_conflict', { message: result.message });
+    const holder = result.holder ? { pid: result.holder.pid, host: result.holder.host, startedAt: result.holder.startedAt ?? 'unknown' } : null;
+    throw new LockAcquisitionError(result.lockPath, holder, `${result.message} (this process is a relaunched successor and waited as long as the hand-off allows)`);
+  }
+  if (succession.wasCancelled()) {
+    succession.finish({ clearFiles: true });
+    await result.handle.release();
+    return { kind: 'cancelled' };
+  }
+  succession.finish({ clearFiles: true });
+  tidyHandoffs(ctx);
+  return { kind: 'held', lock: result.handle, waitedMs: Date.now() - started };
+}
+
+/** A plain launch's way to the lock: take it, then yield it to a successor that is waiting for it. */
+export async function takeLockAsLaunch(ctx: LaunchLockContext, lockTimeoutMs: number): Promise<LaunchLock> {
+  const started = Date.now();
+  const lock = await acquireInstanceLock({ stateDir: ctx.stateDir, timeoutMs: lockTimeoutMs }).catch((error: unknown) => {
+    ctx.record('instance.lock_conflict', { message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  });
+  try {
+    tidyHandoffs(ctx);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  const pending = findPendingHandoff(ctx.stateDir);
+  if (!pending) return { kind: 'held', lock, waitedMs: Date.now() - started };
+  // We slipped into the hand-off gap: the lock belongs to the successor that is waiting for it.
+  await lock.release();
+  ctx.record('instance.lock_yielded', { successor_pid: pending.pid, waits_until: pending.waitsUntil });
+  throw new LockAcquisitionError(
+    lock.lockPath,
+    { pid: pending.pid, host: lock.owner.host, startedAt: 'unknown' },
+    `Another instance is taking over ${ctx.stateDir}: the relaunched successor (pid ${pending.pid}) is waiting for the instance lock ${lock.lockPath} (until ${pending.waitsUntil} at the latest). This launch exits; use the running app.`,
+  );
+}
