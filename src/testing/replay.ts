@@ -40,7 +40,7 @@ export interface ReplayReport {
 export interface ReplayOptions {
   /** Inject a crash before every step of every path (`every-step`) or never (`none`). @default 'every-step' */
   crashes?: 'every-step' | 'none';
-  /** Also replay every path extended by every event the world can send at its end (every transition taken). @default false */
+  /** Also replay every path extended by every event the world can send at its end (every transition taken). @default true */
   extend?: boolean;
   /** Stop after this many failures. @default 20 */
   maxFailures?: number;
@@ -171,8 +171,8 @@ export function replayPath(model: TestModel, path: StatePath<any, any>, crashAt:
 
 /**
  * Replays the generated paths: every maximal path without a crash and with a crash before every step
- * (so a crash is injected in every reachable state), and, with `extend`, every path extended by every
- * event the world can send at its end. Failures come back as data.
+ * (so a crash is injected in every reachable state), and (unless `extend: false`) every path extended
+ * by every event the world can send at its end. Failures come back as data.
  *
  * @example
  * ```ts
@@ -196,7 +196,7 @@ export function replayPaths(model: TestModel, generated: GeneratedPaths, options
     replay(path, null);
     if (options.crashes !== 'none') for (let crashAt = 0; crashAt < path.steps.length; crashAt++) replay(path, crashAt);
   }
-  if (options.extend) {
+  if (options.extend !== false) {
     for (const path of generated.paths) {
       const state = path.state as unknown as ModelSnapshot;
       for (const event of modelEvents(model, state, model.bootsOf?.(state) ?? 0)) {

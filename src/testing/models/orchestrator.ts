@@ -25,6 +25,13 @@ export interface OrchestratorModelOptions {
    * a needs_restart step (the outcomes the decision tells apart)
    */
   outcomes?: (permission: PermissionName, settings: OrchestratorSettings) => StepOutcome[];
+  /**
+   * Also send `restart.legacy_requested` (a restart asked for by legacy code, RS-5) anywhere: it must be
+   * rejected and change nothing else. Off by default: the product's orchestrator does not pass it yet
+   * (a legacy request in the restart window is taken for the gate's answer to the owner's request).
+   * @default false
+   */
+  legacyRequests?: boolean;
 }
 
 /** Precheck / verification readings: all granted, all never asked, only the first of the order missing. */
@@ -87,25 +94,33 @@ function gateCount(actor: AnyActorRef): number {
 
 class RootWatcher implements ReplayWatcher {
   private readonly tray: { status: string; color: string; overlay: string | null; boot: number }[] = [];
-  private readonly armed: { boot: number; count: number }[] = [];
-  private readonly quitIn = new Set<number>();
+  /** Every arming of the gate, in order (`at`: the number of effects and quits seen before it). */
+  private readonly armed: { boot: number; count: number; at: number }[] = [];
+  /** The first quit of each process, on the same count. */
+  private readonly quitAt = new Map<number, number>();
+  private seen = 0;
   private executions = 0;
   private maxCount = 0;
+  /** The root's state before a legacy restart request, until it is checked. */
+  private beforeLegacy: string | null = null;
 
   onEffect(call: EffectCall, boot: number): void {
+    this.seen++;
     const params = call.params as { type?: string; payload?: Record<string, unknown> };
     if (call.machine === 'tray' && call.effect === 'publish' && params.type === 'tray.status_updated') {
       const payload = params.payload as { status: string; color: string; overlay: string | null };
       this.tray.push({ status: payload.status, color: payload.color, overlay: payload.overlay, boot });
     }
     if (call.machine === 'relaunchGate' && call.effect === 'publish' && params.type === 'restart.requested') {
-      this.armed.push({ boot, count: Number(params.payload?.restart_count ?? 0) });
+      this.armed.push({ boot, count: Number(params.payload?.restart_count ?? 0), at: this.seen });
     }
     if (call.effect === 'executeRelaunch') this.executions++;
   }
 
-  beforeSend(event: AnyEventObject, _actor: AnyActorRef, boot: number): void {
-    if (event.type === 'tray.quit_clicked') this.quitIn.add(boot);
+  beforeSend(event: AnyEventObject, actor: AnyActorRef, boot: number): void {
+    this.seen++;
+    if (event.type === 'tray.quit_clicked' && !this.quitAt.has(boot)) this.quitAt.set(boot, this.seen);
+    this.beforeLegacy = event.type === 'restart.legacy_requested' ? JSON.stringify(actor.getSnapshot().value) : null;
   }
 
   check(actor: AnyActorRef, boot: number): InvariantViolation[] {
@@ -123,6 +138,10 @@ class RootWatcher implements ReplayWatcher {
       found.push({ invariant: 'badge_goes_after_first_run', message: `phase ${phase} with the ${last.overlay} badge still shown` });
     }
     found.push(...this.checkRestarts(actor, snapshot));
+    if (this.beforeLegacy !== null && this.beforeLegacy !== JSON.stringify(snapshot.value)) {
+      found.push({ invariant: 'legacy_request_changes_nothing', message: `a legacy restart request moved the root from ${this.beforeLegacy} to ${JSON.stringify(snapshot.value)}` });
+    }
+    this.beforeLegacy = null;
     return found;
   }
 
@@ -132,7 +151,8 @@ class RootWatcher implements ReplayWatcher {
     for (const arm of this.armed) perBoot.set(arm.boot, (perBoot.get(arm.boot) ?? 0) + 1);
     if ([...perBoot.values()].some((count) => count > 1)) found.push({ invariant: 'gate_arms_once_per_process', message: `arms per process: ${JSON.stringify([...perBoot])}` });
     for (const arm of this.armed) {
-      if (this.quitIn.has(arm.boot)) found.push({ invariant: 'quit_wins', message: `a restart was armed in process ${arm.boot} after the user quit in it` });
+      const quit = this.quitAt.get(arm.boot);
+      if (quit !== undefined && quit < arm.at) found.push({ invariant: 'quit_wins', message: `a restart was armed in process ${arm.boot} after the user quit in it` });
       if (arm.count >= 1) found.push({ invariant: 'at_most_one_restart', message: `a restart was armed with restart_count ${arm.count}` });
     }
     if (leafOf(snapshot.value).startsWith('RESTART_REQUESTED') && snapshot.context.decision && !snapshot.context.decision.allowed) {
@@ -162,10 +182,13 @@ export function orchestratorModel(settings: OrchestratorSettings, options: Orche
     machine: options.machine ?? orchestratorMachine,
     input: { settings, bootId: 'b0' },
     standalone: false,
-    events: orchestratorEvents(settings, options.outcomes),
+    events: {
+      ...orchestratorEvents(settings, options.outcomes),
+      ...(options.legacyRequests ? { 'restart.legacy_requested': () => [{ type: 'restart.legacy_requested' }] } : {}),
+    },
     // Sent by the children (quit intent, steps, gate), or forwarded to a child whose own model covers it (the
-    // tray's app mode; RS-5 legacy requests and RS-10 busy/idle are the relaunch gate's model).
-    internal: ['user.quit', 'step.prompted', 'gate.armed', 'app.mode_changed', 'restart.legacy_requested', 'app.busy_changed'],
+    // tray's app mode; RS-5 legacy requests — unless `legacyRequests` — and RS-10 busy/idle are the gate's model).
+    internal: ['user.quit', 'step.prompted', 'gate.armed', 'app.mode_changed', 'app.busy_changed', ...(options.legacyRequests ? [] : ['restart.legacy_requested'])],
     bootEvent: (boot) => ({ type: 'runtime.booted', bootId: `b${boot}`, pid: boot + 1, at: 0, settings }),
     maxBoots: (options.processes ?? 3) - 1,
     bootsOf: (snapshot: ModelSnapshot<OrchestratorContext>) => snapshot.context.boots,
