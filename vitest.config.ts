@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +9,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // At least two test files at once. The slowest files (test/process, test/package, the MBT) mostly wait
+    // on child processes and configured timeouts, not on the CPU, and every bound in them is on work, not
+    // wall time; vitest's default (cores - 1) would run them one by one on a 2-core machine, which alone
+    // took the suite past 5 minutes there.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

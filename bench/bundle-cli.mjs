@@ -14,8 +14,8 @@
  *   error classes keeps working).
  * - `import.meta.url` in our modules still names the module's own file in `dist/` (rewritten below), so
  *   `package.json`, `bin/first-run.js` and `createRequire` resolve exactly as before.
- * - xstate and write-file-atomic are bundled (their load is a good part of a warm launch). Nothing outside
- *   the bundle shares xstate's actors (the inspector only uses its pure `toObserver`). The `signal-exit`
+ * - write-file-atomic is bundled; xstate is not (the published package must not carry a second copy of
+ *   it: the app's own copy in node_modules is the one loaded). The `signal-exit`
  *   pin of `src/ledger/write-atomic.ts` looks write-file-atomic's copy up with `createRequire`, which in a
  *   bundle would find the copy in node_modules, not the bundled one: that one lookup is rewritten to the
  *   bundled copy (`pinBundledSignalExit`). If the source no longer matches, write-file-atomic is left
@@ -36,7 +36,8 @@ const entry = path.join(dist, 'src', 'cli', 'main.js');
 const outdir = path.join(dist, 'cli-bundle');
 
 const missing = [];
-const EXTERNAL = ['node-mac-permissions', '@statelyai/inspect', 'playwright-core', 'proper-lockfile'];
+// xstate stays external: the published package must not carry a second copy of it (issue 11).
+const EXTERNAL = ['xstate', 'node-mac-permissions', '@statelyai/inspect', 'playwright-core', 'proper-lockfile'];
 
 const writeAtomicJs = path.join(dist, 'src', 'ledger', 'write-atomic.js');
 const PIN_LOOKUP = /const fromWfa = createRequire\(createRequire\(import\.meta\.url\)\.resolve\('write-file-atomic'\)\);\s*const signalExit = fromWfa\('signal-exit'\);/;

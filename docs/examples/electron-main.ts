@@ -1,7 +1,8 @@
 /**
  * An Electron main process (macOS tray app, a voice assistant) embedding the first-run orchestrator.
- * Quoted region by region in docs/embedding.md and type-checked in CI against the library's real source
- * (test/docs/embedding-example.test.ts; Electron's types come from electron-shim.d.ts).
+ * Quoted region by region in docs/embedding.md; type-checked against the library's source
+ * (test/docs/embedding-example.test.ts) and against the installed package under `module: node16` and
+ * `bundler` (test/package/consumer.test.ts). Electron's types come from electron-shim.d.ts.
  *
  * What it shows: the first run is awaited before the voice/audio chains start; the tray icon is drawn
  * from `tray.status_updated`; Quit in the tray menu is the user's quit (`tray.quit_clicked`); the relaunch
@@ -13,17 +14,26 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { app, dialog, Menu, nativeImage, Tray } from 'electron';
-// In your app these come from the package: `import { … } from 'first-run-orchestrator'`.
-import { loadConfig } from '../../src/config/index.js';
-import { createMacBackend } from '../../src/backend/macos-backend.js';
-import { createSimBackend, DEMO_SCENARIO, writeScenario } from '../../src/backend/sim-backend.js';
-import type { PermissionBackend } from '../../src/backend/permission-backend.js';
-import { BackendUnavailableError, FirstRunError, LockAcquisitionError } from '../../src/errors.js';
-import { isMacOS } from '../../src/platform.js';
-import { runFirstRun, type FirstRunRuntime, type RelaunchPlan, type SuccessorInfo } from '../../src/runtime/index.js';
-import type { FirstRunEventPayloads } from '../../src/service/events.js';
-import { TRAY_COLORS } from '../../machines/tray.machine.js';
-import type { AppMode, TrayStatus } from '../../machines/types.js';
+import {
+  BackendUnavailableError,
+  createMacBackend,
+  createSimBackend,
+  DEMO_SCENARIO,
+  FirstRunError,
+  isMacOS,
+  loadConfig,
+  LockAcquisitionError,
+  readSuccessorInfo,
+  runFirstRun,
+  TRAY_COLORS,
+  writeScenario,
+  type AppMode,
+  type FirstRunEventPayloads,
+  type FirstRunRuntime,
+  type PermissionBackend,
+  type RelaunchPlan,
+  type TrayStatus,
+} from 'first-run-orchestrator';
 // #endregion imports
 
 // #region state-dir
@@ -82,17 +92,6 @@ function relaunchPlan(): RelaunchPlan {
     args: process.argv.slice(2),
   };
 }
-
-/** Whether this process is the successor a relaunch started (the runtime's `--successor-of`/`--handoff-token`). */
-function successorInfo(argv: readonly string[]): SuccessorInfo | undefined {
-  const value = (flag: string) => {
-    const index = argv.indexOf(flag);
-    return index === -1 ? undefined : argv[index + 1];
-  };
-  const pid = Number(value('--successor-of'));
-  const token = value('--handoff-token');
-  return Number.isInteger(pid) && pid > 0 && token ? { predecessorPid: pid, token } : undefined;
-}
 // #endregion relaunch-plan
 
 // #region tray
@@ -130,7 +129,6 @@ async function main(): Promise<void> {
   const plan = relaunchPlan();
   // The plan decides the strategy; keep the settings (journaled, checked by the runtime) in step with it.
   const settings = { ...configured, restart: { ...configured.restart, strategy: plan.strategy } };
-  const successor = successorInfo(process.argv);
 
   const tray = new Tray(trayIcon('SLEEPING', 'lock'));
   let lastTray = null as TrayUpdate | null; // (`as`: it is assigned in a callback)
@@ -140,7 +138,7 @@ async function main(): Promise<void> {
     settings,
     backend: await createBackend(stateDir),
     relaunch: plan,
-    ...(successor ? { successor } : {}),
+    successor: readSuccessorInfo(process.argv), // set when this process is the relaunched successor
     appMode: 'SLEEPING',
     log: (line) => console.log(line), // `[PERMISSION_RESTART] Restart requested`
     onEvent: (event) => {

@@ -354,7 +354,7 @@ async function withFileLock<T>(file: string, options: LockOptions, task: () => P
 async function writeAtomic(file: string, text: string): Promise<void> {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const handle = await open(temp, 'wx', 0o644);
+    const handle = await open(temp, 'wx', 0o600); // like every file in a state dir (docs/embedding.md)
     try {
       await handle.writeFile(text, 'utf8');
       await handle.sync();
@@ -400,7 +400,7 @@ export async function writeScenario(file: string, scenario: ScenarioJson | Recor
   const path = resolve(file);
   parseScenario(scenario, path);
   if (!isRecord(scenario)) return; // unreachable: parseScenario refused it
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await serial(path, () =>
     withFileLock(path, { timeoutMs: 5000, staleMs: 2000 }, () => writeAtomic(path, `${JSON.stringify(scenario, null, 2)}\n`)),
   );

@@ -3,6 +3,8 @@
  * `commands/<name>.ts` and is imported only when it runs (a warm launch loads no more than it needs).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../inspect/package-root.js';
 import { helpText, parseCLI, type CommandName, type ParsedCLI } from './parse-cli.js';
 import { processIO, reportError, type CliIO, type Command } from './io.js';
 
@@ -16,7 +18,7 @@ const loaders: Record<Exclude<CommandName, 'help' | 'version'>, () => Promise<Co
 };
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

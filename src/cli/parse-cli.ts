@@ -2,6 +2,7 @@
  * The CLI's argument parser: pure, exported and tested (house style 7). It knows every command and
  * option of SPEC §4 and refuses anything else with a `UsageError` that names the argument.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
 
 export const COMMANDS = ['launch', 'status', 'reset', 'demo', 'statecharts', 'inspect', 'help', 'version'] as const;
@@ -29,7 +30,7 @@ const LAUNCH: Record<string, OptionSpec> = {
   'sim-db': { kind: 'value', help: 'simulated TCC database (JSON) for --backend sim' },
   stay: { kind: 'flag', help: 'keep running like an app until SIGTERM/SIGINT' },
   'lock-timeout': { kind: 'value', help: 'wait up to MS for the instance lock instead of exiting 3 (default 0)' },
-  inspect: { kind: 'flag', help: 'stream to the Stately inspector (needs @statelyai/inspect relay: see docs/inspect.md)' },
+  inspect: { kind: 'flag', help: 'stream to the Stately inspector (needs the optional peer @statelyai/inspect: see docs/inspect.md)' },
   'inspect-url': { kind: 'value', help: 'WebSocket URL of the Stately inspector relay (default ws://localhost:5678)' },
   'inspect-viewer': { kind: 'value', help: 'stream to the offline viewer at URL (see `first-run inspect`)' },
   dev: { kind: 'flag', help: 'dev mode: restart the whole process when a watched file changes' },
@@ -50,14 +51,14 @@ export const COMMAND_OPTIONS: Record<CommandName, Record<string, OptionSpec>> = 
     'inspect-viewer': LAUNCH['inspect-viewer']!,
     inspect: LAUNCH.inspect!,
     'inspect-url': LAUNCH['inspect-url']!,
-    keep: { kind: 'flag', help: 'keep the temporary state dir (its path is printed)' },
+    keep: { kind: 'flag', help: 'keep the temporary state dir (its path is printed); otherwise the demo removes it' },
     slow: { kind: 'flag', help: 'human-speed timings (default: a quick run)' },
   },
   status: { ...COMMON, events: { kind: 'value', help: 'how many recent journal events to show (default 10)' } },
   reset: { ...COMMON, yes: { kind: 'flag', help: 'do not ask' } },
   statecharts: {
     json: COMMON.json!,
-    out: { kind: 'value', help: 'output directory (default: statecharts/ of the package)' },
+    out: { kind: 'value', help: 'output directory (default: ./statecharts of the working directory)' },
     check: { kind: 'flag', help: 'write nothing; exit 1 when a file is stale' },
   },
   inspect: {
@@ -75,43 +76,52 @@ export interface ParsedCLI {
   options: Record<string, string | boolean | string[]>;
 }
 
+/** `node:util` `parseArgs` option config of a command: flags are booleans, values strings, lists repeatable strings. */
+function parseArgsOptions(specs: Record<string, OptionSpec>): ParseArgsConfig['options'] {
+  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, spec] of Object.entries(specs)) {
+    options[name] = spec.kind === 'flag' ? { type: 'boolean' } : { type: 'string', multiple: spec.kind === 'list' };
+  }
+  return options;
+}
+
 /**
- * Parse `argv` (without `node` and the script).
+ * Parse `argv` (without `node` and the script) with `node:util`'s `parseArgs` (its tokens, so every
+ * refusal names the argument in our words): `--name value` and `--name=value`, repeatable list options,
+ * `-h`/`--help` anywhere.
  * @throws UsageError naming the unknown command or option, a missing value, or a bad choice.
  */
 export function parseCLI(argv: readonly string[]): ParsedCLI {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h') return { command: 'help', options: {} };
   if (first === '--version' || first === '-v') return { command: 'version', options: {} };
+  if (first === 'help' && rest.length === 1 && (COMMANDS as readonly string[]).includes(rest[0]!)) return { command: 'help', options: { topic: rest[0]! } };
   if (!(COMMANDS as readonly string[]).includes(first)) {
     throw new UsageError(`Unknown command \`${first}\`. Expected one of: ${COMMANDS.join(', ')}. Run \`first-run help\`.`);
   }
   const command = first as CommandName;
   const specs = COMMAND_OPTIONS[command];
+  // strict: false — unknown options, positionals and missing values come back as tokens, refused below.
+  const { tokens } = parseArgs({ args: [...rest], options: parseArgsOptions(specs), strict: false, allowPositionals: true, tokens: true });
+  if (tokens.some((token) => token.kind === 'option' && token.name === 'help')) return { command: 'help', options: { topic: command } };
   const options: ParsedCLI['options'] = {};
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
-    if (arg === '--help' || arg === '-h') return { command: 'help', options: { topic: command } };
-    if (!arg.startsWith('--')) throw new UsageError(`Unexpected argument \`${arg}\` for \`${command}\`. Options start with --.`);
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') throw new UsageError(`Unexpected argument \`--\` for \`${command}\`: it takes no positional arguments.`);
+    if (token.kind === 'positional') throw new UsageError(`Unexpected argument \`${token.value}\` for \`${command}\`. Options start with --.`);
+    const { name, rawName } = token;
     const spec = specs[name];
-    if (!spec) {
+    if (!spec || !rawName.startsWith('--')) {
       const known = Object.keys(specs).filter((key) => !specs[key]!.internal);
-      throw new UsageError(`Unknown option \`--${name}\` for \`${command}\`. Known: ${known.map((k) => `--${k}`).join(', ') || 'none'}.`);
+      throw new UsageError(`Unknown option \`${rawName}\` for \`${command}\`. Known: ${known.map((k) => `--${k}`).join(', ') || 'none'}.`);
     }
     if (spec.kind === 'flag') {
-      if (eq !== -1) throw new UsageError(`Option \`--${name}\` takes no value, got \`${arg.slice(eq + 1)}\`.`);
+      if (token.value !== undefined) throw new UsageError(`Option \`--${name}\` takes no value, got \`${token.value}\`.`);
       options[name] = true;
       continue;
     }
-    let value: string | undefined;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else {
-      value = rest[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`Option \`--${name}\` needs a value.`);
-      i++;
-    }
+    const value = token.value;
+    // `--state-dir --json`: parseArgs would take `--json` as the directory; a value never starts with --.
+    if (value === undefined || (!token.inlineValue && value.startsWith('--'))) throw new UsageError(`Option \`--${name}\` needs a value.`);
     if (spec.choices && !spec.choices.includes(value)) {
       throw new UsageError(`Expected \`--${name}\` to be one of ${spec.choices.join('|')}, got \`${value}\`.`);
     }
@@ -130,6 +140,9 @@ export function parseMs(name: string, value: string | boolean | string[] | undef
   return Number(value);
 }
 
+/** The column where the help's descriptions start. */
+const HELP_COLUMN = 34;
+
 /** The help text. */
 export function helpText(topic?: string): string {
   const lines = ['first-run — first-run permission onboarding that restarts the app exactly once, ever', ''];
@@ -139,7 +152,10 @@ export function helpText(topic?: string): string {
     for (const [name, spec] of Object.entries(COMMAND_OPTIONS[command])) {
       if (spec.internal) continue;
       const arg = spec.kind === 'flag' ? '' : spec.choices ? ` ${spec.choices.join('|')}` : ' VALUE';
-      lines.push(`  --${name}${arg}`.padEnd(34) + spec.help);
+      const left = `  --${name}${arg}`;
+      // A name too long for its column gets its text on the next line, never glued to it.
+      if (left.length < HELP_COLUMN) lines.push(left.padEnd(HELP_COLUMN) + spec.help);
+      else lines.push(left, ' '.repeat(HELP_COLUMN) + spec.help);
     }
     lines.push('');
   }

@@ -67,8 +67,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       };
     }
     if (error instanceof UnsafeFileError) {
-      const expected = error.code === 'EFBIG' ? `expected a JSON config file of at most ${MAX_CONFIG_BYTES} bytes` : 'expected a regular JSON file';
-      throw new ConfigError(file, [{ path: '(root)', message: `${expected}: ${error.message}` }], { cause: error });
+      const message =
+        error.code === 'EFBIG'
+          ? `expected a JSON config file of at most ${MAX_CONFIG_BYTES} bytes, got ${error.found}`
+          : `cannot read the config file: it is ${error.found}; expected a regular JSON file (fix --config)`;
+      throw new ConfigError(file, [{ path: '(root)', message }], { cause: error });
     }
     const reason = code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : String((error as Error | undefined)?.message ?? error);
     throw new ConfigError(file, [{ path: '(root)', message: `cannot read the config file: ${reason}; fix the path or its permissions` }], {

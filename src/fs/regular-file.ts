@@ -29,11 +29,14 @@ export interface RegularFileOptions {
 export class UnsafeFileError extends Error {
   readonly code: 'ENOTREG' | 'EFBIG';
   readonly file: string;
-  constructor(file: string, code: 'ENOTREG' | 'EFBIG', message: string) {
+  /** What was found: `a FIFO (named pipe)`, `a directory`, `1048577 bytes`, … */
+  readonly found: string;
+  constructor(file: string, code: 'ENOTREG' | 'EFBIG', found: string, message: string) {
     super(message);
     this.name = 'UnsafeFileError';
     this.code = code;
     this.file = file;
+    this.found = found;
   }
 }
 
@@ -53,9 +56,9 @@ function flagsFor(options: RegularFileOptions): number {
 }
 
 function check(file: string, stat: fs.Stats, options: RegularFileOptions): void {
-  if (!stat.isFile()) throw new UnsafeFileError(file, 'ENOTREG', `${file} is ${describeFileType(stat)}, expected a regular file`);
+  if (!stat.isFile()) throw new UnsafeFileError(file, 'ENOTREG', describeFileType(stat), `${file} is ${describeFileType(stat)}, expected a regular file`);
   if (stat.size > options.maxBytes) {
-    throw new UnsafeFileError(file, 'EFBIG', `${file} is ${stat.size} bytes, expected at most ${options.maxBytes} bytes`);
+    throw new UnsafeFileError(file, 'EFBIG', `${stat.size} bytes`, `${file} is ${stat.size} bytes, expected at most ${options.maxBytes} bytes`);
   }
 }
 
@@ -75,7 +78,7 @@ export function readRegularFileSync(file: string, options: RegularFileOptions): 
       if (read === 0) break;
       length += read;
       if (length > options.maxBytes) {
-        throw new UnsafeFileError(file, 'EFBIG', `${file} grew past ${options.maxBytes} bytes while being read`);
+        throw new UnsafeFileError(file, 'EFBIG', `more than ${options.maxBytes} bytes`, `${file} grew past ${options.maxBytes} bytes while being read`);
       }
     }
     return buffer.subarray(0, length);
@@ -96,7 +99,7 @@ export async function readRegularFile(file: string, options: RegularFileOptions)
       if (bytesRead === 0) break;
       length += bytesRead;
       if (length > options.maxBytes) {
-        throw new UnsafeFileError(file, 'EFBIG', `${file} grew past ${options.maxBytes} bytes while being read`);
+        throw new UnsafeFileError(file, 'EFBIG', `more than ${options.maxBytes} bytes`, `${file} grew past ${options.maxBytes} bytes while being read`);
       }
     }
     return buffer.subarray(0, length);

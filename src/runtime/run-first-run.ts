@@ -52,7 +52,7 @@ export interface RunFirstRunOptions {
   /** How to start this app again (its strategy must match `settings.restart.strategy`). */
   relaunch: RelaunchPlan;
   /** Present when this process is a relaunched successor. */
-  successor?: SuccessorInfo;
+  successor?: SuccessorInfo | undefined;
   /**
    * Wait up to this long for the lock instead of failing at once. Ignored by a successor, whose wait is
    * derived from the hand-off (`successorWaitMs(handoff_timeout_s)`), never from an inherited flag.
@@ -200,6 +200,8 @@ class FirstRunProcess {
       await this.stopServiceAndStore();
     } finally {
       if (this.lock) {
+        // Journaled before the release, so the journal shows any successor's acquisition after it.
+        this.record('instance.lock_releasing', {});
         const released = await this.lock.release();
         this.record('instance.lock_released', { reason: released.reason });
         this.relauncher?.notifyReleased();

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { DEFAULT_SETTINGS, loadConfig } from '../../src/config/index.js';
@@ -92,17 +92,13 @@ describe('CF-2 loadConfig refuses unreadable or broken files', () => {
     const file = join(shared, 'config.json');
     await writeFile(file, '{}');
     await chmod(file, 0o000);
-    let message: string;
-    if (process.getuid?.() === 0) {
-      const moduleUrl = pathToFileURL(resolve(import.meta.dirname, '../../dist/src/config/index.js')).href;
-      const script = `import(${JSON.stringify(moduleUrl)}).then((m) => m.loadConfig({ file: ${JSON.stringify(file)}, env: {} })).then(() => console.log('LOADED'), (e) => console.log(e.message))`;
-      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
-      message = `${child.stdout}${child.stderr}`;
-    } else {
-      message = (await configError(loadConfig({ file, env: {} }))).problems[0]?.message ?? '';
+    try {
+      const message = process.getuid?.() === 0 ? await loadAsNobody(file) : ((await configError(loadConfig({ file, env: {} }))).problems[0]?.message ?? '');
+      expect(message).toMatch(/permission denied/);
+      expect(message).toContain(file);
+    } finally {
+      await rm(shared, { recursive: true, force: true });
     }
-    expect(message).toMatch(/permission denied/);
-    expect(message).toContain(file);
   });
 
   it('should refuse a huge file without parsing it', async () => {
@@ -123,3 +119,25 @@ describe('CF-2 loadConfig refuses unreadable or broken files', () => {
     ]);
   });
 });
+
+/**
+ * `loadConfig(file)` in a child running as `nobody`; its error message, or `LOADED`. The child needs
+ * nothing from this checkout — which may sit in a home dir `nobody` cannot enter — nor a build: the
+ * config module is bundled from source here (it imports no package) and handed to the child on stdin,
+ * which runs in `/`.
+ */
+async function loadAsNobody(file: string): Promise<string> {
+  const bundled = await build({
+    entryPoints: [resolve(import.meta.dirname, '../../src/config/index.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    write: false,
+    logLevel: 'silent',
+  });
+  const script = `${bundled.outputFiles[0]!.text}
+loadConfig({ file: ${JSON.stringify(file)}, env: {} }).then(() => console.log('LOADED'), (e) => console.log(e.message));`;
+  const child = spawnSync(process.execPath, ['--input-type=module'], { input: script, cwd: '/', uid: 65534, gid: 65534, encoding: 'utf8', timeout: 60_000 });
+  if (child.error) throw new Error(`cannot run ${process.execPath} as nobody (is node itself in a private dir?): ${child.error.message}`);
+  return `${child.stdout}${child.stderr}`;
+}

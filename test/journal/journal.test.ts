@@ -88,8 +88,22 @@ describe('openJournal', () => {
   });
 
   it('EV-3 throws JournalError naming the file when the journal cannot be opened', () => {
-    fs.mkdirSync(path.join(stateDir, 'events.ndjson'));
-    expect(() => openJournal({ stateDir })).toThrow(/Cannot open the event journal .*events\.ndjson/);
+    const file = path.join(stateDir, 'a-file');
+    fs.writeFileSync(file, '');
+    expect(() => openJournal({ stateDir: file })).toThrow(/Cannot open the event journal .*a-file\/events\.ndjson/);
+  });
+
+  it.each([
+    ['a directory', (file: string) => fs.mkdirSync(file)],
+    ['a symlink', (file: string) => fs.symlinkSync('/dev/null', file)],
+  ])('EV-3 moves %s at the journal path into quarantine and starts a fresh journal (never blocks, never writes through it)', (_what, make) => {
+    const file = path.join(stateDir, 'events.ndjson');
+    make(file);
+    const journal = openJournal({ stateDir });
+    journal.append('test.line', {});
+    journal.close();
+    expect(fs.lstatSync(file).isFile()).toBe(true);
+    expect(fs.readdirSync(path.join(stateDir, 'quarantine')).some((name) => name.startsWith('events.ndjson.'))).toBe(true);
   });
 
   it('EV-3 keeps every line whole with 8 processes appending 500 lines each at once', async () => {

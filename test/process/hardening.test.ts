@@ -104,6 +104,8 @@ describe('issue 10: the hand-off', () => {
     completedOnce(box);
     const waiting = sleeper();
     plantProof(box.stateDir, waiting.pid!);
+    const status = await endsWithin(run(['status', '--state-dir', box.stateDir, '--json']), 15_000);
+    expect(lastJson(status.stdout)).toMatchObject({ handoff: { pending: { pid: waiting.pid, pending: true, reason: 'waiting' } } });
     const reset = await endsWithin(run(['reset', '--state-dir', box.stateDir, '--yes', '--json']), 15_000);
     expect(reset.code).toBe(3);
     expect(reset.stdout).toContain(String(waiting.pid));

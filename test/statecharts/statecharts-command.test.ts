@@ -53,8 +53,12 @@ describe('first-run statecharts', () => {
     const text = check.err.join('\n');
     expect(text).toMatch(/stale\s+\S*tray\.mmd/);
     expect(text).toMatch(/missing\s+\S*relaunch-gate\.svg/);
-    expect(text).toContain('npm run statecharts');
+    expect(text).toContain(`Run \`npx first-run statecharts --out ${out}\``);
     expect(readFileSync(join(out, 'tray.mmd'), 'utf8')).toBe('stateDiagram-v2\n');
+  });
+
+  it('should default --out to statecharts/ of the working directory, never the package', () => {
+    expect(defaultStatechartsDir('/some/app')).toBe('/some/app/statecharts');
   });
 
   it('should print one JSON object with --json', async () => {

@@ -2,19 +2,22 @@
  * `first-run demo` — the main job on any machine (SPEC §4): a complete simulated first run with one
  * real relaunch, in a fresh temporary state dir. It runs the real `first-run launch` as a child
  * process (which relaunches itself, exactly as an app would), shows its progress, waits for the
- * successor to settle, and ends with the ledger summary.
+ * successor to settle, and ends with the ledger summary. The temporary dir is removed at the end,
+ * unless `--keep` (then its path is printed with the commands to look into it) or the demo failed
+ * (then it is what a bug report needs).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../inspect/package-root.js';
 import { readJournal } from '../../journal/index.js';
 import { readLedgerSummary } from '../../ledger/index.js';
 import { isPidAlive } from '../../runtime/process-alive.js';
 import { EXIT, type Command } from '../io.js';
 
-const BIN = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../bin/first-run.js');
+/** The package's own `first-run` launcher (found from this module, compiled or not, never from the cwd). */
+const bin = () => join(packageRoot(), 'bin', 'first-run.js');
 
 /** The §4 example scenario: a prompt, a trip to System Settings, one already granted, Screen Recording effective after a restart. */
 export const DEMO_DB = {
@@ -50,6 +53,7 @@ async function waitFor(condition: () => boolean, timeoutMs: number, stepMs = 50)
 
 export const runDemo: Command = async (cli, io) => {
   const json = cli.options.json === true;
+  const keep = cli.options.keep === true;
   const dir = mkdtempSync(join(tmpdir(), 'first-run-demo-'));
   const stateDir = join(dir, 'state');
   const simDb = join(dir, 'tcc.json');
@@ -58,65 +62,81 @@ export const runDemo: Command = async (cli, io) => {
   writeFileSync(config, JSON.stringify(demoConfig(cli.options.slow === true), null, 2));
   if (!json) {
     io.stdout(`first-run demo — a simulated first run with one real relaunch`);
-    io.stdout(`state dir ${stateDir}`);
+    io.stdout(`state dir ${stateDir}${keep ? ' (kept: --keep)' : ' (temporary: removed at the end; --keep keeps it)'}`);
     io.stdout(`simulated TCC: microphone asks (granted), accessibility goes through System Settings (granted),`);
     io.stdout(`input monitoring already granted, screen recording granted but effective only after a restart\n`);
   }
-  const args = ['launch', '--state-dir', stateDir, '--sim-db', simDb, '--config', config, '--backend', 'sim'];
-  for (const name of ['inspect-viewer', 'inspect-url'] as const) {
-    const value = cli.options[name];
-    if (typeof value === 'string') args.push(`--${name}`, value);
+  const settled = await runLaunchAndSuccessor(demoLaunchArgs(cli, stateDir, simDb, config), stateDir, io);
+  if (settled !== null) {
+    io.stderr(`first-run: ${settled}; its state is kept in ${stateDir} (inspect it: npx first-run status --state-dir ${stateDir})`);
+    return EXIT.failure;
   }
-  if (cli.options.inspect === true) args.push('--inspect');
-  if (json) args.push('--json');
-
-  // The launch (and, after the relaunch, its successor) writes straight to our stdout/stderr.
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: io.env });
-  const forward = () => child.kill('SIGTERM');
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  try {
-    const code = await new Promise<number>((resolveExit) => child.on('exit', (c) => resolveExit(c ?? 1)));
-    if (code !== 0) {
-      io.stderr(`first-run: the demo's launch exited with code ${code}; its state is in ${stateDir}`);
-      return EXIT.failure;
-    }
-    // If it handed off, wait for the successor to settle (bounded: timeboxes + hand-off + margin).
-    const journalFile = join(stateDir, 'events.ndjson');
-    const executed = readJournal(journalFile).events.find((e) => e.type === 'restart.executed') as { new_pid?: number } | undefined;
-    if (executed?.new_pid) {
-      const done = await waitFor(() => !isPidAlive(executed.new_pid!), 120_000);
-      if (!done) {
-        io.stderr(`first-run: the successor (pid ${executed.new_pid}) did not settle within 120 s; its state is in ${stateDir}`);
-        return EXIT.failure;
-      }
-    }
-  } finally {
-    process.off('SIGINT', forward);
-    process.off('SIGTERM', forward);
-  }
-  const summary = readLedgerSummary(stateDir);
-  const events = readJournal(join(stateDir, 'events.ndjson')).events;
-  const pids = [...new Set(events.map((e) => e.pid))];
-  const restarts = events.filter((e) => e.type === 'restart.executed').length;
-  const result = {
-    phase: summary.kind === 'ok' ? summary.phase : 'NONE',
-    restart_count: summary.kind === 'ok' ? summary.restart_count : 0,
-    generation: summary.kind === 'ok' ? summary.generation : null,
-    restarts_executed: restarts,
-    processes: pids,
-    state_dir: stateDir,
-    journal: join(stateDir, 'events.ndjson'),
-  };
+  const summary = demoSummary(stateDir);
+  // A demo that did not complete keeps its state, as a failed launch does: it is what a bug report needs.
+  const result = { ...summary, kept: keep || summary.phase !== 'COMPLETED' };
+  if (!result.kept) rmSync(dir, { recursive: true, force: true });
   if (json) io.stdout(JSON.stringify(result));
   else {
     io.stdout('\nledger summary');
     io.stdout(`  phase              ${result.phase}`);
     io.stdout(`  restart_count      ${result.restart_count}`);
     io.stdout(`  generation         ${String(result.generation)}`);
-    io.stdout(`  restarts executed  ${restarts} (processes: ${pids.join(' → ')})`);
-    io.stdout(`  journal            ${result.journal}`);
-    io.stdout(`  inspect it again:  node bin/first-run.js status --state-dir ${stateDir}`);
+    io.stdout(`  restarts executed  ${result.restarts_executed} (processes: ${result.processes.join(' → ')})`);
+    if (result.kept) {
+      io.stdout(`  journal            ${result.journal}`);
+      io.stdout(`  inspect it again:  npx first-run status --state-dir ${stateDir}`);
+    } else io.stdout(`  (the temporary state dir was removed; run with --keep to look into it)`);
   }
   return result.phase === 'COMPLETED' ? EXIT.ok : EXIT.failure;
 };
+
+/** The `first-run launch` arguments of the demo's first process. */
+function demoLaunchArgs(cli: Parameters<Command>[0], stateDir: string, simDb: string, config: string): string[] {
+  const args = ['launch', '--state-dir', stateDir, '--sim-db', simDb, '--config', config, '--backend', 'sim'];
+  for (const name of ['inspect-viewer', 'inspect-url'] as const) {
+    const value = cli.options[name];
+    if (typeof value === 'string') args.push(`--${name}`, value);
+  }
+  if (cli.options.inspect === true) args.push('--inspect');
+  if (cli.options.json === true) args.push('--json');
+  return args;
+}
+
+/**
+ * Run the launch and, if it handed off, wait for its successor to settle (bounded: timeboxes +
+ * hand-off + margin). `null` when both ended well, else what went wrong.
+ */
+async function runLaunchAndSuccessor(args: string[], stateDir: string, io: Parameters<Command>[1]): Promise<string | null> {
+  // The launch (and, after the relaunch, its successor) writes straight to our stdout/stderr.
+  const child = spawn(process.execPath, [bin(), ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: io.env });
+  const forward = () => child.kill('SIGTERM');
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  try {
+    const code = await new Promise<number>((resolveExit) => child.on('exit', (c) => resolveExit(c ?? 1)));
+    if (code !== 0) return `the demo's launch exited with code ${code}`;
+    const executed = readJournal(join(stateDir, 'events.ndjson')).events.find((e) => e.type === 'restart.executed') as { new_pid?: number } | undefined;
+    if (executed?.new_pid && !(await waitFor(() => !isPidAlive(executed.new_pid!), 120_000))) {
+      return `the successor (pid ${executed.new_pid}) did not settle within 120 s`;
+    }
+    return null;
+  } finally {
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  }
+}
+
+/** What the demo reports: the ledger summary and who wrote the journal. */
+function demoSummary(stateDir: string) {
+  const summary = readLedgerSummary(stateDir);
+  const events = readJournal(join(stateDir, 'events.ndjson')).events;
+  return {
+    phase: summary.kind === 'ok' ? summary.phase : 'NONE',
+    restart_count: summary.kind === 'ok' ? summary.restart_count : 0,
+    generation: summary.kind === 'ok' ? summary.generation : null,
+    restarts_executed: events.filter((e) => e.type === 'restart.executed').length,
+    processes: [...new Set(events.map((e) => e.pid))],
+    state_dir: stateDir,
+    journal: join(stateDir, 'events.ndjson'),
+  };
+}

@@ -43,8 +43,8 @@ export async function runInspect(cli: ParsedCLI, io: CliIO, hooks: RunInspectHoo
     io.stdout(
       [
         `first-run viewer: ${server.url}  (loopback only; works offline)`,
-        `  stream a run to it:  first-run launch --inspect-viewer ${server.url}`,
-        `                 or:  first-run demo --inspect-viewer ${server.url}`,
+        `  stream a run to it:  npx first-run launch --inspect-viewer ${server.url}`,
+        `                 or:  npx first-run demo --inspect-viewer ${server.url}`,
         '  Ctrl-C to stop.',
       ].join('\n'),
     );

@@ -1,11 +1,11 @@
 /**
  * `first-run statecharts [--out DIR] [--check] [--json]` (SPEC IN-3): writes, or verifies, the
- * generated statecharts of every machine in `machines/`. Without `--out` the folder is the package's
- * own `statecharts/`, found from this module's URL (not the cwd), so `npm run statecharts` works from
- * any directory.
+ * generated statecharts of every machine in `machines/`. Without `--out` the folder is `statecharts/`
+ * of the working directory — never the installed package's own copy in `node_modules` (`npm run
+ * statecharts` runs in the checkout's root, so there it is the checkout's `statecharts/`).
  */
 import { access } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { machines } from '../../../machines/index.js';
 import { UsageError } from '../../errors.js';
 import { packageRoot } from '../../inspect/package-root.js';
@@ -13,9 +13,25 @@ import { generateStatecharts } from '../../statecharts/index.js';
 import { EXIT, type CliIO } from '../io.js';
 import type { ParsedCLI } from '../parse-cli.js';
 
-/** The package's `statecharts/` folder (the default `--out`). */
-export function defaultStatechartsDir(): string {
-  return join(packageRoot(), 'statecharts');
+/** `statecharts/` of the working directory (the default `--out`). */
+export function defaultStatechartsDir(cwd: string = process.cwd()): string {
+  return join(resolve(cwd), 'statecharts');
+}
+
+/** The command that regenerates `outDir`, as it works where the user is. */
+function fixCommand(outOption: string | undefined): string {
+  const inCheckout = outOption === undefined && isCheckoutRoot(process.cwd());
+  if (inCheckout) return '`npm run statecharts`';
+  return `\`npx first-run statecharts${outOption === undefined ? '' : ` --out ${outOption}`}\``;
+}
+
+/** Whether `dir` is this package's own checkout (where `npm run statecharts` exists), not an app using it. */
+function isCheckoutRoot(dir: string): boolean {
+  try {
+    return resolve(dir) === packageRoot() && !packageRoot().split(sep).includes('node_modules');
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -79,9 +95,7 @@ export async function runStatecharts(cli: ParsedCLI, io: CliIO): Promise<number>
         `statecharts: ${show(outDir)} is out of date with machines/ (${result.stale.length} of ${result.stale.length + result.unchanged.length} files):`,
         ...missing.map((path) => `  missing  ${show(path)}`),
         ...stale.map((path) => `  stale    ${show(path)}`),
-        outOption === undefined
-          ? 'Run `npm run statecharts` and commit the result.'
-          : `Run \`npm run statecharts\` (or \`first-run statecharts --out ${outOption}\`) and commit the result.`,
+        `Run ${fixCommand(typeof outOption === 'string' ? outOption : undefined)} and commit the result.`,
       ];
       io.stderr(lines.join('\n'));
     }

@@ -2,7 +2,8 @@
  * `first-run status` — the ledger's phase and restart_count, the lock holder, the last events, and why
  * a restart did or did not happen. Read-only: it quarantines nothing and takes no lock.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { inspectHandoffs, type HandoffEntry } from '../../handoff/index.js';
 import { getLockStatus } from '../../lock/index.js';
 import { readJournal } from '../../journal/index.js';
 import { ledgerPaths, readLedgerSummary } from '../../ledger/index.js';
@@ -29,7 +30,12 @@ export function explainRestart(snapshot: unknown): Why {
   const gate = root.children?.relaunchGate?.snapshot?.context;
   const last = gate?.last;
   let summary: string;
-  if (!decision) summary = 'no restart decision yet (the pipeline has not finished, or all permissions were granted at precheck)';
+  // The gate's record outlives the decision: a later launch (all granted at precheck) decides nothing,
+  // but the restart an earlier run executed is still the answer to "why".
+  if (last?.kind === 'executed' && (!decision || decision.allowed)) summary = `restart executed: the successor was pid ${String(last.newPid)}`;
+  else if (last?.kind === 'executed_by_predecessor' && (!decision || decision.allowed)) summary = 'restart executed by the previous process; this ledger was resumed by its successor';
+  else if (!decision && (gate?.restartCount ?? 0) >= 1) summary = `restart executed by an earlier run (restart_count ${String(gate?.restartCount)}); no further automatic restart`;
+  else if (!decision) summary = 'no restart decision yet (the pipeline has not finished, or all permissions were granted at precheck)';
   else if (!decision.allowed) summary = `no restart: blocked by ${decision.blockedBy?.join(', ') || 'unknown'}`;
   else if (!last || last.kind === 'none') summary = 'restart requested; not executed yet';
   else if (last.kind === 'executed') summary = `restart executed: the successor was pid ${String(last.newPid)}`;
@@ -50,6 +56,8 @@ export function explainRestart(snapshot: unknown): Why {
 export const runStatus: Command = async (cli, io) => {
   const stateDir = resolveStateDir(cli, io);
   const howMany = parseMs('events', cli.options.events, 10);
+  const dir = statSync(stateDir, { throwIfNoEntry: false });
+  if (!dir?.isDirectory()) return reportMissingStateDir(stateDir, dir ? 'not_a_directory' : 'missing', cli.options.json === true, io);
   const summary = readLedgerSummary(stateDir, { validateSnapshot: validateOrchestratorSnapshot });
   const lock = getLockStatus({ stateDir });
   const journal = readJournal(`${stateDir}/events.ndjson`);
@@ -59,8 +67,10 @@ export const runStatus: Command = async (cli, io) => {
     why = explainRestart((JSON.parse(readFileSync(file, 'utf8')) as { snapshot: unknown }).snapshot);
   }
   const held = lock.locked && !lock.stale;
+  const handoff = inspectHandoffs(stateDir);
   const status = {
     state_dir: stateDir,
+    state_dir_exists: true,
     phase: summary.kind === 'ok' ? summary.phase : 'NONE',
     restart_count: summary.kind === 'ok' ? summary.restart_count : 0,
     ledger:
@@ -69,6 +79,7 @@ export const runStatus: Command = async (cli, io) => {
         : { source: null, problems: summary.kind === 'unusable' ? summary.problems : [] },
     lock: { held, pid: lock.holder?.pid ?? null, host: lock.holder?.host ?? null, stale: lock.stale, description: lock.description },
     why,
+    handoff: { pending: handoff.find((entry) => entry.pending) ?? null, entries: handoff },
     last_events: journal.events.slice(-howMany),
     journal_problems: journal.problems.length,
   };
@@ -84,6 +95,7 @@ export const runStatus: Command = async (cli, io) => {
   else io.stdout('ledger         none yet');
   io.stdout(`lock           ${held ? `held by pid ${status.lock.pid} on ${status.lock.host}` : lock.stale ? `stale (${lock.description})` : 'free'}`);
   if (why) io.stdout(`why            ${why.summary}`);
+  for (const entry of handoff) io.stdout(`hand-off       ${describeHandoff(entry)}`);
   if (status.last_events.length > 0) {
     io.stdout('last events');
     for (const event of status.last_events) {
@@ -93,3 +105,28 @@ export const runStatus: Command = async (cli, io) => {
   }
   return EXIT.ok;
 };
+
+/** One hand-off token in words (`src/handoff/handoff-protocol.ts` for the reasons). */
+function describeHandoff(entry: HandoffEntry): string {
+  const who = entry.pid === null ? 'no proof' : `successor pid ${entry.pid}`;
+  if (entry.pending) return `${who} is waiting for the lock: launches yield to it and reset refuses`;
+  return `${who}: not pending (${entry.reason}${entry.cancelled ? ', cancelled' : ''})`;
+}
+
+/**
+ * A state dir that does not exist (or is not a directory) is said so, in words and in `--json`
+ * (`state_dir_exists: false`), so a typo in `--state-dir` is not read as "no first run yet". Exit 0:
+ * it is an answer, not an error — a first run that never started has no state dir either.
+ */
+function reportMissingStateDir(stateDir: string, problem: 'missing' | 'not_a_directory', json: boolean, io: Parameters<Command>[1]): number {
+  const what = problem === 'missing' ? 'does not exist' : 'is not a directory';
+  if (json) {
+    // The same shape as for an existing dir, so a consumer reads one schema.
+    const lock = { held: false, pid: null, host: null, stale: false, description: `${stateDir} ${what}` };
+    const status = { state_dir: stateDir, state_dir_exists: false, problem, phase: 'NONE', restart_count: 0, ledger: { source: null, problems: [] }, lock, why: null, handoff: { pending: null, entries: [] }, last_events: [], journal_problems: 0 };
+    io.stdout(JSON.stringify(status));
+    return EXIT.ok;
+  }
+  io.stdout(`state dir      ${stateDir} ${what}: no first run has used it (check --state-dir or $FIRST_RUN_STATE_DIR for a typo)`);
+  return EXIT.ok;
+}

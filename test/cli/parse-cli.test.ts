@@ -1,0 +1,86 @@
+/**
+ * The CLI's argument parser (src/cli/parse-cli.ts, on `node:util` parseArgs): what it accepts, what it
+ * refuses (each refusal a `UsageError` naming the argument), and a help text whose columns never run
+ * together.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { UsageError } from '../../src/errors.js';
+import { COMMAND_OPTIONS, COMMANDS, helpText, parseCLI } from '../../src/cli/parse-cli.js';
+
+describe('parseCLI', () => {
+  it.each([
+    [[], { command: 'help', options: {} }],
+    [['--help'], { command: 'help', options: {} }],
+    [['-h'], { command: 'help', options: {} }],
+    [['--version'], { command: 'version', options: {} }],
+    [['-v'], { command: 'version', options: {} }],
+    [['help', 'status'], { command: 'help', options: { topic: 'status' } }],
+    [['status', '--help'], { command: 'help', options: { topic: 'status' } }],
+    [['launch', '--json', '-h'], { command: 'help', options: { topic: 'launch' } }],
+  ])('should read %j as %j', (argv, expected) => {
+    expect(parseCLI(argv)).toEqual(expected);
+  });
+
+  it('should read values in both spellings, flags, repeatable lists and choices', () => {
+    const parsed = parseCLI(['launch', '--state-dir', '/s', '--config=/c.json', '--json', '--watch', 'src', '--watch=lib', '--backend', 'sim', '--app-mode=LISTENING']);
+    expect(parsed).toEqual({
+      command: 'launch',
+      options: { 'state-dir': '/s', config: '/c.json', json: true, watch: ['src', 'lib'], backend: 'sim', 'app-mode': 'LISTENING' },
+    });
+  });
+
+  it('should keep an empty value and a value that starts with a single dash', () => {
+    expect(parseCLI(['status', '--state-dir=', '--events', '3']).options).toEqual({ 'state-dir': '', events: '3' });
+    expect(parseCLI(['status', '--state-dir', '-odd']).options).toEqual({ 'state-dir': '-odd' });
+  });
+
+  it('should accept the internal successor flags of launch without listing them in the help', () => {
+    const parsed = parseCLI(['launch', '--successor-of', '42', '--handoff-token', 'abc']);
+    expect(parsed.options).toEqual({ 'successor-of': '42', 'handoff-token': 'abc' });
+    expect(helpText('launch')).not.toContain('--successor-of');
+  });
+
+  it.each([
+    [['bogus'], /Unknown command `bogus`\. Expected one of: launch, status/],
+    [['status', '--nope'], /Unknown option `--nope` for `status`\. Known: --state-dir, --config, --json, --events\./],
+    [['status', '-x'], /Unknown option `-x` for `status`/],
+    [['launch', '--successor-ofx', '1'], /Unknown option `--successor-ofx`/],
+    [['status', 'extra'], /Unexpected argument `extra` for `status`/],
+    [['status', '--', '--json'], /Unexpected argument `--` for `status`/],
+    [['status', '--state-dir'], /Option `--state-dir` needs a value/],
+    [['status', '--state-dir', '--json'], /Option `--state-dir` needs a value/],
+    [['status', '--json=yes'], /Option `--json` takes no value, got `yes`/],
+    [['launch', '--backend', 'windows'], /Expected `--backend` to be one of sim\|macos, got `windows`/],
+    [['help', 'bogus'], /Unexpected argument `bogus` for `help`/],
+  ])('should refuse %j with a UsageError naming it', (argv, message) => {
+    expect(() => parseCLI(argv)).toThrow(UsageError);
+    expect(() => parseCLI(argv)).toThrow(message);
+  });
+});
+
+describe('helpText', () => {
+  it('should keep at least one space between every option and its text, wrapping long ones', () => {
+    for (const command of COMMANDS.filter((c) => c !== 'help' && c !== 'version')) {
+      const text = helpText(command);
+      for (const [name, spec] of Object.entries(COMMAND_OPTIONS[command])) {
+        if (spec.internal) continue;
+        const at = text.indexOf(`  --${name}${spec.kind === 'flag' ? '' : ' '}`);
+        const entry = text.slice(at, text.indexOf(spec.help, at) + spec.help.length);
+        // `  --name [ARG]`, then spaces (same line) or a newline and the indent, then the text.
+        expect(entry, `--${name} of ${command}`).toMatch(/^ {2}--[\w-]+( \S+)?( {2,}|\n {34})\S/);
+      }
+    }
+    expect(helpText('launch')).toMatch(/ {2}--app-mode SLEEPING\|LISTENING\|PROCESSING\n {34}the app mode/);
+  });
+});
+
+describe('runCli --version', () => {
+  it("should print the package's version, from source as from dist/", async () => {
+    const out: string[] = [];
+    expect(await runCli(['--version'], { stdout: (t) => out.push(t), stderr: () => {}, env: {} })).toBe(0);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(out).toEqual([pkg.version]);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * `first-run status`: a state dir that does not exist is said so (in words and in --json), and "why"
+ * reports an executed restart even after a later launch that decided nothing (all granted at precheck).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { explainRestart } from '../../src/cli/commands/status.js';
+
+const capture = () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), env: {} }, out, err };
+};
+
+/** The root snapshot's shape `status` reads: the orchestrator's decision and the relaunch gate's record. */
+function snapshot(decision: unknown, gate: { restartCount: number; last: unknown }) {
+  return { context: { decision, restartOutcome: null, warnings: [] }, children: { relaunchGate: { snapshot: { value: 'idle', context: gate } } } };
+}
+
+describe('first-run status', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should say that a state dir does not exist, rather than "no ledger yet"', async () => {
+    const missing = join(tmpdir(), `first-run-status-typo-${process.pid}`, 'stat-dir');
+    const text = capture();
+    expect(await runCli(['status', '--state-dir', missing], text.io)).toBe(0);
+    expect(text.out.join('\n')).toContain(`${missing} does not exist: no first run has used it`);
+    expect(text.out.join('\n')).not.toMatch(/none yet/);
+
+    const json = capture();
+    expect(await runCli(['status', '--state-dir', missing, '--json'], json.io)).toBe(0);
+    expect(JSON.parse(json.out.join(''))).toMatchObject({ state_dir: missing, state_dir_exists: false, problem: 'missing', phase: 'NONE' });
+  });
+
+  it('should say when the state dir is a file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'first-run-status-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'file'), '');
+    const json = capture();
+    expect(await runCli(['status', '--state-dir', join(dir, 'file'), '--json'], json.io)).toBe(0);
+    expect(JSON.parse(json.out.join(''))).toMatchObject({ state_dir_exists: false, problem: 'not_a_directory' });
+  });
+
+  it('should report an existing, empty state dir as existing with no ledger', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'first-run-status-'));
+    dirs.push(dir);
+    const json = capture();
+    expect(await runCli(['status', '--state-dir', dir, '--json'], json.io)).toBe(0);
+    expect(JSON.parse(json.out.join(''))).toMatchObject({ state_dir_exists: true, phase: 'NONE', ledger: { source: null } });
+  });
+});
+
+describe('explainRestart', () => {
+  it('should say the restart was executed after a later launch that decided nothing', () => {
+    const why = explainRestart(snapshot(null, { restartCount: 1, last: { kind: 'executed', newPid: 5323 } }));
+    expect(why.summary).toBe('restart executed: the successor was pid 5323');
+  });
+
+  it('should say an earlier run executed the restart when only the count is left', () => {
+    const why = explainRestart(snapshot(null, { restartCount: 1, last: { kind: 'none' } }));
+    expect(why.summary).toMatch(/^restart executed by an earlier run \(restart_count 1\)/);
+  });
+
+  it('should still say "no decision yet" before any restart', () => {
+    const why = explainRestart(snapshot(null, { restartCount: 0, last: { kind: 'none' } }));
+    expect(why.summary).toMatch(/^no restart decision yet/);
+  });
+
+  it('should name what blocked a restart that was not allowed', () => {
+    const why = explainRestart(snapshot({ allowed: false, blockedBy: ['no_restart_needed'] }, { restartCount: 0, last: { kind: 'none' } }));
+    expect(why.summary).toBe('no restart: blocked by no_restart_needed');
+  });
+});
