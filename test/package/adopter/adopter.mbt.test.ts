@@ -3,7 +3,8 @@
  * `first-run-orchestrator/testing` and `first-run-orchestrator/machines` entries, describes the app's
  * own configuration (a different order, a step that is not hard, one needs_restart step, their
  * timeouts), generates and replays paths for it, and checks that the same helper catches a sabotaged
- * machine. CI runs it from the packed and installed package (test/package/); see docs/testing.md.
+ * machine. CI runs it from the packed and installed package (test/testing/adopter-fixture.test.ts,
+ * through test/package/packed.ts); see docs/testing.md.
  */
 import { describe, expect, it } from 'vitest';
 import { orchestratorMachine, relaunchGateMachine } from 'first-run-orchestrator/machines';
