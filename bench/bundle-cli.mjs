@@ -1,26 +1,24 @@
 #!/usr/bin/env node
 /**
- * Bundle the compiled CLI (`dist/src/cli/main.js` and everything it imports, lazily or not) into
- * `dist/cli-bundle/`, which `bin/first-run.js` prefers when it is at least as new as `dist/src/cli/main.js`.
- * Run by `npm run build` (as `postbuild`) and by `npm run bench`.
+ * Bundle the compiled CLI (`dist/src/cli/main.js` and everything it imports, lazily or not) into ONE
+ * classic script, `dist/cli-bundle/first-run.cjs`, which `bin/first-run.js` compiles with a V8 code cache
+ * (`vm.Script` `cachedData`) when it is at least as new as `dist/src/cli/main.js`. Run by `npm run build`
+ * (as `postbuild`) and by `npm run bench`. See docs/performance.md for what each part buys.
  *
- * Why: a warm launch spends most of its time resolving and compiling ~90 ES modules (ours and xstate's);
- * one bundle with code splitting loads the launch path as a handful of files. See docs/performance.md.
+ * Why one classic script: a warm launch spent most of its time resolving, compiling and linking ES
+ * modules. One file is one read; a classic script (unlike an ES module on Node 20) can be compiled from
+ * a V8 code cache, so the second launch on skips parsing and compiling what the first one ran.
  *
  * What stays the same as the unbundled `dist/`:
- * - Every lazy `import()` stays lazy (code splitting: one chunk per split point), so `status` still loads
- *   no machines and `--inspect` code loads only with `--inspect`.
- * - Each of our modules exists once (no mixing of bundled and unbundled copies: `instanceof` on our
- *   error classes keeps working).
+ * - Every lazy `import()` of our own modules stays lazy in *evaluation* (esbuild wraps such modules in
+ *   init functions), so `status` still runs no machine code and `--inspect` code runs only with it.
+ * - Each of our modules exists once (`instanceof` on our error classes keeps working).
  * - `import.meta.url` in our modules still names the module's own file in `dist/` (rewritten below), so
- *   `package.json`, `bin/first-run.js` and `createRequire` resolve exactly as before.
- * - write-file-atomic is bundled; xstate is not (the published package must not carry a second copy of
- *   it: the app's own copy in node_modules is the one loaded). The `signal-exit`
- *   pin of `src/ledger/write-atomic.ts` looks write-file-atomic's copy up with `createRequire`, which in a
- *   bundle would find the copy in node_modules, not the bundled one: that one lookup is rewritten to the
- *   bundled copy (`pinBundledSignalExit`). If the source no longer matches, write-file-atomic is left
- *   external instead (slower, same behaviour). Native `node-mac-permissions` and `@statelyai/inspect`
- *   (only with `--inspect`) stay external.
+ *   `package.json`, `bin/first-run.js`, `createRequire` and the inspector's package root resolve as before.
+ * - **xstate is not bundled** (nor `@statelyai/inspect`, `node-mac-permissions`, `playwright-core`):
+ *   the packaged tarball must not ship a second copy of xstate (issue 11), and an embedding app shares
+ *   the one in `node_modules`. It is `require`d at run time (its CommonJS build, the same code its ESM
+ *   entry wraps); what that costs is measured by the benchmark (`warm_launch_xstate_load`).
  *
  * Opt out at run time with `FIRST_RUN_NO_BUNDLE=1`.
  */
@@ -34,64 +32,70 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const entry = path.join(dist, 'src', 'cli', 'main.js');
 const outdir = path.join(dist, 'cli-bundle');
+/** The one output file (its name is what `bin/first-run.js` loads). */
+export const BUNDLE_NAME = 'first-run.cjs';
 
-const missing = [];
-// xstate stays external: the published package must not carry a second copy of it (issue 11).
-const EXTERNAL = ['xstate', 'node-mac-permissions', '@statelyai/inspect', 'playwright-core', 'proper-lockfile'];
+const EXTERNAL = ['xstate', 'xstate/*', 'node-mac-permissions', '@statelyai/inspect', 'playwright-core'];
 
-const writeAtomicJs = path.join(dist, 'src', 'ledger', 'write-atomic.js');
-const PIN_LOOKUP = /const fromWfa = createRequire\(createRequire\(import\.meta\.url\)\.resolve\('write-file-atomic'\)\);\s*const signalExit = fromWfa\('signal-exit'\);/;
-const PIN_MODULE = 'first-run-bundle:write-file-atomic-signal-exit';
+/**
+ * Built-ins loaded on first use instead of at start-up: a module of the launch path that imports
+ * `child_process` or `worker_threads` only to use them on a rare path (a relaunch, a hung activation)
+ * no longer makes every launch load them (~10 ms of CPU for these together, measured). Only the
+ * `import_x = require("node:x")` form is rewritten — esbuild's form for named imports, used only as
+ * `import_x.name` — so a lazy stand-in that loads the module on the first property read is exact.
+ */
+const LAZY_BUILTINS = ['child_process', 'worker_threads', 'fs/promises', 'crypto', 'timers/promises', 'perf_hooks', 'readline', 'os', 'http', 'net', 'url', 'util', 'stream', 'events', 'zlib', 'tty'];
+const LAZY_REQUIRE = new RegExp(`^(\\s*)(import_[\\w$]+) = require\\("node:(${LAZY_BUILTINS.map((m) => m.replace('/', '\\/')).join('|')})"\\)`, 'gm');
+const LAZY_HELPER =
+  'const __lazyBuiltin = (id) => { let loaded; return new Proxy({}, { get: (_, key) => (loaded ??= require(id))[key] }); };';
 
-/** Point the pin at the bundled write-file-atomic's own `signal-exit` (the module its `require` gets). */
-const pinBundledSignalExit = {
-  name: 'pin-bundled-signal-exit',
-  setup(b) {
-    b.onResolve({ filter: new RegExp(`^${PIN_MODULE}$`) }, async () => {
-      const wfa = await b.resolve('write-file-atomic', { kind: 'require-call', resolveDir: root });
-      const signalExit = await b.resolve('signal-exit', { kind: 'require-call', resolveDir: path.dirname(wfa.path) });
-      if (signalExit.errors.length > 0) return { errors: signalExit.errors };
-      return { path: signalExit.path };
+/**
+ * A dynamic `import()` left in the bundle (external ES-only packages such as `@statelyai/inspect`, a dev
+ * module) is called through `__import`, an `import()` of the ES-module launcher that runs the bundle: a
+ * script compiled by `vm.Script` has no module loader of its own on Node 20 without
+ * `--experimental-vm-modules`. Matches `import(` not preceded by an identifier character or a dot.
+ */
+const DYNAMIC_IMPORT = /(?<![\w$.])import\(/g;
+
+/** Rewrite eligible built-in requires to {@link LAZY_HELPER} and dynamic imports to `__import`. */
+async function rewriteOutput(file) {
+  const source = await readFile(file, 'utf8');
+  let lazy = 0;
+  let imports = 0;
+  const rewritten = source
+    .replace(LAZY_REQUIRE, (_, indent, name, id) => {
+      lazy += 1;
+      return `${indent}${name} = __lazyBuiltin("node:${id}")`;
+    })
+    .replace(DYNAMIC_IMPORT, () => {
+      imports += 1;
+      return '__import(';
     });
-  },
-};
-
-function rewritePin(source) {
-  return `import * as __wfaSignalExit from ${JSON.stringify(PIN_MODULE)};\n${source.replace(PIN_LOOKUP, 'const signalExit = __wfaSignalExit;')}`;
+  await writeFile(file, rewritten);
+  return { lazy, imports };
 }
+const missing = [];
 
 /** Rewrite `import.meta.url` in each of our dist modules to that module's own URL. */
 const keepModuleUrls = {
   name: 'keep-module-urls',
   setup(b) {
-    // A relative import whose target is not in dist/ (not built yet) stays a runtime import of the same
-    // file, so using it fails exactly as it would unbundled — and bundling does not fail.
+    // A relative import whose target is not in dist/ (not built yet) fails at run time exactly as it
+    // would unbundled — and bundling does not fail.
     b.onResolve({ filter: /^\.\.?\// }, (args) => {
       if (!args.importer.startsWith(dist + path.sep)) return undefined;
       const target = path.resolve(path.dirname(args.importer), args.path);
       if (existsSync(target)) return undefined;
       missing.push(path.relative(root, target));
-      return { path: `./${path.relative(outdir, target).split(path.sep).join('/')}`, external: true };
+      return { path: target, external: true };
     });
     b.onLoad({ filter: /\.js$/ }, async (args) => {
-      if (args.path.includes(`${path.sep}node_modules${path.sep}`)) {
-        // Bundled CommonJS that reads `__filename`/`__dirname` (write-file-atomic seeds its temp names with
-        // it) gets the values it has unbundled: its own file in node_modules.
-        const source = await readFile(args.path, 'utf8');
-        if (!/\b__(file|dir)name\b/.test(source)) return undefined;
-        const relative = path.relative(outdir, args.path).split(path.sep).join('/');
-        const header =
-          `var __filename = require('node:url').fileURLToPath(new URL(${JSON.stringify(relative)}, __bundleModuleUrl));\n` +
-          `var __dirname = require('node:path').dirname(__filename);\n`;
-        return { contents: header + source, loader: 'js' };
-      }
       if (!args.path.startsWith(dist + path.sep)) return undefined;
-      let source = await readFile(args.path, 'utf8');
-      if (args.path === writeAtomicJs && PIN_LOOKUP.test(source)) source = rewritePin(source);
+      const source = await readFile(args.path, 'utf8');
       if (!source.includes('import.meta.url')) return { contents: source, loader: 'js' };
-      // Every output file sits directly in `outdir`, so a path relative to it is the same from any chunk.
+      // The bundle sits directly in `outdir`, so a path relative to it names the module's own file.
       const relative = path.relative(outdir, args.path).split(path.sep).join('/');
-      const replaced = source.replaceAll('import.meta.url', `new URL(${JSON.stringify(relative)}, import.meta.url).href`);
+      const replaced = source.replaceAll('import.meta.url', `new URL(${JSON.stringify(relative)}, __bundleUrl).href`);
       return { contents: replaced, loader: 'js' };
     });
   },
@@ -99,34 +103,27 @@ const keepModuleUrls = {
 
 export async function bundleCli({ quiet = false } = {}) {
   if (!existsSync(entry)) throw new Error(`${path.relative(root, entry)} is missing: run \`npm run build\` (tsc) first.`);
-  const pinMatches = PIN_LOOKUP.test(await readFile(writeAtomicJs, 'utf8').catch(() => ''));
-  if (!pinMatches) console.warn('bundle-cli: the signal-exit pin in dist/src/ledger/write-atomic.js changed; write-file-atomic stays external.');
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
-  const result = await build({
-    entryPoints: { main: entry },
-    outdir,
+  const outfile = path.join(outdir, BUNDLE_NAME);
+  await build({
+    entryPoints: [entry],
+    outfile,
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
-    external: pinMatches ? EXTERNAL : [...EXTERNAL, 'write-file-atomic'],
-    entryNames: '[name]',
-    chunkNames: 'chunk-[hash]',
-    metafile: true,
+    external: EXTERNAL,
     logLevel: quiet ? 'error' : 'warning',
-    plugins: [pinBundledSignalExit, keepModuleUrls],
-    // Bundled CommonJS (write-file-atomic, signal-exit) calls `require` for Node built-ins.
-    banner: {
-      js: "// Generated by bench/bundle-cli.mjs from dist/ — do not edit.\nimport { createRequire as __bundleCreateRequire } from 'node:module';\nconst require = __bundleCreateRequire(import.meta.url);\nconst __bundleModuleUrl = import.meta.url;",
-    },
+    plugins: [keepModuleUrls],
+    // `bin/first-run.js` runs the bundle as the body of a function (exports, require, module, __filename,
+    // __dirname, __import), like Node's CommonJS loader plus `import()`; `__bundleUrl` is the bundle's URL.
+    banner: { js: `// Generated by bench/bundle-cli.mjs from dist/ — do not edit.\nconst __bundleUrl = require('node:url').pathToFileURL(__filename).href;\n${LAZY_HELPER}` },
   });
-  const outputs = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'));
-  await writeFile(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
-  if (missing.length > 0) console.warn(`bundle-cli: not in dist/, left as runtime imports: ${[...new Set(missing)].join(', ')}`);
-  if (!quiet) console.log(`bundled ${path.relative(root, entry)} → ${path.relative(root, outdir)}/ (${outputs.length} files)`);
-  return { outdir, outputs };
+  const { lazy, imports } = await rewriteOutput(outfile);
+  if (missing.length > 0) console.warn(`bundle-cli: not in dist/, left as runtime requires: ${[...new Set(missing)].join(', ')}`);
+  if (!quiet) console.log(`bundled ${path.relative(root, entry)} → ${path.relative(root, outfile)} (${lazy} built-in imports made lazy, ${imports} dynamic imports through the launcher)`);
+  return { outdir, outfile };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -29,7 +29,8 @@ export function createContext(options: { root: string; childDir: string; workDir
     childDir: options.childDir,
     workDir: options.workDir,
     quick: options.quick,
-    env: childEnv(options.keepEnv),
+    // The CLI's V8 code cache goes to this run's scratch dir (built by the first launch of each figure).
+    env: childEnv(options.keepEnv, { FIRST_RUN_CODE_CACHE_DIR: path.join(options.workDir, 'code-cache') }),
     bin: path.join(options.root, 'bin', 'first-run.js'),
     dir(name) {
       const dir = path.join(options.workDir, `${name}-${++counter}`);

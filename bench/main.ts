@@ -3,8 +3,9 @@
  *
  * Options:
  * - `--json FILE`  also write `{ "figures": [...] }` (see `Figure` in stats.ts) to FILE;
- * - `--only a,b`   run only these figures (by name: warm_launch, lock_cycle, lock_takeover, ledger_commit,
- *                  relaunch_handoff, mbt_generation, launch_rss);
+ * - `--only a,b`   run only these groups of figures (by name: warm_launch, embedded_warm_start,
+ *                  xstate_load, lock_cycle, lock_takeover, ledger_commit, relaunch_handoff, mbt_generation,
+ *                  launch_rss, fsyncs);
  * - `--quick`      a few runs each (a smoke test: the ratios are noisier);
  * - `--dir DIR`    scratch directory (default: a new one in the OS temp dir; it must be on a real disk for
  *                  the fsync figures to mean anything — not tmpfs);
@@ -17,22 +18,28 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createContext, type BenchContext } from './context.js';
 import { launchRss } from './figures/launch-rss.js';
+import { embeddedWarmStart } from './figures/embedded-warm-start.js';
+import { fsyncCounts } from './figures/fsyncs.js';
 import { ledgerCommit } from './figures/ledger-commit.js';
 import { lockCycle } from './figures/lock-cycle.js';
 import { lockTakeover } from './figures/lock-takeover.js';
 import { mbtGeneration } from './figures/mbt-generation.js';
 import { relaunchHandoff } from './figures/relaunch-handoff.js';
 import { warmLaunch } from './figures/warm-launch.js';
+import { xstateLoad } from './figures/xstate-load.js';
 import { formatTable, type Figure } from './stats.js';
 
 const FIGURES: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
   warm_launch: warmLaunch,
+  embedded_warm_start: embeddedWarmStart,
+  xstate_load: xstateLoad,
   lock_cycle: lockCycle,
   lock_takeover: lockTakeover,
   ledger_commit: ledgerCommit,
   relaunch_handoff: relaunchHandoff,
   mbt_generation: mbtGeneration,
   launch_rss: launchRss,
+  fsyncs: fsyncCounts,
 };
 
 interface BenchArgs {

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mainJs = path.join(root, 'dist', 'src', 'cli', 'main.js');
-const bundleJs = path.join(root, 'dist', 'cli-bundle', 'main.js');
+const bundleJs = path.join(root, 'dist', 'cli-bundle', 'first-run.cjs');
 
 function mtime(file) {
   return statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
@@ -61,6 +61,7 @@ async function main() {
       'lock-holder': path.join(root, 'bench', 'children', 'lock-holder.ts'),
       'lock-contender': path.join(root, 'bench', 'children', 'lock-contender.ts'),
       'rss-probe': path.join(root, 'bench', 'children', 'rss-probe.ts'),
+      'fsync-probe': path.join(root, 'bench', 'children', 'fsync-probe.ts'),
     },
     outdir,
     bundle: true,

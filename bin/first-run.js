@@ -1,22 +1,115 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm run build`; `npm start` and `npm test` build first).
+// Launcher of the `first-run` CLI. The fast path (docs/performance.md): the build bundles the compiled CLI
+// into one classic script, dist/cli-bundle/first-run.cjs (bench/bundle-cli.mjs), and this file compiles it
+// with a V8 code cache kept in a private per-user cache dir, so a warm launch neither resolves ~90 ES
+// modules nor parses and compiles what earlier launches already compiled. xstate stays in node_modules.
+// - The bundle is used only when it is at least as new as dist/src/cli/main.js (a bare `tsc` run never
+//   runs stale code), and never with FIRST_RUN_NO_BUNDLE=1 (then dist/ is imported module by module).
+// - The code cache: `<cache dir>/<node version>-<arch>-<bundle size>-<bundle mtime>.bin`; V8 checks it
+//   again (source hash, flags) and a rejected or missing one is rebuilt after the run. The cache dir is
+//   FIRST_RUN_CODE_CACHE_DIR, else ($XDG_CACHE_HOME or ~/.cache)/first-run-orchestrator. Code cache is
+//   executable code: the dir must be ours and private (0700, our uid) and a cache file a regular file of
+//   ours, opened without following links — anything else is ignored and never written.
+//   FIRST_RUN_NO_CODE_CACHE=1 turns it off.
 // A closed stdout (`first-run status | head`) ends the output quietly instead of crashing.
 process.stdout.on('error', (error) => {
   if (error && error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
-import { statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-// The build also bundles the CLI into dist/cli-bundle/ (bench/bundle-cli.mjs): the same modules, loaded as a
-// few files instead of ~90, which is most of a warm launch (docs/performance.md). It is used only when it is
-// at least as new as dist/src/cli/main.js (so a `tsc` run without the bundler never runs stale code), and
-// never with FIRST_RUN_NO_BUNDLE=1.
-function entry() {
-  const plain = new URL('../dist/src/cli/main.js', import.meta.url);
-  if (process.env.FIRST_RUN_NO_BUNDLE === '1') return plain;
-  const bundled = new URL('../dist/cli-bundle/main.js', import.meta.url);
-  const bundle = statSync(bundled, { throwIfNoEntry: false });
-  const source = bundle && statSync(plain, { throwIfNoEntry: false });
-  return bundle && source && bundle.mtimeMs >= source.mtimeMs ? bundled : plain;
+const plain = new URL('../dist/src/cli/main.js', import.meta.url);
+const bundle = fileURLToPath(new URL('../dist/cli-bundle/first-run.cjs', import.meta.url));
+
+function freshBundle() {
+  if (process.env.FIRST_RUN_NO_BUNDLE === '1') return null;
+  const stats = statSync(bundle, { throwIfNoEntry: false });
+  const source = stats && statSync(plain, { throwIfNoEntry: false });
+  return stats && source && stats.mtimeMs >= source.mtimeMs ? stats : null;
 }
-import(entry().href).then((m) => m.main(process.argv.slice(2)));
+
+function cacheDir() {
+  if (process.env.FIRST_RUN_NO_CODE_CACHE === '1') return null;
+  if (process.env.FIRST_RUN_CODE_CACHE_DIR) return process.env.FIRST_RUN_CODE_CACHE_DIR;
+  // The same on every platform (the platform is decided in src/platform.ts only, and this runs before it).
+  const base = process.env.XDG_CACHE_HOME && process.env.XDG_CACHE_HOME.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  return join(base, 'first-run-orchestrator');
+}
+
+const uid = typeof process.getuid === 'function' ? process.getuid() : null;
+const ours = (stats) => (uid === null || stats.uid === uid) && (stats.mode & 0o022) === 0;
+
+/** Whether `dir` is a directory of ours that nobody else can write (a shared one may hold planted files). */
+function privateDir(dir) {
+  const stats = statSync(dir, { throwIfNoEntry: false });
+  return stats !== undefined && stats.isDirectory() && ours(stats) && (stats.mode & 0o077) === 0;
+}
+
+/** The cached data, or undefined (missing, not ours, not private, not a regular file). Never throws. */
+function readCache(file) {
+  let fd;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || !ours(stats) || stats.size > 64 * 1024 * 1024) return undefined;
+    const data = Buffer.allocUnsafe(stats.size);
+    let read = 0;
+    while (read < stats.size) {
+      const n = readSync(fd, data, read, stats.size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return read === stats.size ? data : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Write the cache atomically into a private dir of ours. Best effort: a failure only costs speed. */
+function writeCache(dir, file, data) {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!privateDir(dir)) return;
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, file);
+  } catch {
+    // read-only home, full disk: the next launch compiles from source again
+  }
+}
+
+/** Run the bundle like Node's CommonJS loader would, compiled from the code cache when there is one. */
+async function runBundle(stats) {
+  const vm = await import('node:vm');
+  const dir = cacheDir();
+  const file = dir && join(dir, `${process.version}-${process.arch}-${stats.size}-${Math.trunc(stats.mtimeMs)}.bin`);
+  const cachedData = file && privateDir(dir) ? readCache(file) : undefined;
+  const source = readFileSync(bundle, 'utf8');
+  // The bundle's dynamic `import()`s come here (`__import`): a vm.Script has no module loader of its
+  // own on Node 20 without --experimental-vm-modules. Its specifiers are packages and absolute URLs.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __import) {${source}\n})`, {
+    filename: bundle,
+    cachedData,
+  });
+  if (file && (cachedData === undefined || script.cachedDataRejected)) {
+    // After the run, so the functions it compiled lazily are in the cache too.
+    process.once('exit', () => writeCache(dir, file, script.createCachedData()));
+  }
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), (specifier) => import(specifier));
+  return module.exports;
+}
+
+const stats = freshBundle();
+const cli = stats ? await runBundle(stats) : await import(plain.href);
+await cli.main(process.argv.slice(2));

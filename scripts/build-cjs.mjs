@@ -5,7 +5,7 @@
  * 22.12). Run by `npm run build` after `tsc`, from what tsc wrote to `dist/`:
  *
  * - `dist/cjs/index.cjs` — `dist/src/index.js` and everything it imports, bundled into one CommonJS
- *   file. Every package (xstate, write-file-atomic, node-mac-permissions…) stays external: the app's
+ *   file. Every package (xstate, node-mac-permissions…) stays external: the app's
  *   one copy of xstate is the one `require('xstate')` finds, never a second copy inside this file.
  *   `import.meta.url` becomes this file's own URL (our modules use it only for `createRequire`).
  * - `dist/cjs/**.d.ts` — the declarations the entry reaches, copied beside a `package.json` of

@@ -37,7 +37,7 @@ export async function lockCycle(ctx: BenchContext): Promise<Figure[]> {
       unit: 'µs',
       values: samples.a,
       baselines: samples.b,
-      maxRatio: 1.5,
+      maxRatio: 1.2,
       detail: `acquireInstanceLock + release (free lock) vs mkdirSync + rmdirSync of the same path; µs per cycle, batches of ${BATCH}`,
     }),
   ];

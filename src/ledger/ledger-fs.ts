@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 /**
  * The synchronous `node:fs` calls the ledger makes itself, swappable so tests can inject faults
  * (EACCES, EIO, a failing directory fsync) — tests run as root, where `chmod 000` stops nothing.
- * `write-file-atomic` uses the real `node:fs` regardless.
+ * Every write goes through it, the atomic write of `write-atomic.ts` included.
  */
 export interface LedgerFs {
   lstatSync: typeof fs.lstatSync;
@@ -12,6 +12,8 @@ export interface LedgerFs {
   readFileSync: typeof fs.readFileSync;
   closeSync: typeof fs.closeSync;
   fsyncSync: typeof fs.fsyncSync;
+  writeSync: typeof fs.writeSync;
+  fchmodSync: typeof fs.fchmodSync;
   renameSync: typeof fs.renameSync;
   linkSync: typeof fs.linkSync;
   unlinkSync: typeof fs.unlinkSync;
@@ -27,6 +29,8 @@ export function resolveLedgerFs(overrides?: Partial<LedgerFs>): LedgerFs {
     readFileSync: fs.readFileSync,
     closeSync: fs.closeSync,
     fsyncSync: fs.fsyncSync,
+    writeSync: fs.writeSync,
+    fchmodSync: fs.fchmodSync,
     renameSync: fs.renameSync,
     linkSync: fs.linkSync,
     unlinkSync: fs.unlinkSync,

@@ -1,4 +1,3 @@
-import type writeFileAtomic from 'write-file-atomic';
 import { describeValue, LedgerConflictError, LedgerError } from '../errors.js';
 import type { JournalSink } from '../journal/journal.js';
 import { canonicalJson, sha256Checksum } from './canonical-json.js';
@@ -6,7 +5,7 @@ import { serializeEnvelope, type LedgerProblemReason, type LedgerSummary } from 
 import { resolveLedgerFs, type LedgerFs } from './ledger-fs.js';
 import { identityOf, moveToQuarantine, readLedgerFile, sameIdentity, type FileIdentity } from './ledger-files.js';
 import { ledgerPaths, type LedgerPaths } from './paths.js';
-import { pinWriteFileAtomicExitHandler, writeFileAtomicSync } from './write-atomic.js';
+import { writeFileAtomicSync, type AtomicWriteOptions } from './write-atomic.js';
 
 /** Options of {@link openLedgerStore}. */
 export interface LedgerStoreOptions {
@@ -39,6 +38,19 @@ export interface LedgerStoreOptions {
    * @default true
    */
   fsync?: boolean;
+  /**
+   * The part of a snapshot that must be durable: a function from a persisted snapshot to the plain-JSON
+   * value a later launch depends on, or `undefined` for "nothing new": a snapshot that a later launch
+   * would reach anyway from the last durable one. A commit is skipped — no write, no fsync — when its
+   * `restart_count` equals the last durable one's and its projection is `undefined` or equals the last
+   * durable projection (of the last commit, of the snapshot `load()` restored, or — after a fresh load —
+   * of "no ledger yet"). Leave out what belongs to one process and is re-derived at every start (boot
+   * ids, boot counters); never anything a later launch decides by. `restart_count` is compared apart
+   * from the projection, so a change of the restart budget is never skipped, whatever the projection
+   * says. A projection that throws means "write". See docs/architecture.md, "Durable only when it matters".
+   * @default the snapshot and the summary's phase: only a commit of the same snapshot is skipped
+   */
+  durableProjection?: (snapshot: unknown) => unknown;
   /**
    * The `writer_pid` written into the envelope.
    * @default process.pid
@@ -128,20 +140,22 @@ export interface LedgerStore {
   /**
    * Queue a durable write of `snapshot` (a persisted snapshot, plain JSON) as the next generation.
    * Writes run one at a time in call order. Each one: `assertWriter()`; compare-and-set against the
-   * generation this store last loaded/wrote (a newer one on disk is never overwritten); the current file
-   * becomes `permission_ledger.json.bak`; the new envelope is written with `write-file-atomic` (temp file,
-   * fsync, rename) and the directory is fsynced; `ledger.committed` is journaled.
+   * generation this store last loaded/wrote (a newer one on disk is never overwritten); then, when the
+   * snapshot's durable projection and the summary equal the last durable ones, nothing more (`skipped`,
+   * the generation stays); otherwise the current file becomes `permission_ledger.json.bak`, the new
+   * envelope is written atomically (temp file, fsync, rename — `write-atomic.ts`), the directory is
+   * fsynced and `ledger.committed` is journaled.
    *
    * The snapshot is serialized at call time, so later mutation of the object does not matter.
    * A failed write rejects only its own promise (and journals `ledger.write_failed`); later writes
    * proceed.
    *
-   * @returns the generation written.
+   * @returns the generation written (or, when skipped, the generation on disk that already holds it).
    * @throws (rejects) LedgerConflictError when the file on disk is not the generation this store expects;
    * LedgerError when the snapshot is not JSON-serializable, load() was not called, or the write fails;
    * whatever `assertWriter` throws.
    */
-  commit(snapshot: unknown, summary: LedgerSummary): Promise<{ generation: number }>;
+  commit(snapshot: unknown, summary: LedgerSummary): Promise<{ generation: number; skipped?: boolean }>;
   /**
    * Queue writing (or removing) the cache flags `permissions_first_run_completed.flag` and
    * `restart_completed.flag` for older consumers, after every commit queued before it (LG-5). The flags
@@ -151,11 +165,7 @@ export interface LedgerStore {
   writeFlags(flags: LedgerFlags): Promise<void>;
   /** Resolves when every queued write has finished (successfully or not). Never rejects. */
   flush(): Promise<void>;
-  /**
-   * Flush, then release what the store holds (the write-file-atomic exit-handler pin, see
-   * `write-atomic.ts`). Later commits reject. Safe to call twice. Not calling it leaks nothing that
-   * outlives the process.
-   */
+  /** Flush; later commits reject. Safe to call twice. Not calling it leaks nothing. */
   close(): Promise<void>;
 }
 
@@ -187,11 +197,8 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
   const now = options.now ?? (() => new Date());
   const validateSnapshot = options.validateSnapshot;
   const backupTmp = `${paths.backup}.tmp`;
-  const writeOptions: writeFileAtomic.Options =
-    typeof process.getuid === 'function' && typeof process.getgid === 'function'
-      ? // Giving both mode and chown spares write-file-atomic a stat of the old file.
-        { mode: 0o600, chown: { uid: process.getuid(), gid: process.getgid() }, fsync: doFsync }
-      : { mode: 0o600, fsync: doFsync };
+  const writeOptions: AtomicWriteOptions = { mode: 0o600, fsync: doFsync };
+  const durableKey = durableKeyOf(options.durableProjection);
 
   try {
     fsx.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
@@ -208,7 +215,10 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
   let expected: Expected = { kind: 'absent' };
   let tail: Promise<unknown> = Promise.resolve();
   let closed = false;
-  let unpin: (() => void) | null = null;
+  // What the ledger file holds now, durably (see `durableKeyOf`); `null` when unknown, so the next
+  // commit writes.
+  let lastDurable: DurableKey | null = null;
+  let backupChecked = false;
 
   function emit(type: string, payload: Record<string, unknown>): void {
     try {
@@ -222,7 +232,6 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     if (closed) {
       return Promise.reject(new LedgerError(paths.ledger, `The ledger store of ${paths.stateDir} is closed; open a new one with openLedgerStore().`));
     }
-    unpin ??= pinWriteFileAtomicExitHandler();
     const result = tail.then(task);
     tail = result.catch(() => {});
     return result;
@@ -284,6 +293,7 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     if (main.kind === 'ok') {
       generation = Math.max(generation, main.envelope.generation);
       expected = { kind: 'file', identity: main.identity, valid: true };
+      lastDurable = durableKey(main.envelope.snapshot, main.envelope.summary);
       loaded = true;
       return {
         kind: 'restored',
@@ -301,6 +311,7 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     const backup = readLedgerFile(fsx, paths.backup, validateSnapshot);
     if (backup.kind === 'missing' && main.kind === 'missing') {
       expected = { kind: 'absent' };
+      lastDurable = NO_LEDGER_YET;
       loaded = true;
       return { kind: 'fresh', snapshot: null, generation, snapshotGeneration: null, summary: null, problems };
     }
@@ -410,7 +421,24 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     fsx.renameSync(backupTmp, paths.backup);
   }
 
-  function writeCommit(snapshotJson: string, checksum: string, summary: LedgerSummary): { generation: number } {
+  /**
+   * A ledger that was written only once (everything granted at the first launch) has no previous
+   * generation to keep as its backup, and later launches skip their commits: give it a backup once — a
+   * copy of the current generation, never a hard link (an in-place corruption of the ledger must not
+   * reach it), not fsynced (it is a fallback: a power loss can only cost the backup, not the ledger).
+   */
+  function ensureBackup(): void {
+    if (backupChecked || expected.kind !== 'file' || !expected.valid) return;
+    backupChecked = true;
+    try {
+      if (fsx.lstatSync(paths.backup, { throwIfNoEntry: false }) !== undefined) return;
+      writeFileAtomicSync(fsx, paths.backup, fsx.readFileSync(paths.ledger, 'utf8'), { ...writeOptions, fsync: false });
+    } catch {
+      // without a backup, a later corruption means safe mode (no restart), as before any backup existed
+    }
+  }
+
+  function writeCommit(snapshotJson: string, checksum: string, summary: LedgerSummary, key: DurableKey | null): { generation: number; skipped?: boolean } {
     const next = generation + 1;
     try {
       assertWriter();
@@ -418,15 +446,21 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
         throw new LedgerError(paths.ledger, `Cannot commit to ${paths.ledger} before load(): call store.load() first, once.`);
       }
       compareAndSet();
+      // The file holds what a later launch needs already: writing again would only cost fsyncs.
+      if (durablyHeld(key, lastDurable)) {
+        ensureBackup();
+        return { generation, skipped: true };
+      }
       keepBackup();
       const bytes = serializeEnvelope({ generation: next, writerPid: pid, writtenAt: now().toISOString(), summary, snapshotJson, checksum });
       try {
-        writeFileAtomicSync(paths.ledger, bytes, writeOptions);
+        writeFileAtomicSync(fsx, paths.ledger, bytes, writeOptions);
       } catch (error) {
         throw new LedgerError(paths.ledger, `Cannot write ${paths.ledger}: ${(error as Error).message}. The previous generation ${generation} is intact.`, { cause: error });
       }
       // The rename happened: the store stands on the new generation whether or not the dir fsync works.
       generation = next;
+      lastDurable = null; // not durable until the directory fsync below has worked
       const stats = fsx.lstatSync(paths.ledger, { bigint: true });
       expected = { kind: 'file', identity: identityOf(stats), valid: true };
       if (doFsync) {
@@ -440,6 +474,8 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
           );
         }
       }
+      // A "nothing new" snapshot that had to be written (no durable state known) becomes the baseline as is.
+      lastDurable = key && key.projection === NOTHING_NEW ? { restartCount: key.restartCount, projection: snapshotJson } : key;
     } catch (error) {
       emit('ledger.write_failed', {
         file: paths.ledger,
@@ -457,13 +493,13 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
   // reaches them, and written only after the commit before them is durable: they are written atomically
   // (temp + rename) but not fsynced — a power loss can only lose a flag, which the next launch rewrites.
   // That spares two fsyncs (file and directory) per flag write (docs/performance.md).
-  const flagWriteOptions: writeFileAtomic.Options = { ...writeOptions, fsync: false };
+  const flagWriteOptions: AtomicWriteOptions = { ...writeOptions, fsync: false };
 
   function writeFlagsNow(flags: LedgerFlags): void {
     assertWriter();
     const content = `${JSON.stringify({ written_at: now().toISOString(), writer_pid: pid, generation })}\n`;
     const apply = (value: boolean | undefined, file: string): void => {
-      if (value === true) writeFileAtomicSync(file, content, flagWriteOptions);
+      if (value === true) writeFileAtomicSync(fsx, file, content, flagWriteOptions);
       if (value === false) {
         try {
           fsx.unlinkSync(file);
@@ -491,7 +527,7 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
       return generation;
     },
     load,
-    commit(snapshot: unknown, summary: LedgerSummary): Promise<{ generation: number }> {
+    commit(snapshot: unknown, summary: LedgerSummary): Promise<{ generation: number; skipped?: boolean }> {
       let snapshotJson: string;
       let checksum: string;
       try {
@@ -507,7 +543,8 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
         return Promise.reject(error);
       }
       const frozen: LedgerSummary = { phase: summary.phase, restart_count: summary.restart_count };
-      return enqueue(() => writeCommit(snapshotJson, checksum, frozen));
+      const key = durableKey(snapshot, frozen, snapshotJson);
+      return enqueue(() => writeCommit(snapshotJson, checksum, frozen, key));
     },
     writeFlags(flags: LedgerFlags): Promise<void> {
       const frozen: LedgerFlags = { ...flags };
@@ -517,9 +554,43 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     async close(): Promise<void> {
       closed = true;
       await flush();
-      unpin?.();
-      unpin = null;
     },
+  };
+}
+
+/** A projection that says "nothing new": skippable whenever a durable state with the same count is known. */
+const NOTHING_NEW = Symbol('nothing new');
+
+/** What the ledger durably holds (or a commit would write), as far as skipping is concerned. */
+interface DurableKey {
+  restartCount: number;
+  /** The canonical JSON of the projection (with the phase, without a projection), or {@link NOTHING_NEW}. */
+  projection: string | typeof NOTHING_NEW;
+}
+
+/** After a fresh load: no ledger yet — which a first launch's precheck adds nothing to. */
+const NO_LEDGER_YET: DurableKey = { restartCount: 0, projection: '\u0000no ledger yet' };
+
+/** Whether the ledger already durably holds what a commit of `key` would write. */
+function durablyHeld(key: DurableKey | null, durable: DurableKey | null): boolean {
+  if (key === null || durable === null || key.restartCount !== durable.restartCount) return false;
+  return key.projection === NOTHING_NEW || key.projection === durable.projection;
+}
+
+/**
+ * The key of a commit: its restart count and the canonical JSON of its durable projection. `null`
+ * (never skip) when the projection throws or is not JSON.
+ */
+function durableKeyOf(projection: ((snapshot: unknown) => unknown) | undefined) {
+  return (snapshot: unknown, summary: LedgerSummary, snapshotJson?: string): DurableKey | null => {
+    const restartCount = summary.restart_count;
+    if (!projection) return { restartCount, projection: `${summary.phase}\u0000${snapshotJson ?? canonicalJson(snapshot)}` };
+    try {
+      const projected = projection(snapshot);
+      return { restartCount, projection: projected === undefined ? NOTHING_NEW : canonicalJson(projected) };
+    } catch {
+      return null;
+    }
   };
 }
 
@@ -530,7 +601,7 @@ function checkOptions(options: LedgerStoreOptions): void {
   if (typeof options.stateDir !== 'string' || options.stateDir === '') {
     throw new TypeError(`Expected \`stateDir\` to be a non-empty path string, got ${describeValue(options.stateDir)}`);
   }
-  for (const key of ['validateSnapshot', 'assertWriter', 'now'] as const) {
+  for (const key of ['validateSnapshot', 'assertWriter', 'now', 'durableProjection'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'function') {
       throw new TypeError(`Expected \`${key}\` to be a function, got ${describeValue(options[key])}`);
     }

@@ -7,14 +7,15 @@ import { LockAcquisitionError, LockCompromisedError, LockFileError, UsageError, 
 import { systemClock, type Clock } from '../clock.js';
 import { resolveLockPaths, type LockLocationOptions, type LockPaths } from './lock-paths.js';
 import { inspectLockDir, ownerForThisProcess, readOwner, type LockInspection, type LockOwner, type LockStateReason } from './lock-owner.js';
-import { ensureLockDirs, newToken, PreparedLockDir, removeOwnedDir, takeOver, type TakeoverEnv } from './lock-protocol.js';
+import { newToken, placeLock, removeOwnedLock, takeOver, type TakeoverEnv } from './lock-protocol.js';
 
 /** Options shared by every lock function that judges staleness. */
 export interface LockJudgeOptions extends LockLocationOptions {
   /**
-   * How long a lock directory without a readable `owner.json` counts as held ("being created") after its
-   * last change. After that it is stale. Such a directory only arises from a power loss or from outside
-   * this protocol: the protocol itself never shows a lock without its owner.
+   * How long a lock without a readable owner record counts as held ("being created") after its last
+   * change — and, for an mtime in the future, before it (a wall clock set back is not trusted). After
+   * that it is stale. Such a lock only comes from an earlier version's directory format, a power loss or
+   * something outside this protocol: the protocol itself never shows a lock without its owner.
    * @default 2000
    */
   graceMs?: number;
@@ -34,10 +35,19 @@ export interface AcquireInstanceLockOptions extends LockJudgeOptions {
    */
   timeoutMs?: number;
   /**
-   * Pause between tries while a live holder holds the lock: the hand-off latency after it releases.
+   * Pause between tries while a live holder holds the lock: the hand-off latency after it releases
+   * (unless `sleep` wakes up earlier).
    * @default 25
    */
   retryIntervalMs?: number;
+  /**
+   * How to wait between tries while a live holder holds the lock; called with the pause in ms (never
+   * more than the time left before `timeoutMs`). The relaunch hand-off passes one that resolves early
+   * when the predecessor says it released. Waits for a takeover in progress elsewhere (a millisecond or
+   * two) always use a timer.
+   * @default a setTimeout sleep
+   */
+  sleep?: (ms: number) => Promise<void>;
   /**
    * Period of the check behind {@link InstanceLockHandle.onCompromised} (an unref'd timer, started by the
    * first subscriber).
@@ -50,41 +60,35 @@ export interface AcquireInstanceLockOptions extends LockJudgeOptions {
    * @default true
    */
   releaseOnExit?: boolean;
-  /**
-   * How to wait between tries while a live holder holds the lock: the relaunch hand-off passes one that
-   * resolves early when the predecessor says it released.
-   * @default a `setTimeout` sleep
-   */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /** What {@link InstanceLockHandle.release} did. */
 export interface LockReleaseResult {
-  /** The lock directory was ours and is gone. */
+  /** The lock was ours and is gone. */
   removed: boolean;
   /**
    * `released`; `already-released` (a second call); `not-ours` (the lock now belongs to someone else and
-   * was left alone); `missing` (the directory was gone already).
+   * was left alone); `missing` (the lock was gone already).
    */
   reason: 'released' | 'already-released' | 'not-ours' | 'missing';
 }
 
 /** A held instance lock. Methods are bound: `assertWriter: lock.assertHeld` works. */
 export interface InstanceLockHandle {
-  /** The random one-time token of this acquisition, as in `owner.json`. */
+  /** The random one-time token of this acquisition, as in the owner record. */
   readonly token: string;
   /** The owner record written into the lock. */
   readonly owner: LockOwner;
-  /** The lock directory. */
+  /** The lock's path (a symbolic link whose target is the owner record). */
   readonly lockPath: string;
   /**
-   * Release the lock: idempotent; removes the directory only when `owner.json` still carries our token.
+   * Release the lock: idempotent; removes it only when its owner record still carries our token.
    * @throws {LockFileError} when the lock files cannot be read or removed.
    */
   release(): Promise<LockReleaseResult>;
   /** {@link release}, synchronously (for `exit` handlers and hand-off paths). */
   releaseSync(): LockReleaseResult;
-  /** Re-read `owner.json`: is the lock still ours? `false` after release. */
+  /** Re-read the owner record (one `readlink`): is the lock still ours? `false` after release. */
   isHeld(): boolean;
   /**
    * Throw unless the lock is still ours. Call it before every write of shared state.
@@ -109,9 +113,9 @@ export type TryAcquireResult =
   | { acquired: true; handle: InstanceLockHandle }
   | {
       acquired: false;
-      /** The lock directory. */
+      /** The lock's path. */
       lockPath: string;
-      /** The holder, when its `owner.json` is readable. */
+      /** The holder, when its owner record is readable. */
       holder: LockOwner | null;
       /** Why the lock could not be had, as a stable code. */
       reason: LockConflictReason;
@@ -129,6 +133,13 @@ const MAX_IMMEDIATE_RETRIES = 64;
 
 const heldInThisProcess = new Map<string, HandleImpl>();
 
+function checkFunction<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new UsageError(`Expected \`${name}\` to be a function, got ${describeValue(value)}.`);
+  }
+  return value;
+}
+
 function checkNumber(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
@@ -144,8 +155,8 @@ interface ResolvedOptions {
   graceMs: number;
   checkIntervalMs: number;
   releaseOnExit: boolean;
-  now: () => number;
   sleep: (ms: number) => Promise<void>;
+  now: () => number;
 }
 
 function resolveOptions(options: AcquireInstanceLockOptions): ResolvedOptions {
@@ -157,8 +168,8 @@ function resolveOptions(options: AcquireInstanceLockOptions): ResolvedOptions {
     graceMs: checkNumber('graceMs', options.graceMs, 2000, 0),
     checkIntervalMs: checkNumber('checkIntervalMs', options.checkIntervalMs, 1000, 1),
     releaseOnExit: options.releaseOnExit ?? true,
+    sleep: checkFunction('sleep', options.sleep) ?? timerSleep,
     now: () => clock.now(),
-    sleep: options.sleep ?? sleep,
   };
 }
 
@@ -168,16 +179,16 @@ type Step =
   | { kind: 'held'; inspection: Extract<LockInspection, { kind: 'present' }> }
   | { kind: 'busy'; inspection: Extract<LockInspection, { kind: 'present' }> };
 
-function attemptOnce(opts: ResolvedOptions, prepared: PreparedLockDir): Step {
+function attemptOnce(opts: ResolvedOptions, owner: LockOwner): Step {
   const { paths } = opts;
-  if (prepared.placeAt(paths.lockPath)) return { kind: 'acquired' };
+  if (placeLock(paths.lockPath, owner)) return { kind: 'acquired' };
   const ctx = { now: opts.now(), graceMs: opts.graceMs };
   const inspection = inspectLockDir(paths.lockPath, ctx);
   if (inspection.kind === 'absent') return { kind: 'again' };
   if (inspection.kind === 'invalid') {
     throw new LockFileError(
       paths.lockPath,
-      `The instance lock path ${paths.lockPath} exists but is not a directory, so no process can hold the lock: remove it (or point \`lockPath\` elsewhere) and start again.`,
+      `The instance lock path ${paths.lockPath} exists but is not a directory nor a symbolic link (a lock), so no process can hold the lock: remove it (or point \`lockPath\` elsewhere) and start again.`,
     );
   }
   if (!inspection.stale) return { kind: 'held', inspection };
@@ -216,7 +227,7 @@ function conflictMessage(lockPath: string, reason: LockConflictReason, holder: L
  * over at once; a live holder — even a suspended one — or a holder on another host is waited for up to
  * `timeoutMs`, then reported.
  * @throws {LockFileError} when the lock's files cannot be created or read, or something that is not a
- *   directory blocks the lock path.
+ *   directory nor a symbolic link blocks the lock path.
  * @throws {UsageError} for invalid options, or when no state dir is given.
  * @example
  * const result = await tryAcquireInstanceLock({ stateDir });
@@ -235,47 +246,43 @@ export async function tryAcquireInstanceLock(options: AcquireInstanceLockOptions
     heldInThisProcess.delete(paths.lockPath); // compromised: forget it, and compete like anyone else
   }
 
-  ensureLockDirs(paths);
   const token = newToken();
-  const prepared = new PreparedLockDir(paths, ownerForThisProcess(token, start));
   const deadline = start + opts.timeoutMs;
   const transientDeadline = start + Math.max(opts.timeoutMs, TRANSIENT_BUDGET_MS);
   let immediate = 0;
-  try {
-    for (;;) {
-      const step = attemptOnce(opts, prepared);
-      if (step.kind === 'acquired') {
-        const handle = new HandleImpl(opts, prepared.owner);
-        heldInThisProcess.set(paths.lockPath, handle);
-        return { acquired: true, handle };
-      }
-      if (step.kind === 'again') {
-        if (++immediate <= MAX_IMMEDIATE_RETRIES) continue;
-        await sleep(TRANSIENT_PAUSE_MS); // pathological churn: back off a little, keep the bound below
-        if (opts.now() >= transientDeadline) {
-          const last = inspectLockDir(paths.lockPath, { now: opts.now(), graceMs: opts.graceMs });
-          const holder = last.kind === 'present' ? last.owner : null;
-          const waitedMs = opts.now() - start;
-          return { acquired: false, lockPath: paths.lockPath, holder, reason: 'takeover-in-progress', message: conflictMessage(paths.lockPath, 'takeover-in-progress', holder, waitedMs, opts.graceMs), waitedMs };
-        }
-        continue;
-      }
-      immediate = 0;
-      const now = opts.now();
-      const limit = step.kind === 'held' ? deadline : transientDeadline;
-      if (now >= limit) {
-        const reason: LockConflictReason = step.kind === 'busy' ? 'takeover-in-progress' : (step.inspection.reason as LockConflictReason);
-        const holder = step.inspection.owner;
-        const waitedMs = now - start;
-        return { acquired: false, lockPath: paths.lockPath, holder, reason, message: conflictMessage(paths.lockPath, reason, holder, waitedMs, opts.graceMs), waitedMs };
-      }
-      const pause = Math.max(1, Math.min(step.kind === 'held' ? opts.retryIntervalMs : TRANSIENT_PAUSE_MS, limit - now));
-      await (step.kind === 'held' ? opts.sleep(pause) : sleep(pause));
-      prepared.restamp(new Date(opts.now()).toISOString());
+  for (;;) {
+    // A fresh record each try: `acquiredAt` tells when the lock was really taken.
+    const owner = ownerForThisProcess(token, opts.now());
+    const step = attemptOnce(opts, owner);
+    if (step.kind === 'acquired') {
+      const handle = new HandleImpl(opts, owner);
+      heldInThisProcess.set(paths.lockPath, handle);
+      return { acquired: true, handle };
     }
-  } finally {
-    prepared.discard();
+    if (step.kind === 'again') {
+      if (++immediate <= MAX_IMMEDIATE_RETRIES) continue;
+      await timerSleep(TRANSIENT_PAUSE_MS); // pathological churn: back off a little, keep the bound below
+      if (opts.now() >= transientDeadline) {
+        const last = inspectLockDir(paths.lockPath, { now: opts.now(), graceMs: opts.graceMs });
+        return conflict(opts, start, 'takeover-in-progress', last.kind === 'present' ? last.owner : null);
+      }
+      continue;
+    }
+    immediate = 0;
+    const now = opts.now();
+    const held = step.kind === 'held';
+    const limit = held ? deadline : transientDeadline;
+    if (now >= limit) {
+      return conflict(opts, start, held ? (step.inspection.reason as LockConflictReason) : 'takeover-in-progress', step.inspection.owner);
+    }
+    if (held) await opts.sleep(Math.max(1, Math.min(opts.retryIntervalMs, limit - now)));
+    else await timerSleep(Math.max(1, Math.min(TRANSIENT_PAUSE_MS, limit - now)));
   }
+}
+
+function conflict(opts: ResolvedOptions, start: number, reason: LockConflictReason, holder: LockOwner | null): TryAcquireResult {
+  const waitedMs = opts.now() - start;
+  return { acquired: false, lockPath: opts.paths.lockPath, holder, reason, message: conflictMessage(opts.paths.lockPath, reason, holder, waitedMs, opts.graceMs), waitedMs };
 }
 
 /**
@@ -294,7 +301,7 @@ export async function acquireInstanceLock(options: AcquireInstanceLockOptions): 
   throw new LockAcquisitionError(result.lockPath, holder, result.message);
 }
 
-function sleep(ms: number): Promise<void> {
+function timerSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
@@ -342,7 +349,7 @@ class HandleImpl implements InstanceLockHandle {
 
   releaseSync(): LockReleaseResult {
     if (this.released) return { removed: false, reason: 'already-released' };
-    const outcome = removeOwnedDir(this.lockPath, this.token); // throws LockFileError: caller may retry
+    const outcome = removeOwnedLock(this.lockPath, this.token); // throws LockFileError: caller may retry
     this.released = true;
     this.stopTimer();
     this.listeners.clear();
@@ -407,9 +414,9 @@ class HandleImpl implements InstanceLockHandle {
     let now: string;
     try {
       const { owner } = readOwner(this.lockPath);
-      now = owner ? `it is now held by ${describeHolder(owner)} (token ${owner.token})` : 'its directory is gone or has no owner';
+      now = owner ? `it is now held by ${describeHolder(owner)} (token ${owner.token})` : 'the lock is gone or has no owner';
     } catch (error) {
-      now = `its owner file cannot be read (${String(error)})`;
+      now = `its owner record cannot be read (${String(error)})`;
     }
     return new LockCompromisedError(
       this.lockPath,

@@ -1,16 +1,17 @@
 /**
- * The owner record of a lock directory and the one rule that judges it: a lock is stale exactly when its
- * holder is provably dead on this host. Used for the instance lock and for the protocol's own takeover
- * mutexes alike.
+ * The owner record of a lock and the one rule that judges it: a lock is stale exactly when its holder is
+ * provably dead on this host. Used for the instance lock and for the protocol's own takeover mutexes
+ * alike. A lock is a symbolic link whose target is the record (see `lock-protocol.ts`); a directory
+ * holding `owner.json` (the format of earlier versions) is still read and judged by the same rule.
  */
-import { readFileSync, lstatSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type BigIntStats, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
 import { OWNER_FILE_NAME } from './lock-paths.js';
 import { probeProcess, selfIdentity } from './process-identity.js';
 
-/** The metadata a holder writes into `owner.json` (0600) before its lock directory becomes visible. */
+/** The metadata a holder publishes with its lock: the target of the lock's symbolic link, created in one step. */
 export interface LockOwner {
   /** Format version of this record. */
   version: 1;
@@ -42,7 +43,7 @@ export type LockStateReason =
   | 'held-by-this-process'
   /** Held by a process on another host: it cannot be checked from here, so it is never stale. */
   | 'foreign-host'
-  /** The directory has no readable owner yet and is younger than the grace period: treated as held. */
+  /** The lock has no readable owner and its mtime is within the grace period of now: treated as held. */
   | 'ownerless-fresh'
   /** Stale: no process with the holder's PID exists. */
   | 'dead-pid'
@@ -50,24 +51,27 @@ export type LockStateReason =
   | 'zombie'
   /** Stale: the PID is alive but started at another time: a recycled PID of another program. */
   | 'recycled-pid'
-  /** Stale: no readable owner and older than the grace period (its creator died before writing it). */
+  /** Stale: no readable owner and an mtime further from now than the grace period (past or future). */
   | 'ownerless-expired'
-  /** Something that is not a directory sits at the lock path: nobody can acquire until it is removed. */
+  /**
+   * Something that is no lock (neither a symbolic link nor a directory: a regular file, a FIFO…) sits at
+   * the lock path: nobody can acquire until it is removed. (The name is kept from the directory format.)
+   */
   | 'not-a-directory';
 
-/** The state of one lock-like directory (the instance lock, or a takeover mutex). */
+/** The state of one lock (the instance lock, or a takeover mutex). */
 export type LockInspection =
   | { kind: 'absent'; reason: 'free' }
   | { kind: 'invalid'; reason: 'not-a-directory' }
   | {
       kind: 'present';
-      /** The parsed owner, `null` when `owner.json` is missing or garbage. */
+      /** The parsed owner, `null` when the record is missing, garbage or not a readable file. */
       owner: LockOwner | null;
-      /** The holder is provably dead: the directory may be taken over. */
+      /** The holder is provably dead: the lock may be taken over. */
       stale: boolean;
       /** Why it is held or stale. */
       reason: Exclude<LockStateReason, 'free' | 'not-a-directory'>;
-      /** Identity of this directory instance: `t-<token>`, or `i-<dev>-<ino>` when ownerless. */
+      /** Identity of this lock instance: `t-<token>`, or `i-<dev>-<ino>` when ownerless. */
       key: string;
     };
 
@@ -75,15 +79,15 @@ export type LockInspection =
 export interface InspectContext {
   /** Epoch ms now (for the ownerless grace period). */
   now: number;
-  /** How long a directory without a readable owner counts as "being created" (held). */
+  /** How long (either side of now) a lock without a readable owner counts as "being created" (held). */
   graceMs: number;
 }
 
 const TOKEN_PATTERN = /^[A-Za-z0-9-]{8,80}$/;
 
-/** Serialise an owner record for `owner.json`. */
+/** Serialise an owner record: the target of the lock's symbolic link (one line of JSON, ~300 bytes). */
 export function serializeOwner(owner: LockOwner): string {
-  return `${JSON.stringify(owner)}\n`;
+  return JSON.stringify(owner);
 }
 
 /** Parse `owner.json`; `null` for anything that is not a complete, well-formed record. */
@@ -114,13 +118,25 @@ export function parseOwner(text: string): LockOwner | null {
   };
 }
 
+let hostCache: string | undefined;
+/**
+ * `os.hostname()`, read once per process (a `uname` call each time otherwise, ~25 µs on a busy machine,
+ * a fifth of a lock cycle). A process judges every lock by the name it started with, and records it in
+ * its own locks: consistent within the process. A name changed by the network meanwhile makes this
+ * process's locks look foreign to processes started after the change — as it did before the cache.
+ */
+export function thisHost(): string {
+  hostCache ??= hostname();
+  return hostCache;
+}
+
 /** A new owner record for this process. */
 export function ownerForThisProcess(token: string, now: number): LockOwner {
   const self = selfIdentity();
   return {
     version: 1,
     pid: process.pid,
-    host: hostname(),
+    host: thisHost(),
     startedAt: self.startedAt,
     startId: self.startId,
     token,
@@ -128,26 +144,69 @@ export function ownerForThisProcess(token: string, now: number): LockOwner {
   };
 }
 
-/** Read `<dir>/owner.json`: the owner, `null` (missing or garbage), and the file's mtime when it exists. */
-export function readOwner(dir: string): { owner: LockOwner | null; mtimeMs: number | null } {
+/** The longest owner record read from a legacy `owner.json` (a record is ~300 bytes). */
+const MAX_OWNER_BYTES = 16 * 1024;
+
+/**
+ * Read a legacy directory lock's `<dir>/owner.json` without ever blocking: `lstat` first (a FIFO, a
+ * device, a directory or a symbolic link is no owner record and is never opened), then open with
+ * `O_NONBLOCK | O_NOFOLLOW`, check again on the descriptor, and read at most {@link MAX_OWNER_BYTES}.
+ * @returns the text, or `null` with the file's mtime (when it exists) for anything unreadable.
+ * @throws {LockFileError} only when the file is a regular file that cannot be read (permissions, I/O).
+ */
+function readLegacyOwnerText(dir: string): { text: string | null; mtimeMs: number | null } {
   const file = path.join(dir, OWNER_FILE_NAME);
-  let text: string;
+  let stat: Stats;
   try {
-    text = readFileSync(file, 'utf8');
+    stat = lstatSync(file);
+  } catch {
+    return { text: null, mtimeMs: null }; // missing (or the directory vanished): the directory's mtime decides
+  }
+  if (!stat.isFile() || stat.size > MAX_OWNER_BYTES) return { text: null, mtimeMs: stat.mtimeMs };
+  let fd: number;
+  try {
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENXIO') return { text: null, mtimeMs: stat.mtimeMs };
+    throw new LockFileError(dir, `Cannot read the lock owner file ${file} (${code ?? String(error)}): check its permissions (it should be 0600, owned by this user).`, { cause: error });
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return { text: null, mtimeMs: stat.mtimeMs }; // swapped after the lstat
+    const buffer = Buffer.alloc(MAX_OWNER_BYTES);
+    const length = readSync(fd, buffer, 0, MAX_OWNER_BYTES, 0);
+    return { text: buffer.toString('utf8', 0, length), mtimeMs: stat.mtimeMs };
+  } catch {
+    return { text: null, mtimeMs: stat.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The owner record of the lock at `lockPath`, whatever its form: the target of a symbolic link (the
+ * current format: one `readlink`, nothing opened), or `owner.json` inside a directory (the format of
+ * earlier versions, still judged so that their locks are honoured and taken over).
+ * @returns the owner (`null` when missing or garbage) and, for an unreadable record, the newest mtime of
+ *   the record's file (legacy) — the lock's own mtime is the caller's.
+ * @throws {LockFileError} when a legacy `owner.json` is a regular file that cannot be read.
+ */
+export function readOwner(lockPath: string): { owner: LockOwner | null; mtimeMs: number | null } {
+  let target: string;
+  try {
+    target = readlinkSync(lockPath);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { owner: null, mtimeMs: null };
-    throw new LockFileError(dir, `Cannot read the lock owner file ${file} (${code ?? String(error)}): check its permissions (it should be 0600, owned by this user).`, { cause: error });
+    if (code !== 'EINVAL') {
+      throw new LockFileError(lockPath, `Cannot read the lock ${lockPath} (${code ?? String(error)}): check the permissions of its directory.`, { cause: error });
+    }
+    // Not a symbolic link: a directory in the earlier format (or something that is no lock at all).
+    const legacy = readLegacyOwnerText(lockPath);
+    const owner = legacy.text === null ? null : parseOwner(legacy.text);
+    return { owner, mtimeMs: owner ? null : legacy.mtimeMs };
   }
-  const owner = parseOwner(text);
-  if (owner) return { owner, mtimeMs: null };
-  let mtimeMs: number | null = null;
-  try {
-    mtimeMs = lstatSync(file).mtimeMs;
-  } catch {
-    // vanished meanwhile: the directory's own mtime decides
-  }
-  return { owner: null, mtimeMs };
+  return { owner: parseOwner(target), mtimeMs: null };
 }
 
 /**
@@ -155,7 +214,7 @@ export function readOwner(dir: string): { owner: LockOwner | null; mtimeMs: numb
  * PID gone, zombie, or alive with another start time → stale; start unknown → held (never guess "dead").
  */
 export function judgeOwner(owner: LockOwner): { stale: boolean; reason: Exclude<LockStateReason, 'free' | 'not-a-directory' | 'ownerless-fresh' | 'ownerless-expired'> } {
-  if (owner.host !== hostname()) return { stale: false, reason: 'foreign-host' };
+  if (owner.host !== thisHost()) return { stale: false, reason: 'foreign-host' };
   const self = selfIdentity();
   if (owner.pid === process.pid) {
     if (owner.startId !== null && self.startId !== null && owner.startId !== self.startId) {
@@ -174,28 +233,41 @@ export function judgeOwner(owner: LockOwner): { stale: boolean; reason: Exclude<
 }
 
 /**
- * Inspect a lock-like directory (`lstat`, read `owner.json`, judge).
+ * Whether a lock without a readable owner still counts as "being created": its newest mtime is within
+ * `graceMs` of now, in either direction. A wall-clock comparison is clamped both ways: an mtime in the
+ * future (a clock set back, an edited or restored file) is not trusted to mean "fresh" until the clock
+ * reaches it — beyond the grace period it is as stale as one that far in the past.
+ */
+export function isFreshOwnerless(newestMtimeMs: number, ctx: InspectContext): boolean {
+  return Math.abs(ctx.now - newestMtimeMs) <= ctx.graceMs;
+}
+
+/**
+ * Inspect a lock (the instance lock, or a takeover mutex): `lstat`, read the owner record, judge.
+ * A symbolic link (the current format) or a directory (the earlier one) is a lock; anything else at the
+ * path (a regular file, a FIFO, a socket) is `invalid` and is never opened.
  * @throws {LockFileError} when it cannot be examined (permissions, I/O).
  */
-export function inspectLockDir(dir: string, ctx: InspectContext): LockInspection {
+export function inspectLockDir(lockPath: string, ctx: InspectContext): LockInspection {
   let stat: BigIntStats;
   try {
-    stat = lstatSync(dir, { bigint: true });
+    stat = lstatSync(lockPath, { bigint: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { kind: 'absent', reason: 'free' };
-    throw new LockFileError(dir, `Cannot examine the lock ${dir} (${code ?? String(error)}): check the permissions of its directory.`, { cause: error });
+    throw new LockFileError(lockPath, `Cannot examine the lock ${lockPath} (${code ?? String(error)}): check the permissions of its directory.`, { cause: error });
   }
-  if (!stat.isDirectory()) return { kind: 'invalid', reason: 'not-a-directory' };
-  const { owner, mtimeMs } = readOwner(dir);
+  if (!stat.isSymbolicLink() && !stat.isDirectory()) return { kind: 'invalid', reason: 'not-a-directory' };
+  const { owner, mtimeMs } = readOwner(lockPath);
   if (owner) {
     const verdict = judgeOwner(owner);
     return { kind: 'present', owner, stale: verdict.stale, reason: verdict.reason, key: `t-${owner.token}` };
   }
-  // No readable owner: a creator that died before writing it, a power loss that lost the file's data,
-  // or something outside this protocol. Held during a grace period, then stale.
+  // No readable owner: never produced by this protocol (a link is created with its record in one step);
+  // a lock of an earlier version whose creator died before writing owner.json, a power loss, or
+  // something from outside. Held during a grace period, then stale.
   const newest = Math.max(Number(stat.mtimeMs), mtimeMs ?? 0);
-  const stale = ctx.now - newest > ctx.graceMs;
+  const stale = !isFreshOwnerless(newest, ctx);
   return {
     kind: 'present',
     owner: null,

@@ -9,7 +9,7 @@ export interface LockLocationOptions {
    */
   stateDir?: string;
   /**
-   * The lock directory itself, when it must not be `<stateDir>/instance.lock`. Wins over `stateDir`. Its
+   * The lock's own path, when it must not be `<stateDir>/instance.lock`. Wins over `stateDir`. Its
    * parent is created 0700 when missing.
    * @default `<stateDir>/instance.lock`, else env `FIRST_RUN_LOCK_PATH`
    */
@@ -24,22 +24,25 @@ export interface LockLocationOptions {
 
 /** The resolved paths of one instance lock. */
 export interface LockPaths {
-  /** The lock directory (made atomically; holds `owner.json`). */
+  /** The lock: a symbolic link whose target is the owner record, made in one `symlink()`. */
   lockPath: string;
   /** The directory that contains the lock (the state dir): 0700. */
   parentDir: string;
-  /** `<lockPath>/owner.json`: the holder's metadata, 0600. */
+  /**
+   * `<lockPath>/owner.json`: where an earlier version's directory lock kept its owner record (still read,
+   * never written).
+   */
   ownerFile: string;
   /**
-   * `<lockPath>.aux/`: scratch space for the protocol (directories being prepared, takeover mutexes,
-   * tombstones of dead holders' locks), kept out of the state dir's listing of real files.
+   * `<lockPath>.aux/`: scratch space for the protocol (takeover mutexes, tombstones of earlier-format
+   * locks of dead holders), made 0700 at the first takeover, kept out of the state dir's listing.
    */
   auxDir: string;
 }
 
-/** The lock directory's name inside the state dir. */
+/** The lock's name inside the state dir. */
 export const LOCK_DIR_NAME = 'instance.lock';
-/** The owner metadata file's name inside a lock directory. */
+/** The owner record's file name inside an earlier version's lock directory. */
 export const OWNER_FILE_NAME = 'owner.json';
 
 /**

@@ -1,51 +1,63 @@
 /**
- * The lock protocol: how a lock directory comes into existence, goes away, and is taken over from a dead
- * holder — race-free, with staleness decided by the holder's liveness (never by mtime).
+ * The lock protocol: how a lock comes into existence, goes away, and is taken over from a dead holder —
+ * race-free, in as few system calls as the guarantees allow, with staleness decided by the holder's
+ * liveness (never by an mtime).
  *
- * ## Why not proper-lockfile's own acquire/release
- * proper-lockfile's mechanism is the right primitive — an atomic directory operation as the lock — and
- * this module keeps it (the lock is a directory at a fixed path, as with its `lockfilePath`). But its
- * policy cannot meet LK-2 (LOCK-NOTES.md): staleness by mtime takes a SIGKILLed holder's lock only
- * after ≥ 2 s and steals a SIGSTOPped holder's lock after ~1.5 s; its `release()` removes the directory
- * without checking who owns it (a third process got in that way); its stale-removal is itself racy
- * (check-then-rmdir); and `mkdir` followed by writing the owner leaves a window in which the lock has no
- * owner. So the atomic step here is done with `node:fs` directly, and everything around it is new.
+ * ## The lock is a symbolic link whose target is the owner record
+ * `<stateDir>/instance.lock -> {"version":1,"pid":…,"host":…,"startId":…,"token":…,…}`. The target is
+ * never followed: it is data, read with one `readlink`. (Chromium's `SingletonLock` is such a link.)
+ * - **Acquire = one `symlink()`.** `symlink` creates the link *with* its target in one step and fails
+ *   with EEXIST when anything exists at the path, so exactly one contender's call succeeds and the lock
+ *   never exists without its owner. (The earlier format — `mkdir` of a private directory, write
+ *   `owner.json`, `rename` onto the lock path — took five calls for the same guarantee.)
+ * - **Release = `readlink` + `unlink`**, the unlink only when the record carries our token.
+ * - **`isHeld()` = one `readlink`**, compared by token.
+ * So a free-lock acquire + release is three calls against `mkdir` + `rmdir`'s two.
  *
- * ## Creating a lock directory: never ownerless
- * A contender prepares a private directory `<aux>/new-<token>/owner.json` (0700/0600) and `rename`s it
- * onto the lock path. `rename` of a directory onto an existing non-empty directory fails (ENOTEMPTY or
- * EEXIST), so exactly one contender's rename succeeds, and the lock appears *with* its owner in one step.
- * (A directory without a readable owner therefore only comes from a power loss or from outside this
- * protocol; it counts as held for `graceMs` after its last change, then as stale.)
+ * ## Removing a lock — the invariant
+ * A lock whose owner token is T is removed only
+ *  (a) by T's own process on release, after `readlink` shows T; or
+ *  (b) by the holder of the takeover mutex M(T) = `<lockPath>.aux/takeover-t-T`, after re-reading,
+ *      *while holding M(T)*, that the lock still carries T and that T is dead.
+ * M(T) is itself a lock created by the same one `symlink()`, so at most one process holds it at a time,
+ * and it falls under the same invariant (its own mutex is M(W) for its holder's token W).
  *
- * ## Removing a lock directory — the invariant
- * A lock directory whose owner token is T is removed only
- *  (a) by T's own process on release, after reading `owner.json` and finding T; or
- *  (b) by the holder of the takeover mutex M(T) = `<aux>/takeover-t-T`, after re-reading, *while holding
- *      M(T)*, that the lock still carries T and T is dead.
- * M(T) is itself a lock directory created by the same rename step, so at most one process holds it at a
- * time, and it falls under the same invariant (its own mutex is M(W) for its holder's token W).
- *
- * ## Why takeover is race-free
- * Under M(T), between the re-read and the `rename` of the lock to a tombstone, no one else can remove the
- * T-directory (only M(T)'s holder may, and T is dead and cannot release), and no one can put another
- * directory at the lock path while the T-directory occupies it. So the rename moves exactly the dead
- * holder's directory — never a live owner's. Tokens are random and never reused, so a late contender that
- * judged T dead long ago finds, under M(T), that the lock no longer carries T and backs off. After the
- * tombstone rename the lock path is free and contenders race on the atomic rename again: exactly one
+ * ## Why release and takeover are race-free
+ * Release: between our `readlink` showing T and our `unlink`, nobody else may remove the T-link — (b)
+ * needs T dead, and we are T, alive — and nobody can put another lock at a path the T-link occupies.
+ * So the unlink removes our own link, never a successor's.
+ * Takeover: under M(T), between the re-read and the `unlink`, nobody else may remove the T-link (only
+ * M(T)'s holder may, and T is dead and cannot release), and nobody can create a lock at the occupied
+ * path. So the unlink removes exactly the dead holder's link. Tokens are random and never reused, so a
+ * late contender that judged T dead long ago finds, under M(T), that the lock no longer carries T, and
+ * backs off. After the unlink the path is free and contenders race on `symlink()` again: exactly one
  * wins. A live holder is never taken over: liveness is `kill(pid, 0)` plus the process's start identity
- * (a recycled PID of another program does not match; a zombie is dead; a SIGSTOPped or blocked process is
- * alive), and a holder on another host is never judged at all. If a takeover's holder dies while holding
- * M(T), M(T) is stale by the same rule and is taken over through M(W) — the same argument, one level up.
+ * (a recycled PID of another program does not match; a zombie is dead; a SIGSTOPped or blocked process
+ * is alive), and a holder on another host is never judged at all. If a taker dies holding M(T), M(T) is
+ * stale by the same rule and is taken over through M(W) — the same argument, one level up.
  *
- * Not covered: processes outside this protocol deleting or replacing the directory, two machines whose
- * `os.hostname()` is equal sharing one state dir, and PID namespaces (containers) sharing one state dir.
+ * ## Locks without a readable owner, and the earlier format
+ * This protocol never makes one (the record is the link). A link with a garbage target, or a directory
+ * lock of an earlier version without a readable `owner.json` (missing, torn, a FIFO, a directory, a link),
+ * counts as held while its mtime is within `graceMs` of now — in either direction, so an mtime in the
+ * future is not trusted until the clock reaches it — then as stale. A directory lock of an earlier
+ * version *with* a record is judged like a link, and taken over the same way (moved to a tombstone in
+ * the scratch dir under M(T), then deleted), so an upgrade never strands or steals a lock. Nothing in
+ * the state dir is ever opened without `lstat` first and `O_NONBLOCK | O_NOFOLLOW`: a FIFO cannot hang
+ * a launch or a status.
+ *
+ * ## What it does not detect
+ * Processes outside this protocol deleting or replacing the link (a holder notices at its next
+ * `isHeld()`: the ledger refuses the write); two machines whose `os.hostname()` is equal sharing one
+ * state dir; PID namespaces (containers) sharing one state dir; a file system without symbolic links
+ * (acquire then fails with a `LockFileError` naming the path); a live holder that hangs for ever (it is
+ * alive: by design it is never taken over).
  */
-import { mkdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
-import { OWNER_FILE_NAME, type LockPaths } from './lock-paths.js';
+import type { LockPaths } from './lock-paths.js';
 import { inspectLockDir, readOwner, serializeOwner, type InspectContext, type LockOwner } from './lock-owner.js';
 
 /** A new random one-time token. */
@@ -58,108 +70,38 @@ function errCode(error: unknown): string | undefined {
 }
 
 /**
- * Create the lock's parent (the state dir) 0700 when missing, and the protocol's scratch dir.
+ * Create `dir` (mode 0700) when it is missing: the state dir before the first lock, the scratch dir
+ * before the first takeover. Called only after a `symlink()` failed with ENOENT, so a warm acquire
+ * makes no `mkdir` call at all.
  * @throws {LockFileError}
  */
-export function ensureLockDirs(paths: LockPaths, force = false): void {
-  // Once per process and lock: if they vanish later, placing a directory fails with ENOENT and calls
-  // this again with `force`.
-  if (!force && ensured.has(paths.auxDir)) return;
+function ensureDir(dir: string, lockPath: string): void {
   try {
-    mkdirSync(paths.parentDir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new LockFileError(paths.lockPath, `Cannot create the state dir ${paths.parentDir} (${errCode(error) ?? String(error)}): create it (mode 0700) or pass another \`stateDir\`.`, { cause: error });
+    throw new LockFileError(lockPath, `Cannot create ${dir} (${errCode(error) ?? String(error)}): create it (mode 0700) or pass another \`stateDir\`.`, { cause: error });
   }
-  try {
-    mkdirSync(paths.auxDir, { mode: 0o700 });
-  } catch (error) {
-    if (errCode(error) !== 'EEXIST') {
-      throw new LockFileError(paths.lockPath, `Cannot create ${paths.auxDir} (${errCode(error) ?? String(error)}): is the state dir ${paths.parentDir} writable by this user?`, { cause: error });
-    }
-  }
-  ensured.add(paths.auxDir);
 }
 
-const ensured = new Set<string>();
-
-/** A private directory holding `owner.json`, ready to be renamed onto a lock path. */
-export class PreparedLockDir {
-  private current: LockOwner;
-  readonly tmpPath: string;
-  private readonly paths: LockPaths;
-  private present = false;
-
-  constructor(paths: LockPaths, owner: LockOwner) {
-    this.paths = paths;
-    this.current = owner;
-    this.tmpPath = path.join(paths.auxDir, `new-${owner.token}`);
-  }
-
-  /** The owner record that placing this directory publishes. */
-  get owner(): LockOwner {
-    return this.current;
-  }
-
-  /**
-   * Set a new `acquiredAt` (after waiting for a holder, so the record tells when the lock was really
-   * taken). Rewrites the private copy only; never the lock.
-   */
-  restamp(acquiredAt: string): void {
-    this.current = { ...this.current, acquiredAt };
-    if (!this.present) return;
+/**
+ * Make `owner` the lock at `target` with one `symlink()` (the target of the link is the record).
+ * @returns `true` when it is now the lock; `false` when something already exists at `target`.
+ * @throws {LockFileError} when the link cannot be created (permissions, no symlinks on this file system).
+ */
+export function placeLock(target: string, owner: LockOwner): boolean {
+  const record = serializeOwner(owner);
+  for (let attempt = 0; ; attempt++) {
     try {
-      writeFileSync(path.join(this.tmpPath, OWNER_FILE_NAME), serializeOwner(this.current), { mode: 0o600 });
-    } catch {
-      this.discard(); // prepared afresh by the next placeAt
-    }
-  }
-
-  private prepare(): void {
-    try {
-      mkdirSync(this.tmpPath, { mode: 0o700 });
-      writeFileSync(path.join(this.tmpPath, OWNER_FILE_NAME), serializeOwner(this.current), { mode: 0o600, flag: 'wx' });
-      this.present = true;
+      symlinkSync(record, target);
+      return true;
     } catch (error) {
-      this.present = true; // partly created: let discard() remove what exists
-      this.discard();
-      throw new LockFileError(this.paths.lockPath, `Cannot write the lock owner file in ${this.tmpPath} (${errCode(error) ?? String(error)}): is ${this.paths.parentDir} writable and not full?`, { cause: error });
-    }
-  }
-
-  /**
-   * Try to make it the directory at `target` (one atomic rename).
-   * @returns `true` when it is now the lock; `false` when `target` exists (this directory is kept for another try).
-   * @throws {LockFileError}
-   */
-  placeAt(target: string): boolean {
-    for (let attempt = 0; ; attempt++) {
-      if (!this.present) this.prepare();
-      try {
-        renameSync(this.tmpPath, target);
-        this.present = false;
-        return true;
-      } catch (error) {
-        const code = errCode(error);
-        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') return false;
-        if (code === 'ENOENT' && attempt === 0) {
-          // The scratch dir or the state dir was removed under us: recreate and retry once.
-          this.present = false;
-          ensureLockDirs(this.paths, true);
-          continue;
-        }
-        throw new LockFileError(target, `Cannot create the lock ${target} (${code ?? String(error)}): check that ${path.dirname(target)} is a writable directory owned by this user.`, { cause: error });
+      const code = errCode(error);
+      if (code === 'EEXIST') return false;
+      if (code === 'ENOENT' && attempt === 0) {
+        ensureDir(path.dirname(target), target); // first lock in this state dir, or it was removed under us
+        continue;
       }
-    }
-  }
-
-  /** Remove the private directory if it was not placed. Never throws. */
-  discard(): void {
-    if (!this.present) return; // placed (it is the lock now) or never made
-    this.present = false;
-    try {
-      rmSync(this.tmpPath, { recursive: true, force: true });
-    } catch {
-      // leftover scratch of a live process is swept by cleanupStaleLock once we are gone
+      throw new LockFileError(target, `Cannot create the lock ${target} (${code ?? String(error)}): check that ${path.dirname(target)} is a writable directory owned by this user, on a file system with symbolic links.`, { cause: error });
     }
   }
 }
@@ -168,14 +110,14 @@ export class PreparedLockDir {
 export type RemoveOutcome = 'removed' | 'not-ours' | 'missing';
 
 /**
- * Remove the lock directory `dir` only if its owner token is `token` (invariant case (a)).
- * @throws {LockFileError} when the owner file cannot be read or removed.
+ * Remove the lock `lockPath` only if its owner token is `token` (invariant case (a)).
+ * @throws {LockFileError} when the lock cannot be read or removed.
  */
-export function removeOwnedDir(dir: string, token: string): RemoveOutcome {
-  const { owner } = readOwner(dir);
+export function removeOwnedLock(lockPath: string, token: string): RemoveOutcome {
+  const { owner } = readOwner(lockPath);
   if (!owner) {
     try {
-      lstatSync(dir);
+      lstatSync(lockPath);
       return 'not-ours';
     } catch {
       return 'missing';
@@ -183,30 +125,19 @@ export function removeOwnedDir(dir: string, token: string): RemoveOutcome {
   }
   if (owner.token !== token) return 'not-ours';
   try {
-    unlinkSync(path.join(dir, OWNER_FILE_NAME));
+    unlinkSync(lockPath);
   } catch (error) {
-    if (errCode(error) !== 'ENOENT') {
-      throw new LockFileError(dir, `Cannot remove ${path.join(dir, OWNER_FILE_NAME)} (${errCode(error) ?? String(error)}): check the permissions of ${dir}.`, { cause: error });
-    }
-  }
-  try {
-    rmdirSync(dir);
-  } catch (error) {
-    // ENOTEMPTY/EEXIST: a contender's rename already replaced our (now empty) directory with its own
-    // lock — which is theirs, and stays.
-    const code = errCode(error);
-    if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') {
-      throw new LockFileError(dir, `Cannot remove the lock ${dir} (${code ?? String(error)}): check the permissions of its parent.`, { cause: error });
-    }
+    if (errCode(error) === 'ENOENT') return 'missing';
+    throw new LockFileError(lockPath, `Cannot remove the lock ${lockPath} (${errCode(error) ?? String(error)}): check the permissions of ${path.dirname(lockPath)}.`, { cause: error });
   }
   return 'removed';
 }
 
 /** What a takeover attempt did. */
 export type TakeoverOutcome =
-  /** The dead holder's directory was moved away and deleted; the path is free (for whoever is first). */
+  /** The dead holder's lock was removed; the path is free (for whoever is first). */
   | 'done'
-  /** The directory changed meanwhile (someone else finished, or it is not stale any more): look again. */
+  /** The lock changed meanwhile (someone else finished, or it is not stale any more): look again. */
   | 'changed'
   /** Another live process is taking it over right now: look again shortly. */
   | 'busy';
@@ -221,24 +152,48 @@ export interface TakeoverEnv {
 
 const MAX_TAKEOVER_DEPTH = 4;
 
+/** Remove a stale lock we hold the mutex of: unlink a link; move an earlier-format directory aside, then delete it. */
+function removeStale(target: string, env: TakeoverEnv): TakeoverOutcome {
+  let isDirectory: boolean;
+  try {
+    isDirectory = lstatSync(target).isDirectory();
+  } catch {
+    return 'changed';
+  }
+  if (!isDirectory) {
+    try {
+      unlinkSync(target);
+      return 'done';
+    } catch (error) {
+      if (errCode(error) === 'ENOENT') return 'changed';
+      throw new LockFileError(target, `Cannot remove the stale lock ${target} (${errCode(error) ?? String(error)}): check the permissions of ${path.dirname(target)}.`, { cause: error });
+    }
+  }
+  const tombstone = path.join(env.paths.auxDir, `dead-${newToken()}`);
+  try {
+    renameSync(target, tombstone);
+  } catch (error) {
+    if (errCode(error) === 'ENOENT') return 'changed';
+    throw new LockFileError(target, `Cannot move the stale lock ${target} aside (${errCode(error) ?? String(error)}): check the permissions of ${path.dirname(target)}.`, { cause: error });
+  }
+  try {
+    rmSync(tombstone, { recursive: true, force: true });
+  } catch {
+    // a tombstone is garbage the moment it exists; cleanupStaleLock sweeps it
+  }
+  return 'done';
+}
+
 /**
- * Take over the stale lock-like directory `target` whose identity is `key` (invariant case (b)).
+ * Take over the stale lock `target` whose identity is `key` (invariant case (b)).
  * @throws {LockFileError}
  */
 export function takeOver(target: string, key: string, env: TakeoverEnv, depth = 0): TakeoverOutcome {
   if (depth > MAX_TAKEOVER_DEPTH) return 'busy';
   const mutexPath = path.join(env.paths.auxDir, `takeover-${key}`);
   if (mutexPath === target) return 'busy'; // only with a forged owner record (tokens never repeat)
-  const mutex = new PreparedLockDir(env.paths, env.makeOwner(newToken()));
-  let claimed: boolean;
-  try {
-    claimed = mutex.placeAt(mutexPath);
-  } catch (error) {
-    mutex.discard();
-    throw error;
-  }
-  if (!claimed) {
-    mutex.discard();
+  const mutexOwner = env.makeOwner(newToken());
+  if (!placeLock(mutexPath, mutexOwner)) {
     const state = inspectLockDir(mutexPath, env.ctx);
     if (state.kind === 'absent') return 'changed';
     if (state.kind === 'present' && state.stale) {
@@ -250,20 +205,8 @@ export function takeOver(target: string, key: string, env: TakeoverEnv, depth = 
   try {
     const current = inspectLockDir(target, env.ctx);
     if (current.kind !== 'present' || current.key !== key || !current.stale) return 'changed';
-    const tombstone = path.join(env.paths.auxDir, `dead-${newToken()}`);
-    try {
-      renameSync(target, tombstone);
-    } catch (error) {
-      if (errCode(error) === 'ENOENT') return 'changed';
-      throw new LockFileError(target, `Cannot move the stale lock ${target} aside (${errCode(error) ?? String(error)}): check the permissions of ${path.dirname(target)}.`, { cause: error });
-    }
-    try {
-      rmSync(tombstone, { recursive: true, force: true });
-    } catch {
-      // a tombstone is garbage the moment it exists; cleanupStaleLock sweeps it
-    }
-    return 'done';
+    return removeStale(target, env);
   } finally {
-    removeOwnedDir(mutexPath, mutex.owner.token);
+    removeOwnedLock(mutexPath, mutexOwner.token);
   }
 }

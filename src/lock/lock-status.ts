@@ -8,12 +8,12 @@ import { systemClock } from '../clock.js';
 import { UsageError, describeValue } from '../errors.js';
 import { OWNER_FILE_NAME, resolveLockPaths, type LockPaths } from './lock-paths.js';
 import { inspectLockDir, ownerForThisProcess, type InspectContext, type LockOwner, type LockStateReason } from './lock-owner.js';
-import { ensureLockDirs, takeOver, type TakeoverEnv } from './lock-protocol.js';
+import { takeOver, type TakeoverEnv } from './lock-protocol.js';
 import type { LockJudgeOptions } from './instance-lock.js';
 
 /** The instance lock as seen right now. */
 export interface LockStatus {
-  /** The lock directory. */
+  /** The lock's path. */
   lockPath: string;
   /** Something occupies the lock path (a live holder, a dead holder's leftover, or junk). */
   locked: boolean;
@@ -47,7 +47,7 @@ const DESCRIPTIONS: Record<LockStateReason, string> = {
   zombie: 'stale: its holder has exited (zombie)',
   'recycled-pid': "stale: its holder's PID now belongs to another process (different start time)",
   'ownerless-expired': 'stale: no readable owner and older than the grace period',
-  'not-a-directory': 'blocked: the lock path is not a directory (remove it)',
+  'not-a-directory': 'blocked: the lock path is neither a lock link nor a directory (remove it)',
 };
 
 /**
@@ -95,10 +95,7 @@ export function cleanupStaleLock(options: LockJudgeOptions): LockCleanupResult {
   let removed = false;
   if (before.stale) {
     const inspection = inspectLockDir(paths.lockPath, ctx);
-    if (inspection.kind === 'present' && inspection.stale) {
-      ensureLockDirs(paths);
-      removed = takeOver(paths.lockPath, inspection.key, env) === 'done';
-    }
+    if (inspection.kind === 'present' && inspection.stale) removed = takeOver(paths.lockPath, inspection.key, env) === 'done';
   }
   return { before, removed, swept: sweepAux(paths, env) };
 }
@@ -138,7 +135,7 @@ function sweepAux(paths: LockPaths, env: TakeoverEnv): string[] {
   for (const entry of deadAuxEntries(paths, env.ctx)) {
     const full = path.join(paths.auxDir, entry.name);
     if (entry.kind === 'mutex') {
-      // A mutex is a lock-like directory others may be judging right now: remove it by the protocol.
+      // A mutex is a lock others may be judging right now: remove it by the protocol.
       if (takeOver(full, entry.key, env) === 'done') swept.push(full);
       continue;
     }
@@ -189,7 +186,8 @@ function mode(stats: Stats): string {
 
 /**
  * Check that the lock can work and is in order: the state dir is a 0700 directory owned and writable by
- * this user, the lock (if any) is a 0700 directory with a 0600 owner file, it is not stale or ownerless,
+ * this user, the lock (if any) is a lock link (or an earlier version's 0700 directory with a 0600 owner
+ * file), it is not stale or ownerless,
  * and no dead process left scratch behind. Read-only: it changes nothing. A missing state dir is not a
  * problem (it is created on the first acquire).
  * @throws {UsageError} when no state dir is given.
@@ -230,12 +228,16 @@ export function checkLockHealth(options: LockJudgeOptions): LockHealth {
     problems.push({ code: 'lock-unreadable', path: paths.lockPath, message: error instanceof Error ? error.message : String(error) });
   }
   if (status?.reason === 'not-a-directory') {
-    problems.push({ code: 'lock-not-directory', path: paths.lockPath, message: `${paths.lockPath} is not a directory, so no process can take the lock: remove it.` });
+    problems.push({ code: 'lock-not-directory', path: paths.lockPath, message: `${paths.lockPath} is neither a lock (a symbolic link) nor a directory, so no process can take the lock: remove it.` });
   } else if (status?.locked) {
-    checkMode(paths.lockPath, 0o700, problems);
-    checkMode(path.join(paths.lockPath, OWNER_FILE_NAME), 0o600, problems);
+    // A lock link's own mode means nothing (its record is guarded by the 0700 state dir); a directory
+    // lock of an earlier version keeps its files' modes.
+    if (lstatSync(paths.lockPath, { throwIfNoEntry: false })?.isDirectory()) {
+      checkMode(paths.lockPath, 0o700, problems);
+      checkMode(path.join(paths.lockPath, OWNER_FILE_NAME), 0o600, problems);
+    }
     if (status.reason === 'ownerless-fresh' || status.reason === 'ownerless-expired') {
-      problems.push({ code: 'ownerless-lock', path: paths.lockPath, message: `The lock ${paths.lockPath} has no readable owner.json (${status.reason === 'ownerless-expired' ? 'stale' : 'within the grace period'}): the next acquire takes it over once the grace period is over; or run cleanupStaleLock.` });
+      problems.push({ code: 'ownerless-lock', path: paths.lockPath, message: `The lock ${paths.lockPath} has no readable owner record (${status.reason === 'ownerless-expired' ? 'stale' : 'within the grace period'}): the next acquire takes it over once the grace period is over; or run cleanupStaleLock.` });
     } else if (status.stale) {
       problems.push({ code: 'stale-lock', path: paths.lockPath, message: `${status.description}. The next launch takes it over at once; or run cleanupStaleLock.` });
     }

@@ -35,6 +35,7 @@ import { createLegacyFlags } from './legacy-flags.js';
 import { assertStrategyAvailable, createProcessRelauncher, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { createRuntimeRecorder } from './runtime-recorder.js';
 import { safeModeSnapshot, validateOrchestratorSnapshot } from './snapshot.js';
+import { orchestratorDurableProjection } from './durable-projection.js';
 
 /** Set when this process was started by a relaunch. */
 export interface SuccessorInfo {
@@ -254,6 +255,7 @@ class FirstRunProcess {
     const store = openLedgerStore({
       stateDir: this.options.stateDir,
       validateSnapshot: validateOrchestratorSnapshot,
+      durableProjection: orchestratorDurableProjection,
       journal: { append: (type, payload) => this.record(type, payload ?? {}) },
       assertWriter: () => lock.assertHeld(),
     });

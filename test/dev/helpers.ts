@@ -4,7 +4,7 @@
  * conditions (journal lines, the lock owner, process exit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,7 +163,8 @@ export function journalTail(world: World, lines = 25): string {
 /** The PID in the instance lock's owner record, or null when nobody holds it. */
 export function lockOwnerPid(stateDir: string): number | null {
   try {
-    return (JSON.parse(readFileSync(path.join(stateDir, 'instance.lock', 'owner.json'), 'utf8')) as { pid: number }).pid;
+    // The lock is a symbolic link whose target is the owner record (src/lock/lock-protocol.ts).
+    return (JSON.parse(readlinkSync(path.join(stateDir, 'instance.lock'))) as { pid: number }).pid;
   } catch {
     return null;
   }

@@ -95,8 +95,9 @@ describe('LG-1 envelope', () => {
     for (let launch = 0; launch < 4; launch += 1) {
       const store = open();
       store.load();
-      seen.push((await store.commit(snap(launch), { phase: 'PIPELINE', restart_count: 0 })).generation);
-      seen.push((await store.commit(snap(launch), { phase: 'PIPELINE', restart_count: 0 })).generation);
+      // Two different snapshots per launch: an identical one would be skipped (ledger-durable.test.ts).
+      seen.push((await store.commit(snap(2 * launch), { phase: 'PIPELINE', restart_count: 0 })).generation);
+      seen.push((await store.commit(snap(2 * launch + 1), { phase: 'PIPELINE', restart_count: 0 })).generation);
     }
     expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,14 +22,13 @@ function stateDirIn(root: string): string {
   return path.join(root, 'state');
 }
 
+/** The owner record of the lock: the target of the `instance.lock` symbolic link. */
 function readOwnerFile(stateDir: string): LockOwner {
-  return JSON.parse(readFileSync(path.join(stateDir, 'instance.lock', 'owner.json'), 'utf8')) as LockOwner;
+  return JSON.parse(readlinkSync(path.join(stateDir, 'instance.lock'))) as LockOwner;
 }
 
-function writeOwnerFile(stateDir: string, owner: Partial<LockOwner>): void {
-  const dir = path.join(stateDir, 'instance.lock');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const full: LockOwner = {
+function forgedOwner(owner: Partial<LockOwner>): LockOwner {
+  return {
     version: 1,
     pid: process.pid,
     host: hostname(),
@@ -39,7 +38,21 @@ function writeOwnerFile(stateDir: string, owner: Partial<LockOwner>): void {
     acquiredAt: '2020-01-01T00:00:00.000Z',
     ...owner,
   };
-  writeFileSync(path.join(dir, 'owner.json'), JSON.stringify(full), { mode: 0o600 });
+}
+
+/** Put a lock carrying a forged owner record at the lock path (atomically replacing any lock link there). */
+function writeOwnerFile(stateDir: string, owner: Partial<LockOwner>): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const link = path.join(stateDir, 'instance.lock');
+  symlinkSync(JSON.stringify(forgedOwner(owner)), `${link}.forged`);
+  renameSync(`${link}.forged`, link);
+}
+
+/** A lock in the directory format of earlier versions: `instance.lock/owner.json`. */
+function writeLegacyOwnerDir(stateDir: string, owner: Partial<LockOwner>): void {
+  const dir = path.join(stateDir, 'instance.lock');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(path.join(dir, 'owner.json'), JSON.stringify(forgedOwner(owner)), { mode: 0o600 });
 }
 
 describe('instance lock', () => {
@@ -278,13 +291,32 @@ describe('instance lock', () => {
       expect(handle.releaseSync()).toEqual({ removed: false, reason: 'missing' });
     });
 
-    it('LK-3 the state dir is created 0700, the lock dir 0700 and its owner file 0600', async () => {
+    it('LK-3 the state dir is created 0700; the lock is a symbolic link whose target is its owner record; the scratch dir made by a takeover is 0700', async () => {
       const stateDir = path.join(tempDir(), 'nested', 'state');
-      await acquire({ stateDir });
+      const handle = await acquire({ stateDir });
       expect(statSync(stateDir).mode & 0o777).toBe(0o700);
-      expect(statSync(path.join(stateDir, 'instance.lock')).mode & 0o777).toBe(0o700);
-      expect(statSync(path.join(stateDir, 'instance.lock', 'owner.json')).mode & 0o777).toBe(0o600);
+      const lock = path.join(stateDir, 'instance.lock');
+      expect(lstatSync(lock).isSymbolicLink()).toBe(true);
+      expect(JSON.parse(readlinkSync(lock))).toEqual(handle.owner);
+      handle.releaseSync();
+      const dead = await startHolder(stateDir);
+      await killHard(dead);
+      await acquire({ stateDir });
       expect(statSync(resolveLockPaths({ stateDir }).auxDir).mode & 0o777).toBe(0o700);
+    });
+
+    it('LK-2 a directory lock of an earlier version is honoured while its holder lives, and taken over once it is dead', async () => {
+      const stateDir = stateDirIn(tempDir());
+      const otherStateDir = stateDirIn(tempDir());
+      const live = await startHolder(otherStateDir); // a live process on this host, with its real start identity
+      writeLegacyOwnerDir(stateDir, readOwnerFile(otherStateDir));
+      expect(getLockStatus({ stateDir })).toMatchObject({ locked: true, stale: false, reason: 'held', holder: { pid: live.pid } });
+      expect(await tryAcquireInstanceLock({ stateDir })).toMatchObject({ acquired: false, reason: 'held', holder: { token: live.token } });
+      await killHard(live);
+      expect(getLockStatus({ stateDir })).toMatchObject({ stale: true, reason: 'dead-pid' });
+      const handle = await acquire({ stateDir });
+      expect(readOwnerFile(stateDir).token).toBe(handle.token);
+      expect(readdirSync(resolveLockPaths({ stateDir }).auxDir)).toEqual([]);
     });
 
     it('LK-3 the owner record carries pid, host, start time, token and acquiredAt', async () => {

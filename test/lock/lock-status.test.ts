@@ -93,15 +93,23 @@ describe('lock status, cleanup and health', () => {
     const handle = await acquireInstanceLock({ stateDir });
     try {
       chmodSync(stateDir, 0o755);
-      chmodSync(path.join(stateDir, 'instance.lock', 'owner.json'), 0o644);
       const health = checkLockHealth({ stateDir });
       expect(health.healthy).toBe(false);
-      expect(health.problems.map((p) => p.code).sort()).toEqual(['lock-permissions', 'state-dir-permissions']);
+      // The lock link's own mode means nothing (its record is guarded by the state dir's mode).
+      expect(health.problems.map((p) => p.code)).toEqual(['state-dir-permissions']);
       expect(health.problems.find((p) => p.code === 'state-dir-permissions')?.message).toContain('chmod 700');
       expect(statSync(stateDir).mode & 0o777).toBe(0o755); // read-only check: nothing was changed
     } finally {
       handle.releaseSync();
     }
+    // An earlier version's directory lock (held by a live process) keeps its files' modes checked.
+    const legacy = stateDirIn(tempDir());
+    const live = await startHolder(stateDirIn(tempDir()));
+    mkdirSync(path.join(legacy, 'instance.lock'), { recursive: true, mode: 0o700 });
+    chmodSync(legacy, 0o700);
+    writeFileSync(path.join(legacy, 'instance.lock', 'owner.json'), JSON.stringify({ version: 1, pid: live.pid, host: hostname(), startedAt: null, startId: null, token: live.token, acquiredAt: new Date().toISOString() }), { mode: 0o644 });
+    chmodSync(path.join(legacy, 'instance.lock', 'owner.json'), 0o644);
+    expect(checkLockHealth({ stateDir: legacy }).problems.map((p) => p.code)).toEqual(['lock-permissions']);
   });
 
   it('LK-3 health reports an ownerless lock and a file blocking the lock path', () => {

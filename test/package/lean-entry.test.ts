@@ -39,13 +39,13 @@ describe('the runtime entry', () => {
     const { files, packages } = await staticGraph(join(REPO_ROOT, 'dist', 'src', 'index.js'));
     expect(files).toContain('dist/src/runtime/run-first-run.js');
     expect(files.filter((file) => TOOLING.test(file))).toEqual([]);
-    expect(packages.filter((name) => !name.startsWith('node:'))).toEqual(['write-file-atomic', 'xstate']);
+    expect(packages.filter((name) => !name.startsWith('node:'))).toEqual(['xstate']);
   });
 
-  it('should build to one CommonJS file that requires only xstate, write-file-atomic and Node built-ins', () => {
+  it('should build to one CommonJS file that requires only xstate and Node built-ins', () => {
     const source = readFileSync(join(REPO_ROOT, 'dist', 'cjs', 'index.cjs'), 'utf8');
     const required = [...new Set([...source.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!))].filter((name) => !name.startsWith('node:'));
-    expect(required.sort()).toEqual(['write-file-atomic', 'xstate']);
+    expect(required.sort()).toEqual(['xstate']);
   });
 
   it('should declare @statelyai/inspect as an optional peer, never a dependency', () => {
