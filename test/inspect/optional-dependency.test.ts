@@ -3,11 +3,11 @@
  * (ERR_OPTIONAL_DEPENDENCY, naming the package and `npm install @statelyai/inspect`) when it asks for
  * the Stately inspector, and nothing else may need it.
  *
- * Real, not mocked: the built package is copied into a temp project whose node_modules has xstate and
- * write-file-atomic but no @statelyai/inspect, and run there by Node's own resolution.
+ * Real, not mocked: the built package is copied into a temp project whose node_modules has the
+ * package's dependencies but no @statelyai/inspect, and run there by Node's own resolution.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,9 @@ beforeAll(() => {
   for (const entry of ['package.json', 'bin', 'dist', 'machines', 'statecharts']) cpSync(join(ROOT, entry), join(installed, entry), { recursive: true });
   // src/inspect/viewer-page is read at run time by the viewer; the rest of src/ is not needed.
   cpSync(join(ROOT, 'src', 'inspect', 'viewer-page'), join(installed, 'src', 'inspect', 'viewer-page'), { recursive: true });
-  for (const dependency of ['xstate', 'write-file-atomic', 'signal-exit']) {
+  // The package's own dependencies, as npm would install them; @statelyai/inspect is a peer, left out.
+  const { dependencies = {} } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  for (const dependency of Object.keys(dependencies)) {
     symlinkSync(join(ROOT, 'node_modules', dependency), join(project, 'node_modules', dependency), 'dir');
   }
 });
