@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'ERR_SERVICE'
   | 'ERR_DEV_RESTART'
   | 'ERR_STATE_DIR'
-  | 'ERR_HANDOFF';
+  | 'ERR_HANDOFF'
+  | 'ERR_OPTIONAL_DEPENDENCY'
+  | 'ERR_INSPECTOR_RELAY';
 
 /** One problem found in an input file: where (a key path such as `integrations.permissions_v2.order[2]`) and what. */
 export interface InputProblem {
@@ -204,5 +206,35 @@ export class HandoffError extends FirstRunError {
   constructor(file: string, message: string, options?: { cause?: unknown }) {
     super('ERR_HANDOFF', message, options);
     this.file = file;
+  }
+}
+
+/**
+ * An optional peer dependency is not installed (e.g. `@statelyai/inspect` for the Stately inspector).
+ * The message names the package, the feature that needs it and the command that installs it.
+ */
+export class OptionalDependencyError extends FirstRunError {
+  /** The package that is missing, e.g. `@statelyai/inspect`. */
+  readonly packageName: string;
+  constructor(packageName: string, feature: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_OPTIONAL_DEPENDENCY',
+      `${feature} needs the optional package \`${packageName}\`, which is not installed. ` +
+        `Install it next to first-run-orchestrator: \`npm install ${packageName}\`.`,
+      options,
+    );
+    this.packageName = packageName;
+  }
+}
+
+/** The Stately inspector relay could not start (its port is taken, or it could not bind). */
+export class InspectorRelayError extends FirstRunError {
+  /** The host and port it tried to bind. */
+  readonly host: string;
+  readonly port: number;
+  constructor(host: string, port: number, message: string, options?: { cause?: unknown }) {
+    super('ERR_INSPECTOR_RELAY', message, options);
+    this.host = host;
+    this.port = port;
   }
 }

@@ -14,7 +14,10 @@ export async function createInspectionFromCli(cli: ParsedCLI, io: CliIO): Promis
   const viewer = typeof cli.options['inspect-viewer'] === 'string' ? cli.options['inspect-viewer'] : undefined;
   const stately = cli.options.inspect === true || typeof cli.options['inspect-url'] === 'string';
   if (!viewer && !stately) return null;
-  const { createInspectionHooks } = await import('../inspect/index.js');
+  const { createInspectionHooks, loadStatelyInspect } = await import('../inspect/index.js');
+  // `@statelyai/inspect` is an optional peer dependency: asked for and missing is an error
+  // (ERR_OPTIONAL_DEPENDENCY, naming the install command) before anything runs, not a warning mid-run.
+  if (stately) await loadStatelyInspect();
   const url = typeof cli.options['inspect-url'] === 'string' ? cli.options['inspect-url'] : 'ws://localhost:5678';
   const hooks = createInspectionHooks({
     ...(stately ? { stately: { url } } : {}),

@@ -9,7 +9,19 @@ import type { InspectionEvent } from 'xstate';
 import { createStatelyInspection, type StatelyInspection } from './stately.js';
 import { createViewerClient, type ViewerClient } from './viewer-client.js';
 
-export { createStatelyInspection, startStatelyRelay, parseStatelyUrl, type StatelyInspection, type StatelyInspectionOptions, type StatelyRelay, type StatelyRelayOptions } from './stately.js';
+export {
+  createStatelyInspection,
+  startStatelyRelay,
+  parseStatelyUrl,
+  prefixSessionIds,
+  type StatelyInspection,
+  type StatelyInspectionOptions,
+  type StatelyInspectionStats,
+  type StatelyRelay,
+  type StatelyRelayOptions,
+  type StatelyRelayStats,
+} from './stately.js';
+export { loadStatelyInspect, STATELY_PACKAGE, type ModuleImporter, type StatelyMessage } from './stately-module.js';
 export { createViewerClient, parseViewerUrl, type ViewerClient, type ViewerClientOptions, type ViewerClientStats } from './viewer-client.js';
 export {
   startViewerServer,

@@ -1,42 +1,64 @@
 /**
- * The Stately inspector (SPEC IN-1) through `@statelyai/inspect`, loaded only when asked for.
+ * The Stately inspector (SPEC IN-1): XState inspection events, converted by `@statelyai/inspect`'s
+ * `createInspector`, streamed over a WebSocket to a relay (ours, {@link startStatelyRelay}, or
+ * `@statelyai/inspect/server`'s `createInspectorServer`), whose page embeds the Stately web
+ * inspector — that page, and only it, needs the internet.
  *
- * `createStatelyInspection` streams the XState inspection events over a WebSocket to a relay;
- * `startStatelyRelay` starts that relay (`createInspectorServer` of `@statelyai/inspect/server`),
- * whose page embeds the Stately web inspector — that page, and only it, needs the internet.
- *
- * Limits of `@statelyai/inspect` 0.7.2 worked around here: its WebSocket adapter retries an
- * unreachable relay every 5 s forever with a timer that keeps Node alive, and says nothing; here the
- * retry timer is unref'd and stops at `close()`, and an unreachable relay is reported once through
- * `onWarning`. Its relay server binds every interface (it takes no host option) and would open a
- * browser through a shell: `startStatelyRelay` never lets it open one.
+ * What this adds to `@statelyai/inspect` 0.7.2's own `createWebSocketInspector` (see docs/inspect.md):
+ * - **Close flushes.** `createInspector` converts each event on a `setTimeout(0)`; 0.7.2's adapter
+ *   closes its socket at `stop()`, losing the last states of a process (its final snapshot never
+ *   reaches the inspector). Here `close()` waits for those conversions, writes every queued message
+ *   and closes the socket gracefully, for at most `closeTimeoutMs`; what could not be delivered by
+ *   then is counted and reported once through `onWarning`.
+ * - **Session ids unique across processes.** XState numbers actors `x:0`, `x:1`, … in every process,
+ *   so a relaunched successor would reuse its predecessor's ids. Every session id sent (`sessionId`,
+ *   `rootId`, `parentId`, `sourceId`) is prefixed with a per-process random id.
+ * - **Never holds the process.** Reconnects (every `retryMs`) run on unref'd timers and stop at
+ *   `close()`; an unreachable relay is reported once; messages wait in a bounded queue.
+ * - `@statelyai/inspect` is an optional peer dependency, loaded only here (stately-module.ts).
  */
+import { randomBytes } from 'node:crypto';
 import type { InspectionEvent } from 'xstate';
 import { UsageError } from '../errors.js';
+import { RelayLink, type StatelyInspectionStats } from './stately-link.js';
+
+export type { StatelyInspectionStats } from './stately-link.js';
+import { loadStatelyInspect, loadWebSocketModule, type ModuleImporter, type StatelyMessage } from './stately-module.js';
+
+export { startStatelyRelay, type StatelyRelay, type StatelyRelayOptions, type StatelyRelayStats } from './stately-relay.js';
 
 /** Options of {@link createStatelyInspection}. */
 export interface StatelyInspectionOptions {
   /** The relay's WebSocket URL. @default 'ws://localhost:5678' */
   url?: string;
-  /** Told once when the relay is not reachable within `connectTimeoutMs` (never thrown). */
+  /** Told once when the relay is not reachable, once when messages were lost at close, once when the package is missing. Never thrown. */
   onWarning?: (message: string) => void;
-  /** @default 3000 */
+  /** How long the first connection may take before `onWarning` is told, ms. @default 3000 */
   connectTimeoutMs?: number;
-  /** Events held until the module is loaded and the relay is open (oldest dropped beyond). @default 1000 */
+  /**
+   * Messages held while the relay is not connected: beyond, the oldest that is not an actor's registration
+   * is dropped (and counted), so a viewer still learns of every actor. @default 1000
+   */
   maxDeferred?: number;
+  /** How long `close()` may spend delivering what is left, ms. @default 1000 */
+  closeTimeoutMs?: number;
+  /** The pause between connection attempts, ms. @default 5000 */
+  retryMs?: number;
+  /** Prefixed to every session id, so ids never collide across processes. @default a random id per process */
+  sessionPrefix?: string;
+  /** How `@statelyai/inspect` is imported (tests inject a failing one). @default Node's `import()` */
+  importer?: ModuleImporter;
 }
 
 /** A live connection to the Stately inspector. */
 export interface StatelyInspection {
   /** The XState inspection observer (the service's `inspect` option). Never throws. */
   inspect(event: InspectionEvent): void;
-  /** Stop streaming; never rejects. */
+  /** Deliver what is left (at most `closeTimeoutMs`), then stop. Never rejects. */
   close(): Promise<void>;
-}
-
-interface AdapterLike {
-  ws?: { readyState?: number; close?: () => void; terminate?: () => void; on?: (event: string, listener: () => void) => void } | undefined;
-  status?: string;
+  /** The prefix of every session id this process sends. */
+  readonly sessionPrefix: string;
+  readonly stats: Readonly<StatelyInspectionStats>;
 }
 
 /**
@@ -56,103 +78,107 @@ export function parseStatelyUrl(url: string): URL {
   return parsed;
 }
 
+/** A random id for this process, fixed for its life: the default session prefix. */
+const PROCESS_PREFIX = `p${process.pid}-${randomBytes(3).toString('hex')}`;
+
+const SESSION_FIELDS = ['sessionId', 'rootId', 'parentId', 'sourceId'] as const;
+
+/** The message with every session id prefixed (a shallow copy). */
+export function prefixSessionIds(message: StatelyMessage, prefix: string): StatelyMessage {
+  const copy: StatelyMessage = { ...message };
+  for (const field of SESSION_FIELDS) {
+    const value = copy[field];
+    if (typeof value === 'string' && value !== 'anonymous') copy[field] = `${prefix}:${value}`;
+  }
+  return copy;
+}
+
+/** JSON with cycles and depth bounded (snapshots hold actor refs); never throws. */
+function toJson(message: StatelyMessage): string | null {
+  const seen = new WeakSet<object>();
+  try {
+    return JSON.stringify(message, function (this: unknown, _key, value: unknown) {
+      if (typeof value === 'function') return undefined;
+      if (value !== null && typeof value === 'object') {
+        if (seen.has(value)) return undefined;
+        seen.add(value);
+        // An actor ref (a child in `children`): its session id is all the inspector needs.
+        const ref = value as { sessionId?: unknown; send?: unknown };
+        if (typeof ref.sessionId === 'string' && typeof ref.send === 'function') return { id: ref.sessionId };
+      }
+      return value;
+    });
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Streams XState inspection events to a Stately inspector relay. Returns at once; the
- * `@statelyai/inspect` module is imported in the background and events are held meanwhile.
+ * Streams XState inspection events to a Stately inspector relay. Returns at once; `@statelyai/inspect`
+ * is imported in the background and events are held meanwhile.
  *
  * @throws {UsageError} when `url` is not a ws(s) URL.
  * @example
  * ```ts
- * const stately = createStatelyInspection({ url: 'ws://localhost:5678', onWarning: console.warn });
+ * const stately = createStatelyInspection({ url: 'ws://127.0.0.1:5678', onWarning: console.warn });
  * const service = createFirstRunService({ ...options, inspect: stately.inspect });
+ * // …
+ * await stately.close(); // the last states are delivered
  * ```
  */
 export function createStatelyInspection(options: StatelyInspectionOptions = {}): StatelyInspection {
   const url = parseStatelyUrl(options.url ?? 'ws://localhost:5678').href.replace(/\/$/, '');
   const maxDeferred = Math.max(1, options.maxDeferred ?? 1000);
-  let deferred: InspectionEvent[] = [];
-  let next: ((event: InspectionEvent) => void) | null = null;
-  let stop: (() => void) | null = null;
-  let closed = false;
-  let warned = false;
-  const warn = (message: string) => {
-    if (warned) return;
-    warned = true;
+  const prefix = options.sessionPrefix ?? PROCESS_PREFIX;
+  const warnedAbout = new Set<string>();
+  const warn = (kind: string, message: string) => {
+    if (warnedAbout.has(kind)) return;
+    warnedAbout.add(kind);
     try {
       options.onWarning?.(message);
     } catch {
       // ignore a broken callback
     }
   };
+  const link = new RelayLink({ url, maxDeferred, retryMs: options.retryMs ?? 5000, connectTimeoutMs: options.connectTimeoutMs ?? 3000, warn });
+  let pending: InspectionEvent[] = [];
+  let next: ((event: InspectionEvent) => void) | null = null;
+  let closed = false;
 
-  const loading = import('@statelyai/inspect')
-    .then(({ createWebSocketInspector }) => {
-      if (closed) return;
-      const inspector = createWebSocketInspector({ url, maxDeferredEvents: maxDeferred, autoStart: false });
-      const adapter = inspector.adapter as unknown as AdapterLike & { start(): void };
-      // 0.7.2 retries 5 s after any socket error, forever, on a timer that holds the process open
-      // (an app could not exit while the relay is down). Every socket the adapter creates is wrapped
-      // so its error handler is ours: the same retry, on an unref'd timer, and none after close().
-      try {
-        let socket: AdapterLike['ws'];
-        Object.defineProperty(adapter, 'ws', {
-          configurable: true,
-          get: () => socket,
-          set: (raw: NonNullable<AdapterLike['ws']>) => {
-            raw.on?.('error', () => {}); // an error with no listener would be thrown by the emitter
-            socket = new Proxy(raw, {
-              get: (target, prop) => {
-                const value = (target as unknown as Record<PropertyKey, unknown>)[prop];
-                return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-              },
-              set: (target, prop, value) => {
-                const handler =
-                  prop === 'onerror'
-                    ? () => {
-                        adapter.status = 'closed';
-                        if (closed) return;
-                        setTimeout(() => {
-                          if (!closed) adapter.start();
-                        }, 5000).unref();
-                      }
-                    : value;
-                (target as unknown as Record<PropertyKey, unknown>)[prop] = handler;
-                return true;
-              },
-            });
-          },
-        });
-      } catch {
-        // The adapter changed shape: run it as it is.
-      }
+  const loading = loadStatelyInspect('The Stately inspector (--inspect)', options.importer)
+    .then(({ createInspector }) => {
+      if (closed && pending.length === 0) return;
+      const ws = loadWebSocketModule();
+      const inspector = createInspector(
+        { start: () => link.start(ws), stop: () => {}, send: (message) => link.send(toJson(prefixSessionIds(message, prefix)), message.type === '@xstate.actor') },
+        { autoStart: false },
+      );
       inspector.start();
       next = (event) => inspector.inspect.next?.(event);
-      stop = () => inspector.stop();
-      for (const event of deferred) next(event);
-      deferred = [];
-      const check = setTimeout(() => {
-        if (adapter.status !== 'open' && !closed) {
-          warn(
-            `The Stately inspector relay at ${url} is not reachable; inspection continues without it (the last ${maxDeferred} events are held). ` +
-              'Start the relay (see docs/inspect.md) — the app is not affected.',
-          );
-        }
-      }, options.connectTimeoutMs ?? 3000);
-      check.unref();
+      for (const event of pending) next(event);
+      pending = [];
     })
     .catch((error: unknown) => {
-      warn(`The Stately inspector could not start (${error instanceof Error ? error.message : String(error)}); inspection is off.`);
-      deferred = [];
+      warn('load', `The Stately inspector could not start: ${error instanceof Error ? error.message : String(error)} Inspection is off; the app is not affected.`);
+      pending = [];
     });
 
   return {
+    sessionPrefix: prefix,
+    get stats() {
+      return link.stats;
+    },
     inspect(event: InspectionEvent): void {
       try {
         if (closed) return;
         if (next) next(event);
         else {
-          deferred.push(event);
-          if (deferred.length > maxDeferred) deferred.shift();
+          pending.push(event);
+          if (pending.length > maxDeferred) {
+            const oldest = pending.findIndex((held) => held.type !== '@xstate.actor');
+            pending.splice(Math.max(0, oldest), 1);
+            link.stats.dropped++;
+          }
         }
       } catch {
         // Never break the actor system.
@@ -161,48 +187,15 @@ export function createStatelyInspection(options: StatelyInspectionOptions = {}):
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      const deadline = Date.now() + Math.max(0, options.closeTimeoutMs ?? 1000);
       await loading;
-      try {
-        stop?.();
-      } catch {
-        // best effort
+      // createInspector converts each event on a setTimeout(0): one more 0 ms timer runs after all of them.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await link.drain(deadline);
+      const lost = link.stop();
+      if (lost > 0) {
+        warn('lost', `${lost} Stately inspection message(s) could not be delivered to the relay at ${url} before the process ended (it was not reachable in time).`);
       }
-      deferred = [];
     },
   };
-}
-
-/** Options of {@link startStatelyRelay}. */
-export interface StatelyRelayOptions {
-  /** The relay's port (HTTP page and WebSocket). @default 5678 */
-  port?: number;
-  /** The Stately inspector UI the relay page embeds. @default 'https://stately.ai/inspect' */
-  inspectorUrl?: string;
-}
-
-/** A running relay. */
-export interface StatelyRelay {
-  /** Where apps stream (`ws://localhost:PORT`). */
-  wsUrl: string;
-  /** The page to open in a browser (`http://localhost:PORT`); it needs the internet. */
-  pageUrl: string;
-  /** Stop the relay. */
-  stop(): void;
-}
-
-/**
- * Starts the `@statelyai/inspect/server` relay: apps stream to `wsUrl`, a browser opens `pageUrl`,
- * which embeds the Stately inspector (from the internet). The relay keeps the last 200 events for a
- * page opened late. Note: the 0.7.2 relay listens on every interface (it has no host option).
- *
- * @throws {UsageError} when `port` is not 1–65535.
- */
-export async function startStatelyRelay(options: StatelyRelayOptions = {}): Promise<StatelyRelay> {
-  const port = options.port ?? 5678;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`Expected the relay \`port\` to be a whole number from 1 to 65535, got \`${String(port)}\`.`);
-  }
-  const { createInspectorServer } = await import('@statelyai/inspect/server');
-  const server = createInspectorServer({ port, autoOpen: false, ...(options.inspectorUrl ? { url: options.inspectorUrl } : {}) });
-  return { wsUrl: `ws://localhost:${port}`, pageUrl: `http://localhost:${port}`, stop: () => server.stop() };
 }

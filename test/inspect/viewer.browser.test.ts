@@ -14,11 +14,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/inspect/package-root.js';
+import { assertDemoBuilt, BIN, ROOT, run } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ROOT = packageRoot();
-const BIN = join(ROOT, 'bin', 'first-run.js');
 const EXPECTED = ['PRECHECK', 'PIPELINE', 'DECISION', 'RESTART_REQUESTED', 'POST_RESTART_VERIFY', 'COMPLETED'];
 
 const collapse = (list: readonly string[]) => list.filter((p, i) => p !== list[i - 1]);
@@ -32,25 +30,6 @@ function inOrder(list: readonly string[], order: readonly string[]): boolean {
     at = i;
   }
   return true;
-}
-
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`first-run ${args.join(' ')} did not finish in ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 describe('offline viewer in chromium', () => {
@@ -68,9 +47,7 @@ describe('offline viewer in chromium', () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does this when missing). This test never skips.`);
     }
-    if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'commands', 'demo.js'))) {
-      throw new Error('dist/ has no demo command: run `npm run build` first.');
-    }
+    assertDemoBuilt();
 
     // 1. The viewer.
     viewer = spawn(process.execPath, [BIN, 'inspect', '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
