@@ -27,9 +27,8 @@ export interface OrchestratorModelOptions {
   outcomes?: (permission: PermissionName, settings: OrchestratorSettings) => StepOutcome[];
   /**
    * Also send `restart.legacy_requested` (a restart asked for by legacy code, RS-5) anywhere: it must be
-   * rejected and change nothing else. Off by default: the product's orchestrator does not pass it yet
-   * (a legacy request in the restart window is taken for the gate's answer to the owner's request).
-   * @default false
+   * rejected and change nothing else. Turn it off to keep the space smaller.
+   * @default true
    */
   legacyRequests?: boolean;
 }
@@ -184,11 +183,11 @@ export function orchestratorModel(settings: OrchestratorSettings, options: Orche
     standalone: false,
     events: {
       ...orchestratorEvents(settings, options.outcomes),
-      ...(options.legacyRequests ? { 'restart.legacy_requested': () => [{ type: 'restart.legacy_requested' }] } : {}),
+      ...(options.legacyRequests !== false ? { 'restart.legacy_requested': () => [{ type: 'restart.legacy_requested' }] } : {}),
     },
     // Sent by the children (quit intent, steps, gate), or forwarded to a child whose own model covers it (the
     // tray's app mode; RS-5 legacy requests — unless `legacyRequests` — and RS-10 busy/idle are the gate's model).
-    internal: ['user.quit', 'step.prompted', 'gate.armed', 'app.mode_changed', 'app.busy_changed', ...(options.legacyRequests ? [] : ['restart.legacy_requested'])],
+    internal: ['user.quit', 'step.prompted', 'gate.armed', 'app.mode_changed', 'app.busy_changed', ...(options.legacyRequests !== false ? [] : ['restart.legacy_requested'])],
     bootEvent: (boot) => ({ type: 'runtime.booted', bootId: `b${boot}`, pid: boot + 1, at: 0, settings }),
     maxBoots: (options.processes ?? 3) - 1,
     bootsOf: (snapshot: ModelSnapshot<OrchestratorContext>) => snapshot.context.boots,
