@@ -13,7 +13,7 @@
 // #region imports
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { app, dialog, Menu, nativeImage, Tray } from 'electron';
+import { app, autoUpdater, dialog, Menu, nativeImage, Tray } from 'electron';
 import {
   BackendUnavailableError,
   createMacBackend,
@@ -147,6 +147,14 @@ async function main(): Promise<void> {
     },
   });
   // #endregion start
+
+  // #region busy
+  // Restart safety (RS-10): while the app is busy — a voice session, an update download — a restart that
+  // comes due waits for idle (`restart.deferred`, at most `restart.max_defer_s`). A quit still cancels a
+  // deferred restart at once, so the shutdown bound below needs no room for `max_defer_s`.
+  autoUpdater.on('checking-for-update', () => runtime.setBusy(true));
+  for (const idle of ['update-not-available', 'update-downloaded', 'error'] as const) autoUpdater.on(idle, () => runtime.setBusy(false));
+  // #endregion busy
 
   // #region quit
   let voice: VoiceChains | null = null;

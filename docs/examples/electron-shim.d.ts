@@ -9,6 +9,11 @@
  * resolves to Electron's own declarations.
  */
 declare module 'electron' {
+  /** https://www.electronjs.org/docs/latest/api/auto-updater (the events the example listens to). */
+  export namespace autoUpdater {
+    function on(event: 'checking-for-update' | 'update-not-available' | 'update-downloaded' | 'error', listener: (...args: unknown[]) => void): void;
+  }
+
   /** Electron's `Event` (the listener argument of `before-quit`). */
   export interface Event {
     preventDefault(): void;

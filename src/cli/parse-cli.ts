@@ -30,6 +30,7 @@ const LAUNCH: Record<string, OptionSpec> = {
   'sim-db': { kind: 'value', help: 'simulated TCC database (JSON) for --backend sim' },
   stay: { kind: 'flag', help: 'keep running like an app until SIGTERM/SIGINT' },
   'lock-timeout': { kind: 'value', help: 'wait up to MS for the instance lock instead of exiting 3 (default 0)' },
+  'busy-at-restart': { kind: 'value', help: 'simulate a session when the restart comes due: busy for MS, the restart waits (RS-10)' },
   inspect: { kind: 'flag', help: 'stream to the Stately inspector (needs the optional peer @statelyai/inspect: see docs/inspect.md)' },
   'inspect-url': { kind: 'value', help: 'WebSocket URL of the Stately inspector relay (default ws://localhost:5678)' },
   'inspect-viewer': { kind: 'value', help: 'stream to the offline viewer at URL (see `first-run inspect`)' },

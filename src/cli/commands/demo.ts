@@ -92,7 +92,9 @@ export const runDemo: Command = async (cli, io) => {
 
 /** The `first-run launch` arguments of the demo's first process. */
 function demoLaunchArgs(cli: Parameters<Command>[0], stateDir: string, simDb: string, config: string): string[] {
-  const args = ['launch', '--state-dir', stateDir, '--sim-db', simDb, '--config', config, '--backend', 'sim'];
+  // A session is in progress when the restart comes due: the restart waits for idle (RS-10).
+  const busyMs = cli.options.slow === true ? 6000 : 2500;
+  const args = ['launch', '--state-dir', stateDir, '--sim-db', simDb, '--config', config, '--backend', 'sim', '--busy-at-restart', String(busyMs)];
   for (const name of ['inspect-viewer', 'inspect-url'] as const) {
     const value = cli.options[name];
     if (typeof value === 'string') args.push(`--${name}`, value);

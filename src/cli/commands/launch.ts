@@ -30,7 +30,7 @@ export function appBundleOf(execPath: string): string | null {
  * adds the successor's). A successor that inherited `--lock-timeout 0` tried the lock once, found us
  * still holding it, and exited — and nothing ran.
  */
-const PREDECESSOR_ONLY_OPTIONS = ['--lock-timeout', '--successor-of', '--handoff-token', '--handoff-file'] as const;
+const PREDECESSOR_ONLY_OPTIONS = ['--lock-timeout', '--busy-at-restart', '--successor-of', '--handoff-token', '--handoff-file'] as const;
 
 /** Options whose value is a path: made absolute for the successor (`open -n -a` starts it in `/`). */
 const PATH_OPTIONS = ['--state-dir', '--config', '--sim-db', '--dev-module', '--watch'] as const;
@@ -125,6 +125,7 @@ export const runLaunch: Command = async (cli, io) => {
   });
 
   dev?.attach(runtime);
+  busyAtRestart(cli, runtime);
 
   // SIGINT/SIGTERM: the user quitting. Once settled with --stay, they end the process gracefully.
   let stayResolve: (() => void) | null = null;
@@ -188,6 +189,20 @@ export const runLaunch: Command = async (cli, io) => {
   }
   return EXIT.ok;
 };
+
+/**
+ * `--busy-at-restart MS` (restart safety, RS-10): when the pipeline ends needing a restart, the app says
+ * it is busy (a session in progress) and idle again MS later — what a host does around a session or an
+ * update; the demo uses it to show a deferred restart.
+ */
+function busyAtRestart(cli: ParsedCLI, runtime: FirstRunRuntime): void {
+  if (cli.options['busy-at-restart'] === undefined) return;
+  const busyMs = parseMs('busy-at-restart', cli.options['busy-at-restart'], 0);
+  runtime.on('permissions.first_run_restart_pending', () => {
+    runtime.setBusy(true);
+    setTimeout(() => runtime.setBusy(false), busyMs).unref();
+  });
+}
 
 /** `--dev …`: check the dev options and prepare the session (before `runFirstRun`: the dev module loads first). */
 async function prepareDevFromCli(
