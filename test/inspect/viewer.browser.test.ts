@@ -2,7 +2,7 @@
  * The offline viewer in a real browser (Debian chromium through playwright-core): a simulated first
  * run with a real relaunch (`first-run demo --inspect-viewer URL`) streams to `first-run inspect`,
  * and the page must follow the root state PRECHECK → … → COMPLETED across the relaunch, showing
- * both pids. Saves `docs/viewer.png`.
+ * both pids. Saves a screenshot in the temp dir (with `UPDATE_DOCS=1`: `docs/viewer.png`, the one the docs show).
  *
  * Needs `npm run build` (the CLI runs from dist/) and /usr/bin/chromium: a missing chromium FAILS
  * this test (`apt-get install -y chromium`; `.ci/run` installs it).
@@ -122,6 +122,8 @@ describe('offline viewer in chromium', () => {
     // 5. The screenshot for the docs.
     mkdirSync(join(ROOT, 'docs'), { recursive: true });
     await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: join(ROOT, 'docs', 'viewer.png') });
+    // A test run never rewrites a tracked file; `UPDATE_DOCS=1` refreshes the docs' screenshot on purpose.
+    const shot = process.env.UPDATE_DOCS === '1' ? join(ROOT, 'docs', 'viewer.png') : join(tmpdir(), `first-run-viewer-${process.pid}.png`);
+    await page.screenshot({ path: shot });
   });
 });
