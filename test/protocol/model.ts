@@ -541,6 +541,25 @@ const statusSteps: Record<string, StepFn> = {
 
 const STEPS: Record<Kind, Record<string, StepFn>> = { launch: launchSteps, successor: successorSteps, reset: resetSteps, status: statusSteps };
 
+/**
+ * The other outcome of a launch's first step under the lock: on a ledger with restart_count 0, the first
+ * run may also settle without restarting (every grant was effective at once, or the user quits).
+ */
+const ALTERNATIVES: Partial<Record<Kind, Record<string, StepFn>>> = {
+  launch: {
+    pending: (s, p, o) => {
+      if (s.ledger.count !== 0 || findPending(s, o, p)) return null;
+      const violation = commit(s, p, 0);
+      p.pc = 'release';
+      return {
+        label: 'finds no pending hand-off; loads the ledger (restart_count 0): the app runs, needs no restart, commits',
+        fn: 'takeLockAsLaunch → findPendingHandoff → judgeProof; FirstRunProcess.openLedger → store.load; service → store.commit',
+        ...(violation ? { violation } : {}),
+      };
+    },
+  },
+};
+
 function nextPid(s: State): number {
   return 100 + s.procs.length;
 }
@@ -605,9 +624,12 @@ function processMoves(s: State, o: ModelOptions): Move[] {
     const step = STEPS[p.kind][p.pc];
     if (!step) throw new Error(`${p.name}: no step at ${p.pc}`);
     if (p.pc === 'wait' && !lockTakeable(s) && (p.age ?? 0) < 2) continue; // sleeps (a shortcut of the step)
-    const next = clone(s);
-    const result = step(next, proc(next, p.name), o);
-    if (result) moves.push(toMove(p.name, result, normalize(next)));
+    for (const fn of [step, ALTERNATIVES[p.kind]?.[p.pc]]) {
+      if (!fn) continue;
+      const next = clone(s);
+      const result = fn(next, proc(next, p.name), o);
+      if (result) moves.push(toMove(p.name, result, normalize(next)));
+    }
   }
   return moves;
 }
