@@ -4,7 +4,9 @@
  * at event n" is exact instead of a race against a watcher.
  *
  * - `FIRST_RUN_FAULT_KILL_AFTER=<role>:<n>` — the process of that role (`first`, a plain launch, or
- *   `successor`) SIGKILLs itself right after its n-th journal line is written.
+ *   `successor`) SIGKILLs itself right after its n-th journal line is written;
+ *   `<role>:<type>` (e.g. `first:restart.executed`) right after its first line of that event type — a
+ *   point that does not move with timing (test/protocol/replay.test.ts replays the model's crashes so).
  * - `FIRST_RUN_FAULT_JOURNAL_ENOSPC=<role>:<n>` — its n-th journal append fails as a full disk does
  *   (`ENOSPC`), and every later one too (a full disk stays full).
  */
@@ -14,20 +16,21 @@ export type ProcessRole = 'first' | 'successor';
 export interface FaultHooks {
   /** Before a line is written: throws an `ENOSPC` error when the disk is "full". */
   beforeJournalLine(): void;
-  /** After a line was written: may SIGKILL this process. */
-  afterJournalLine(): void;
+  /** After a line of event `type` was written: may SIGKILL this process. */
+  afterJournalLine(type: string): void;
 }
 
-function parseSpec(name: string, spec: string | undefined, role: ProcessRole): number | null {
+function parseSpec(name: string, spec: string | undefined, role: ProcessRole, byType = false): number | string | null {
   if (!spec) return null;
-  const match = /^(first|successor):(\d+)$/.exec(spec);
-  if (!match) throw new Error(`${name} must be first:N or successor:N, got ${JSON.stringify(spec)}`);
-  return match[1] === role ? Number(match[2]) : null;
+  const match = (byType ? /^(first|successor):(\d+|[a-z][a-z0-9_.]*)$/ : /^(first|successor):(\d+)$/).exec(spec);
+  if (!match) throw new Error(`${name} must be first:N or successor:N${byType ? ' (or first:<event type>, successor:<event type>)' : ''}, got ${JSON.stringify(spec)}`);
+  if (match[1] !== role) return null;
+  return /^\d+$/.test(match[2]!) ? Number(match[2]) : match[2]!;
 }
 
 export function createFaultHooks(role: ProcessRole, env: NodeJS.ProcessEnv = process.env): FaultHooks {
-  const killAt = parseSpec('FIRST_RUN_FAULT_KILL_AFTER', env.FIRST_RUN_FAULT_KILL_AFTER, role);
-  const fullAt = parseSpec('FIRST_RUN_FAULT_JOURNAL_ENOSPC', env.FIRST_RUN_FAULT_JOURNAL_ENOSPC, role);
+  const killAt = parseSpec('FIRST_RUN_FAULT_KILL_AFTER', env.FIRST_RUN_FAULT_KILL_AFTER, role, true);
+  const fullAt = parseSpec('FIRST_RUN_FAULT_JOURNAL_ENOSPC', env.FIRST_RUN_FAULT_JOURNAL_ENOSPC, role) as number | null;
   let attempted = 0;
   let written = 0;
   return {
@@ -37,9 +40,9 @@ export function createFaultHooks(role: ProcessRole, env: NodeJS.ProcessEnv = pro
         throw Object.assign(new Error('ENOSPC: no space left on device, write (injected by FIRST_RUN_FAULT_JOURNAL_ENOSPC)'), { code: 'ENOSPC' });
       }
     },
-    afterJournalLine() {
+    afterJournalLine(type) {
       written += 1;
-      if (written === killAt) process.kill(process.pid, 'SIGKILL');
+      if (written === killAt || type === killAt) process.kill(process.pid, 'SIGKILL');
     },
   };
 }

@@ -5,10 +5,17 @@
  * - a plain launch takes the lock (waiting `lockTimeoutMs` at most), makes sure `handoff/` is a directory
  *   of ours, sweeps dead successors' files, and yields the lock to a successor that is waiting for it.
  */
+import { performance } from 'node:perf_hooks';
 import { LockAcquisitionError } from '../errors.js';
 import { beginSuccession, ensureHandoffDir, findPendingHandoff, successorWaitMs, sweepHandoffs, type HandoffRole } from '../handoff/index.js';
 import { acquireInstanceLock, tryAcquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
 import type { SuccessorInfo } from './run-first-run.js';
+
+/**
+ * The lock waits' clock: this process's start (wall) plus monotonic time since — so a wall clock that
+ * jumps back during a wait cannot stretch it, and one that jumps forward cannot cut it short.
+ */
+const monotonicClock = { now: () => Math.round(performance.timeOrigin + performance.now()) };
 
 /** What the lock step needs from the runtime. */
 export interface LaunchLockContext {
@@ -38,7 +45,7 @@ export async function takeLockAsSuccessor(ctx: LaunchLockContext, handoff: Succe
     succession.finish({ clearFiles: false });
     return { kind: 'cancelled' };
   }
-  const result = await tryAcquireInstanceLock({ stateDir: ctx.stateDir, timeoutMs: succession.remainingMs(), sleep: succession.sleep });
+  const result = await tryAcquireInstanceLock({ stateDir: ctx.stateDir, timeoutMs: succession.remainingMs(), sleep: succession.sleep, clock: monotonicClock });
   if (!result.acquired) {
     const cancelled = succession.wasCancelled();
     succession.finish({ clearFiles: true });
@@ -60,7 +67,7 @@ export async function takeLockAsSuccessor(ctx: LaunchLockContext, handoff: Succe
 /** A plain launch's way to the lock: take it, then yield it to a successor that is waiting for it. */
 export async function takeLockAsLaunch(ctx: LaunchLockContext, lockTimeoutMs: number): Promise<LaunchLock> {
   const started = Date.now();
-  const lock = await acquireInstanceLock({ stateDir: ctx.stateDir, timeoutMs: lockTimeoutMs }).catch((error: unknown) => {
+  const lock = await acquireInstanceLock({ stateDir: ctx.stateDir, timeoutMs: lockTimeoutMs, clock: monotonicClock }).catch((error: unknown) => {
     ctx.record('instance.lock_conflict', { message: error instanceof Error ? error.message : String(error) });
     throw error;
   });

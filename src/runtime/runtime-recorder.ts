@@ -50,7 +50,7 @@ export function createRuntimeRecorder(options: {
       options.onFatal(wrapped);
       return;
     }
-    faults.afterJournalLine();
+    faults.afterJournalLine(type);
   };
   const deliver = (event: RecordedEvent) => {
     for (const listener of listeners) listener(event);
