@@ -28,9 +28,13 @@
  *    child). Then `restart.executed` is committed, the lock released, `released` sent, and it exits.
  * 4. No acceptable proof within `handoff_timeout_s`: the predecessor writes `T.cancelled`, kills its
  *    child, and verifies in place (`restart_unverified`). It never relaunches again (the gate's budget).
- * 5. Successor, once it holds the lock: if `T.cancelled` exists, releases and exits (`cancelled_successor`);
- *    else removes T's files and runs POST_RESTART_VERIFY. A successor whose ledger does not show the
- *    restart as spent (reset, lost) runs with the budget treated as spent: **a successor never restarts**.
+ * 5. Successor, once it holds the lock: if `T.cancelled` exists, or its own wait is over (it was paused
+ *    or starved past it: others have judged its proof expired and may have acted), releases and exits
+ *    (`cancelled_successor`); else removes T's files and reads the ledger. It runs POST_RESTART_VERIFY
+ *    only when the restart in the ledger is its own — `restart_count: 1` with the gate's request whose id
+ *    gives T (`tokenForRequest`), or `restart.executed` naming its PID; otherwise (a `reset`, another
+ *    launch's restart) it exits without running. So **a successor never restarts**, and never runs on a
+ *    ledger that is not the one it was started for.
  *
  * ## What everyone else concludes from `T.alive` ({@link judgeProof})
  * A proof is *pending* — a plain launch that took the lock in the gap yields it (exit 3) and `reset`
@@ -45,10 +49,12 @@
  *
  * ## Why `reset` cannot cause a second restart through the hand-off
  * `reset` takes the instance lock, *then* looks for a pending proof, and refuses while there is one.
- * The predecessor releases the lock only after it saw the proof, so any successor that could still take
- * the lock after `reset` has its proof on disk before `reset` holds the lock — `reset` sees it. And if
- * `reset` ran anyway (a proof judged stale by a jumped clock, a hand-edited state dir), the successor
- * finds `restart_count: 0` and runs with the budget spent (step 5).
+ * The predecessor releases the lock only after it saw the proof, so a successor that could still take
+ * the lock after a *release* has its proof on disk before `reset` holds the lock — `reset` sees it. A
+ * predecessor that dies instead has its lock taken over, and `reset` may then run before its successor
+ * proved (found by the protocol model, test/protocol/); so may a `reset` that judged a proof expired
+ * while its successor was paused. In both cases the successor finds the ledger is not its restart's and
+ * exits without running (step 5): the reset stands, and no restart is repeated.
  *
  * ## Cleanup
  * The lock holder sweeps `handoff/` ({@link sweepDecision}): files of a successor that is provably gone
@@ -66,6 +72,16 @@ export const HANDOFF_VERSION = 2;
 
 /** What a hand-off token looks like (a UUID; the CLI refuses anything else). */
 export const HANDOFF_TOKEN_PATTERN = /^[A-Za-z0-9-]{8,64}$/;
+
+/**
+ * The hand-off token of a relaunch: derived from the relaunch gate's request id (`<bootId>:<n>`, in the
+ * ledger since the RS-3 commit), so a successor can tell that the restart in the ledger is its own
+ * (step 5). `null` when the id cannot make a token.
+ */
+export function tokenForRequest(requestId: string): string | null {
+  const token = requestId.replace(/[^A-Za-z0-9-]/g, '-');
+  return HANDOFF_TOKEN_PATTERN.test(token) ? token : null;
+}
 
 /** Proofs and markers are tiny; anything larger is not ours and is never read past this. */
 export const MAX_HANDOFF_FILE_BYTES = 4096;

@@ -22,7 +22,7 @@ export interface SuccessionOptions {
 
 /** A successor between its proof and the lock. */
 export interface Succession {
-  /** The predecessor gave up on us before we even proved: do not run. */
+  /** The predecessor gave up on us before we even proved (or our own wait was over by then): do not run. */
   readonly cancelledEarly: boolean;
   /** How long, from now, we may still wait for the lock (monotonic). */
   remainingMs(): number;
@@ -43,6 +43,7 @@ export function beginSuccession(options: SuccessionOptions): Succession {
   const waitMs = successorWaitMs(options.handoffTimeoutMs);
   const started = performance.now();
   const channel = successorChannel(token, options.env ?? process.env);
+  const remainingMs = () => Math.max(0, waitMs - (performance.now() - started));
   const cancelledEarly = isHandoffCancelled(stateDir, token);
   let toldCancelled = false;
   let woken = false;
@@ -50,13 +51,17 @@ export function beginSuccession(options: SuccessionOptions): Succession {
     woken = true;
     if (signal === 'cancelled') toldCancelled = true;
   });
-  if (!cancelledEarly) {
-    writeAliveProof(stateDir, proofForThisProcess(token, options.role, waitMs));
+  // The proof promises what is left of our own wait, read at the instant its time is taken: a successor
+  // paused before writing it publishes an old (or already expired) proof, never a fresh full window.
+  const left = remainingMs();
+  const expiredEarly = !cancelledEarly && left === 0;
+  if (!cancelledEarly && !expiredEarly) {
+    writeAliveProof(stateDir, proofForThisProcess(token, options.role, Math.round(left), Date.now()));
     channel?.sayAlive(process.pid);
   }
   return {
-    cancelledEarly,
-    remainingMs: () => Math.max(0, waitMs - (performance.now() - started)),
+    cancelledEarly: cancelledEarly || expiredEarly,
+    remainingMs,
     sleep: (ms) => wakeableSleep(ms, stateDir, channel, () => woken),
     wasCancelled: () => toldCancelled || isHandoffCancelled(stateDir, token),
     finish: ({ clearFiles }) => {

@@ -54,9 +54,14 @@ export async function takeLockAsSuccessor(ctx: LaunchLockContext, handoff: Succe
     const holder = result.holder ? { pid: result.holder.pid, host: result.holder.host, startedAt: result.holder.startedAt ?? 'unknown' } : null;
     throw new LockAcquisitionError(result.lockPath, holder, `${result.message} (this process is a relaunched successor and waited as long as the hand-off allows)`);
   }
-  if (succession.wasCancelled()) {
+  // One check, right after the lock is ours: given up on, or past our own wait (paused, overloaded: the
+  // lock's loop makes one last attempt after its deadline) — others have judged our proof expired by
+  // now and may have acted on it (a launch ran, `reset` cleared the ledger): we must not run.
+  if (succession.wasCancelled() || succession.remainingMs() === 0) {
+    const why = succession.wasCancelled() ? 'cancelled' : 'wait_over';
     succession.finish({ clearFiles: true });
     await result.handle.release();
+    ctx.record(`${role}.successor_gave_up`, { reason: why });
     return { kind: 'cancelled' };
   }
   succession.finish({ clearFiles: true });

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { RelaunchStrategy } from '../../machines/types.js';
 import { RelaunchError } from '../errors.js';
-import { awaitSuccessorProof, cancelHandoff, ensureHandoffDir, HANDOFF_TOKEN_PATTERN } from '../handoff/index.js';
+import { awaitSuccessorProof, cancelHandoff, ensureHandoffDir, HANDOFF_TOKEN_PATTERN, tokenForRequest } from '../handoff/index.js';
 import { channelEnv, channelStdio, predecessorChannel, type PredecessorChannel } from '../handoff/handoff-channel.js';
 import { buildBundleRelaunchCommand, buildNodeRelaunchCommand, canExecve, type RelaunchCommand } from '../relaunch/bundle-command.js';
 import type { Relauncher, RelaunchRequest } from '../service/create-first-run-service.js';
@@ -142,7 +142,8 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
   async function relaunch(request: RelaunchRequest): Promise<{ newPid: number }> {
     if (used) throw new RelaunchError('This process already relaunched once; it never relaunches twice.');
     used = true;
-    const successorToken = randomUUID();
+    // The token names the request (in the ledger since RS-3): the successor checks the restart is its own.
+    const successorToken = tokenForRequest(request.requestId) ?? randomUUID();
     token = successorToken;
     try {
       ensureHandoffDir(options.stateDir);

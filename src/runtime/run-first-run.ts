@@ -22,6 +22,7 @@ import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.
 import type { PermissionBackend } from '../backend/permission-backend.js';
 import { FirstRunError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
 import { prepareStateDir } from '../fs/state-dir.js';
+import { tokenForRequest } from '../handoff/index.js';
 import { openLedgerStore, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
 import type { InstanceLockHandle } from '../lock/index.js';
 import {
@@ -139,6 +140,11 @@ export interface FirstRunRuntime {
   suspend(): Promise<SuspendedState>;
 }
 
+
+/** What a successor reads of the relaunch gate in its ledger. */
+type GateView = {
+  children?: { relaunchGate?: { snapshot?: { context?: { request?: { id?: unknown } | null; last?: { kind?: string; newPid?: number } } } } };
+};
 
 const cancelledResult: RuntimeResult = { outcome: 'cancelled_successor', phase: null, restartCount: 0, warnings: [], ledger: null };
 
@@ -265,17 +271,32 @@ class FirstRunProcess {
     return { store, loaded };
   }
 
+  /**
+   * A successor runs only on the restart it was started for (step 5 of `handoff-protocol.ts`): the
+   * ledger shows `restart_count` 1 and either the gate's request whose id gives our token, or
+   * `restart.executed` naming our PID. Anything else — no ledger or `restart_count` 0 (a `reset` ran
+   * while the predecessor was dead or before we proved), another launch's request or restart — and it
+   * does not run (so it never restarts): the user's next launch does what that ledger says.
+   */
+  ledgerIsNotOurs(loaded: LedgerLoadResult): boolean {
+    const successor = this.options.successor;
+    if (!successor || loaded.kind === 'safe_mode') return false;
+    const snapshot = loaded.snapshot as GateView | null;
+    const count = snapshot ? selectRestartCount(snapshot) : null;
+    const gate = snapshot?.children?.relaunchGate?.snapshot?.context;
+    const requested = typeof gate?.request?.id === 'string' && tokenForRequest(gate.request.id) === successor.token;
+    const executed = gate?.last?.kind === 'executed' && gate.last.newPid === process.pid;
+    if (count === 1 && (requested || executed)) return false;
+    this.record('restart.successor_ledger_mismatch', { ledger: loaded.kind, restart_count: count, gate_last: gate?.last?.kind ?? null });
+    return true;
+  }
+
   /** What the service starts from: a dev override, the safe mode, the ledger, or nothing (a fresh run). */
   chooseSnapshot(loaded: LedgerLoadResult, bootId: string): unknown {
     const { options } = this;
     if (options.snapshotOverride !== undefined) return options.snapshotOverride;
     if (loaded.kind === 'safe_mode') return safeModeSnapshot(options.settings, bootId);
     const snapshot = loaded.snapshot ?? undefined;
-    if (options.successor && (snapshot === undefined || selectRestartCount(snapshot) !== 1)) {
-      // A successor never restarts: its predecessor spent the restart, whatever the ledger says now.
-      this.record('restart.successor_ledger_mismatch', { ledger: loaded.kind, restart_count: snapshot === undefined ? null : selectRestartCount(snapshot) });
-      return safeModeSnapshot(options.settings, bootId, 'this process is a relaunched successor: the restart was spent by its predecessor, though the ledger no longer shows it');
-    }
     return snapshot;
   }
 
@@ -329,6 +350,7 @@ class FirstRunProcess {
     this.record('instance.lock_acquired', { waited_ms: taken.waitedMs, token: lock.owner.token.slice(0, 8) });
     this.watchLock(lock);
     const { store, loaded } = this.openLedger(lock);
+    if (this.ledgerIsNotOurs(loaded)) return cancelledResult;
     const bootId = randomUUID();
     const service = this.startService(store, lock, this.chooseSnapshot(loaded, bootId), bootId);
     if (this.suspending) return { outcome: 'suspended', phase: null, restartCount: 0, warnings: [], ledger: loaded.kind };

@@ -111,16 +111,19 @@ describe('issue 10: the hand-off', () => {
     expect(reset.stdout).toContain(String(waiting.pid));
     expect(ledgerPhase(box)).toEqual({ phase: 'COMPLETED', restart_count: 1 }); // nothing moved
 
-    // Defence in depth: a successor that finds no spent restart (the ledger was reset anyway) runs with
-    // the budget spent — the scenario needs a restart, and none happens.
+    // Defence in depth: a successor that finds no spent restart (the ledger was reset under it, e.g.
+    // while its predecessor was dead) does not run at all — the scenario needs a restart, none happens,
+    // and the next launch is the first run the reset asked for.
     const fresh = sandbox();
     const successor = await endsWithin(
       launch(fresh, ['--successor-of', String(waiting.pid), '--handoff-token', '0f0e0d0c-0b0a-4908-8706-050403020100']),
       20_000,
     );
     expect(successor.code).toBe(0);
+    expect(lastJson(successor.stdout)).toMatchObject({ outcome: 'cancelled_successor' });
     const lines = journal(fresh);
     expect(lines.map((e) => e.type)).toContain('restart.successor_ledger_mismatch');
+    expect(lines.filter((e) => e.type === 'ledger.committed')).toEqual([]);
     expect(lines.filter((e) => e.type === 'restart.executed')).toEqual([]);
     expect(lines.filter((e) => e.type === 'restart.handoff_started')).toEqual([]);
   });

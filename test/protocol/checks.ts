@@ -13,8 +13,15 @@ export const SAFETY = [
   'no-lockout',
 ];
 
-/** Claims of src/handoff/handoff-protocol.ts that the model refutes (reported to the lead; see the docs). */
-export const KNOWN_DEFECTS = ['reset-respects-handoff', 'cancelled-successor-never-runs'];
+/**
+ * Claims of src/handoff/handoff-protocol.ts that the model still refutes (docs/architecture.md, "What the
+ * model found"); any other fails `protocol-model.test.ts`. The two findings of the first exploration are
+ * fixed; what remains is reached only outside the CI bound (`FIRST_RUN_PROTOCOL_FULL=1`: a SIGKILL of the
+ * predecessor between giving up and verifying in place, *and* a forward clock jump past the 607 s a
+ * cancel marker is kept), and is benign: the late successor verifies the restart its dead predecessor
+ * spent — one instance, no second restart.
+ */
+export const KNOWN_DEFECTS: string[] = ['cancelled-successor-never-runs'];
 
 export const NO_FAULTS = { kills: 0, stops: 0, reuses: 0, jumps: 0, statuses: 0 };
 /** A bound: the default processes, only the faults given. */

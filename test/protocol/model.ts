@@ -77,7 +77,11 @@ export interface State {
   shift: number;
   /** The instance lock: who holds it (a process name), whether or not it is still alive. */
   lock: string | null;
-  ledger: { count: number; epoch: number };
+  /**
+   * The ledger as the hand-off reads it: restart_count, the reset epoch, the relaunch gate's pending
+   * request (the token derived from its id, `tokenForRequest`) and the successor `restart.executed` named.
+   */
+  ledger: { count: number; epoch: number; request: string | null; executedTo: number | null };
   files: Record<string, TokenFiles>;
   /** PIDs of ours that now belong to another program. */
   reused: number[];
@@ -126,11 +130,6 @@ export interface ModelOptions {
   judge: Judge;
   /** `resetFirstRun` checks `findPendingHandoff` after taking the lock (false: the sabotage). */
   resetChecksPending: boolean;
-  /**
-   * A what-if, not the code: the successor gives up once its own wait is over, without the one more
-   * attempt at the lock that `tryAcquireInstanceLock` makes today (see docs/architecture.md).
-   */
-  successorStopsAtDeadline: boolean;
 }
 
 export const defaultOptions = (overrides: Partial<ModelOptions> = {}): ModelOptions => ({
@@ -138,7 +137,6 @@ export const defaultOptions = (overrides: Partial<ModelOptions> = {}): ModelOpti
   bound: DEFAULT_BOUND,
   judge: judgeProof,
   resetChecksPending: true,
-  successorStopsAtDeadline: false,
   ...overrides,
 });
 
@@ -269,6 +267,18 @@ function phantom(state: State, token: string): Violation | null {
   return { invariant: 'no-phantom-successor', detail: `a proof of ${writer?.name ?? token} was judged pending, but its writer is ${writer ? writer.life : 'unknown'} and PID ${alive?.pid} is ${who}` };
 }
 
+/**
+ * The ghost truth of "a successor is pending": one proved alive (its proof on disk, its PID its own), is
+ * alive (even if stopped), inside its own wait, and not given up on — with the clock never moved.
+ */
+function waitingSuccessor(state: State): Proc | undefined {
+  if (state.ghost.clockMoved) return undefined;
+  return state.procs.find((p) => {
+    const files = p.kind === 'successor' && p.token ? state.files[p.token] : undefined;
+    return files?.alive && !files.cancelled && live(p) && files.alive.pid === p.pid && p.pc === 'wait' && (p.age ?? 0) < 2;
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The processes' steps.
 
@@ -352,6 +362,9 @@ const launchSteps: Record<string, StepFn> = {
   load: (s, p) => {
     const count = s.ledger.count;
     const violation = commit(s, p, 1);
+    // RS-3 commits the request (its id gives the successor's token); a launch restoring a request it did
+    // not arm drops it (the gate's `restored_request`).
+    s.ledger.request = count === 0 ? `T${s.procs.filter((q) => q.kind === 'successor').length + 1}` : null;
     p.pc = count === 0 ? 'spawn' : 'release';
     const label = count === 0 ? 'loads the ledger (restart_count 0): the app runs; commits restart_count 1 before relaunching (RS-3)' : 'loads the ledger (restart_count 1): the app runs without restarting; commits';
     return { label, fn: 'FirstRunProcess.openLedger → store.load; chooseSnapshot; relaunch gate → store.commit', ...(violation ? { violation } : {}) };
@@ -371,6 +384,8 @@ const launchSteps: Record<string, StepFn> = {
   },
   commitExecuted: (s, p) => {
     s.ghost.executed += 1;
+    s.ledger.request = null;
+    s.ledger.executedTo = proc(s, p.child!).pid;
     const violation = s.lock !== p.name ? { invariant: 'one-ledger-writer', detail: `${p.name} commits restart.executed without the lock` } : s.ghost.executed > 1 ? { invariant: 'one-relaunch', detail: 'restart.executed committed twice in one epoch' } : undefined;
     p.pc = 'release';
     return { label: 'commits restart.executed', fn: 'service (relaunch resolved) → store.commit', ...(violation ? { violation } : {}) };
@@ -392,6 +407,7 @@ const launchSteps: Record<string, StepFn> = {
   },
   work: (s, p) => {
     const violation = commit(s, p, 1);
+    s.ledger.request = null; // the gate records the failed relaunch; the request is done
     p.pc = 'release';
     return { label: 'runs and commits its settled state', fn: 'service → store.commit', ...(violation ? { violation } : {}) };
   },
@@ -445,13 +461,19 @@ const successorSteps: Record<string, StepFn> = {
     return { label: 'is not cancelled', fn: 'beginSuccession → isHandoffCancelled' };
   },
   prove: (s, p) => {
+    if ((p.age ?? 0) >= 2) {
+      exit(s, p, 'wait over before proving');
+      return { label: 'its own wait is over before it proved: exits without proving', fn: 'beginSuccession (remainingMs() === 0)' };
+    }
     const files = (s.files[p.token!] ??= { alive: null, cancelled: null });
-    files.alive = { pid: p.pid, startId: p.startId, age: 0, shift: s.shift };
+    // The proof promises what is left of the successor's own wait: its window ends where the successor's
+    // does (modelled as a proof as old as the successor, with the full wait).
+    files.alive = { pid: p.pid, startId: p.startId, age: p.age ?? 0, shift: s.shift };
     p.pc = 'wait';
-    return { label: `writes ${p.token}.alive (pid ${p.pid}, start ${p.startId})`, fn: 'beginSuccession → writeAliveProof(proofForThisProcess)' };
+    return { label: `writes ${p.token}.alive (pid ${p.pid}, start ${p.startId})`, fn: 'beginSuccession → writeAliveProof(proofForThisProcess, remainingMs())' };
   },
-  wait: (s, p, o) => {
-    if (lockTakeable(s) && !(o.successorStopsAtDeadline && (p.age ?? 0) >= 2)) {
+  wait: (s, p) => {
+    if (lockTakeable(s)) {
       const from = s.lock;
       s.lock = p.name;
       p.pc = 'checkCancel';
@@ -468,6 +490,12 @@ const successorSteps: Record<string, StepFn> = {
     return { label: 'removes its files and exits', fn: 'succession.finish({clearFiles}) → clearHandoff' };
   },
   checkCancel: (s, p) => {
+    if ((p.age ?? 0) >= 2) {
+      delete s.files[p.token!];
+      release(s, p);
+      exit(s, p, 'wait over');
+      return { label: 'holds the lock, but its own wait is over: releases, exits', fn: 'takeLockAsSuccessor → remainingMs() === 0; finish; release' };
+    }
     if (s.files[p.token!]?.cancelled) {
       delete s.files[p.token!];
       release(s, p);
@@ -486,17 +514,23 @@ const successorSteps: Record<string, StepFn> = {
   load: (s, p) => {
     const cancelled = s.ghost.cancelled.includes(p.token!);
     const count = s.ledger.count;
+    const ours = count === 1 && (s.ledger.request === p.token || s.ledger.executedTo === p.pid);
+    if (!ours) {
+      release(s, p);
+      exit(s, p, 'not its restart');
+      const why = count !== 1 ? `restart_count ${count}: reset under it` : 'the restart in it is not its own';
+      return { label: `loads the ledger (${why}): does not run; releases, exits`, fn: 'FirstRunProcess.ledgerIsNotOurs; close → release' };
+    }
     const resetUnder = p.epoch !== s.ledger.epoch && !s.ghost.clockMoved;
-    // chooseSnapshot: a successor never restarts (safe mode, restart_count 1, when the ledger shows 0).
     const violation: Violation | undefined =
       commit(s, p, 1) ??
       (cancelled ? { invariant: 'cancelled-successor-never-runs', detail: `${p.name} runs although its predecessor gave up on ${p.token}` } : undefined) ??
-      (resetUnder ? { invariant: 'reset-respects-handoff', detail: `${p.name} runs on a ledger reset after its predecessor relaunched (restart_count ${count}): the reset is undone by its safe mode, or the hand-off by the reset` } : undefined);
+      (resetUnder ? { invariant: 'reset-respects-handoff', detail: `${p.name} runs on the ledger of another epoch (a reset came between its predecessor's relaunch and its run)` } : undefined);
     p.pc = 'release';
     delete p.age;
     return {
-      label: count === 1 ? 'loads the ledger (restart_count 1): the app runs; commits' : `loads the ledger (restart_count ${count}): runs with the budget spent (safe mode); commits restart_count 1`,
-      fn: 'FirstRunProcess.openLedger; chooseSnapshot (a successor never restarts); store.commit',
+      label: 'loads the ledger (restart_count 1): the app runs; commits',
+      fn: 'FirstRunProcess.openLedger; ledgerIsNotOurs (false); store.commit',
       ...(violation ? { violation } : {}),
     };
   },
@@ -520,8 +554,11 @@ const resetSteps: Record<string, StepFn> = {
     return fuse(checked, resetSteps.reset!(s, p, o)!);
   },
   reset: (s, p) => {
-    const violation: Violation | undefined = s.lock !== p.name ? { invariant: 'one-ledger-writer', detail: `${p.name} resets the ledger without holding the lock` } : undefined;
-    s.ledger = { count: 0, epoch: s.ledger.epoch + 1 };
+    const waiting = waitingSuccessor(s);
+    const violation: Violation | undefined =
+      (s.lock !== p.name ? { invariant: 'one-ledger-writer', detail: `${p.name} resets the ledger without holding the lock` } : undefined) ??
+      (waiting ? { invariant: 'reset-respects-handoff', detail: `${p.name} resets the ledger while ${waiting.name} proved alive and waits for the lock inside its window` } : undefined);
+    s.ledger = { count: 0, epoch: s.ledger.epoch + 1, request: null, executedTo: null };
     s.ghost.rises = 0;
     s.ghost.spawns = 0;
     s.ghost.executed = 0;
@@ -596,7 +633,7 @@ export function initialState(bound: Bound): State {
   return {
     shift: 0,
     lock: null,
-    ledger: { count: 0, epoch: 0 },
+    ledger: { count: 0, epoch: 0, request: null, executedTo: null },
     files: {},
     reused: [],
     procs: [{ name: 'L1', kind: 'launch', pid: 100, startId: 's100', pc: 'acquire', life: 'alive' }],
@@ -786,5 +823,5 @@ export function stateKey(s: State): string {
     .join(',');
   const b = s.budget;
   const g = s.ghost;
-  return [s.shift, s.lock ?? '', s.ledger.count, s.ledger.epoch, files, s.reused.join('/'), procs, b.launches, b.resets, b.statuses, b.kills, b.stops, b.reuses, b.jumps, g.rises, g.spawns, g.executed, g.cancelled.join('/'), g.clockMoved ? 1 : 0].join('|');
+  return [s.shift, s.lock ?? '', s.ledger.count, s.ledger.epoch, s.ledger.request ?? '', s.ledger.executedTo ?? '', files, s.reused.join('/'), procs, b.launches, b.resets, b.statuses, b.kills, b.stops, b.reuses, b.jumps, g.rises, g.spawns, g.executed, g.cancelled.join('/'), g.clockMoved ? 1 : 0].join('|');
 }
