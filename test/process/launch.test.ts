@@ -30,7 +30,9 @@ describe('first-run launch, real processes', () => {
     const first = launch(box);
     const { code, stdout } = await first.exited;
     expect(code).toBe(0);
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ outcome: 'handed_off', restart_count: 1 });
+    // The successor shares our stdout and may print its own line before this process has exited.
+    const ours = stdout.trim().split('\n').map((line) => JSON.parse(line) as { pid: number }).find((line) => line.pid === first.child.pid);
+    expect(ours).toMatchObject({ outcome: 'handed_off', restart_count: 1 });
     await allWritersGone(box);
     expect(ledgerPhase(box)).toEqual({ phase: 'COMPLETED', restart_count: 1 });
     const lines = journal(box);
