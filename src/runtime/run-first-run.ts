@@ -17,7 +17,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { InspectionEvent, Observer } from 'xstate';
-import { selectRestartCount } from '../../machines/relaunch-gate.machine.js';
 import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
 import type { PermissionBackend } from '../backend/permission-backend.js';
 import { FirstRunError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
@@ -25,17 +24,12 @@ import { prepareStateDir } from '../fs/state-dir.js';
 import { tokenForRequest } from '../handoff/index.js';
 import { openLedgerStore, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
 import type { InstanceLockHandle } from '../lock/index.js';
-import {
-  createFirstRunService,
-  type FirstRunService,
-  type SettledResult,
-} from '../service/create-first-run-service.js';
+import type { FirstRunService, SettledResult } from '../service/create-first-run-service.js';
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
 import { takeLockAsLaunch, takeLockAsSuccessor, type LaunchLock } from './launch-lock.js';
 import { createLegacyFlags } from './legacy-flags.js';
 import { assertStrategyAvailable, createProcessRelauncher, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { createRuntimeRecorder } from './runtime-recorder.js';
-import { safeModeSnapshot, validateOrchestratorSnapshot } from './snapshot.js';
 import { orchestratorDurableProjection } from './durable-projection.js';
 
 /** Set when this process was started by a relaunch. */
@@ -143,8 +137,21 @@ export interface FirstRunRuntime {
 
 /** What a successor reads of the relaunch gate in its ledger. */
 type GateView = {
-  children?: { relaunchGate?: { snapshot?: { context?: { request?: { id?: unknown } | null; last?: { kind?: string; newPid?: number } } } } };
+  children?: {
+    relaunchGate?: { snapshot?: { context?: { restartCount?: unknown; request?: { id?: unknown } | null; last?: { kind?: string; newPid?: number } } } };
+  };
 };
+
+/**
+ * The modules that load `xstate` and build the machines, imported only once the lock is ours: a
+ * relaunched successor proves alive and takes the lock before paying for them (the hand-off's critical
+ * path, docs/performance.md), and a launch that exits 3 never loads them.
+ */
+async function loadMachineModules() {
+  const [service, snapshot] = await Promise.all([import('../service/create-first-run-service.js'), import('./snapshot.js')]);
+  return { createFirstRunService: service.createFirstRunService, ...snapshot };
+}
+type MachineModules = Awaited<ReturnType<typeof loadMachineModules>>;
 
 const cancelledResult: RuntimeResult = { outcome: 'cancelled_successor', phase: null, restartCount: 0, warnings: [], ledger: null };
 
@@ -257,10 +264,10 @@ class FirstRunProcess {
     return flags;
   }
 
-  openLedger(lock: InstanceLockHandle): { store: LedgerStore; loaded: LedgerLoadResult } {
+  openLedger(lock: InstanceLockHandle, modules: MachineModules): { store: LedgerStore; loaded: LedgerLoadResult } {
     const store = openLedgerStore({
       stateDir: this.options.stateDir,
-      validateSnapshot: validateOrchestratorSnapshot,
+      validateSnapshot: modules.validateOrchestratorSnapshot,
       durableProjection: orchestratorDurableProjection,
       journal: { append: (type, payload) => this.record(type, payload ?? {}) },
       assertWriter: () => lock.assertHeld(),
@@ -282,8 +289,8 @@ class FirstRunProcess {
     const successor = this.options.successor;
     if (!successor || loaded.kind === 'safe_mode') return false;
     const snapshot = loaded.snapshot as GateView | null;
-    const count = snapshot ? selectRestartCount(snapshot) : null;
     const gate = snapshot?.children?.relaunchGate?.snapshot?.context;
+    const count = gate?.restartCount ?? null;
     const requested = typeof gate?.request?.id === 'string' && tokenForRequest(gate.request.id) === successor.token;
     const executed = gate?.last?.kind === 'executed' && gate.last.newPid === process.pid;
     if (count === 1 && (requested || executed)) return false;
@@ -292,15 +299,15 @@ class FirstRunProcess {
   }
 
   /** What the service starts from: a dev override, the safe mode, the ledger, or nothing (a fresh run). */
-  chooseSnapshot(loaded: LedgerLoadResult, bootId: string): unknown {
+  chooseSnapshot(loaded: LedgerLoadResult, bootId: string, modules: MachineModules): unknown {
     const { options } = this;
     if (options.snapshotOverride !== undefined) return options.snapshotOverride;
-    if (loaded.kind === 'safe_mode') return safeModeSnapshot(options.settings, bootId);
+    if (loaded.kind === 'safe_mode') return modules.safeModeSnapshot(options.settings, bootId);
     const snapshot = loaded.snapshot ?? undefined;
     return snapshot;
   }
 
-  startService(store: LedgerStore, lock: InstanceLockHandle, snapshot: unknown, bootId: string): FirstRunService {
+  startService(store: LedgerStore, lock: InstanceLockHandle, snapshot: unknown, bootId: string, modules: MachineModules): FirstRunService {
     const { options } = this;
     const flags = this.legacyFlags(lock);
     this.relauncher = createProcessRelauncher({
@@ -310,7 +317,7 @@ class FirstRunProcess {
       onEvent: this.record,
       beforeExecve: () => lock.releaseSync(),
     });
-    const service = createFirstRunService({
+    const service = modules.createFirstRunService({
       settings: options.settings,
       backend: options.backend,
       bootId,
@@ -349,10 +356,11 @@ class FirstRunProcess {
     this.lock = lock;
     this.record('instance.lock_acquired', { waited_ms: taken.waitedMs, token: lock.owner.token.slice(0, 8) });
     this.watchLock(lock);
-    const { store, loaded } = this.openLedger(lock);
+    const modules = await loadMachineModules();
+    const { store, loaded } = this.openLedger(lock, modules);
     if (this.ledgerIsNotOurs(loaded)) return cancelledResult;
     const bootId = randomUUID();
-    const service = this.startService(store, lock, this.chooseSnapshot(loaded, bootId), bootId);
+    const service = this.startService(store, lock, this.chooseSnapshot(loaded, bootId, modules), bootId, modules);
     if (this.suspending) return { outcome: 'suspended', phase: null, restartCount: 0, warnings: [], ledger: loaded.kind };
     if (this.busy !== null) service.setBusy(this.busy);
     service.start();

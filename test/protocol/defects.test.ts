@@ -25,7 +25,8 @@ describe('a successor that oversleeps its own wait (real processes)', () => {
     await waitFor('the app to hold the lock', () => journal(box).some((e) => e.pid === app.child.pid && e.type === 'ledger.loaded'));
     const successor = launch(box, ['--successor-of', String(app.child.pid), '--handoff-token', randomUUID()]);
     const pid = successor.child.pid!;
-    await waitFor('the successor to prove alive', () => journal(box).some((e) => e.pid === pid && e.type === 'restart.successor_started'));
+    // Its proof on disk (the journal's `successor_started` comes just before the proof is written).
+    await waitFor('the successor to prove alive', () => findPendingHandoff(box.stateDir)?.pid === pid);
     process.kill(pid, 'SIGSTOP');
     try {
       app.child.kill('SIGTERM');

@@ -32,7 +32,7 @@ const POINTS: CrashPoint[] = [
   { victim: 'L1', pcs: ['await'], role: 'first', after: 'restart.handoff_started' },
   { victim: 'L1', pcs: ['commitExecuted'], role: 'first', after: 'restart.successor_alive' },
   { victim: 'L1', pcs: ['release'], role: 'first', after: 'restart.executed' },
-  { victim: 'S1', pcs: ['wait'], role: 'successor', after: 'restart.successor_started' },
+  { victim: 'S1', pcs: ['begin'], role: 'successor', after: 'restart.successor_started' }, // journaled before its cancel check and proof
   { victim: 'S1', pcs: ['load'], role: 'successor', after: 'instance.lock_acquired' },
   { victim: 'S1', pcs: ['release'], role: 'successor', after: 'ledger.committed' },
 ];

@@ -15,7 +15,7 @@ import { resolveSettings, resolveStateDir } from '../common.js';
 import { EXIT, type Command } from '../io.js';
 import { parseMs, type ParsedCLI } from '../parse-cli.js';
 import { createReporter } from '../reporter.js';
-import { prepareDevSession, setAsideStaleDevState, type DevSession } from '../../dev/dev-session.js';
+import type { DevSession } from '../../dev/dev-session.js';
 import type { FirstRunRuntime } from '../../runtime/run-first-run.js';
 
 /** The app bundle around an executable (`/Applications/X.app/Contents/MacOS/X` → `/Applications/X.app`). */
@@ -111,7 +111,7 @@ export const runLaunch: Command = async (cli, io) => {
     ...(successor && !dev?.runtimeOptions.devRestart ? { successor } : {}),
     stay: cli.options.stay === true,
     // Dev mode: the dev session's hand-off, restore and `stay`; otherwise a stale dev-restart file is only reported.
-    ...(dev ? dev.runtimeOptions : { onStarted: () => void setAsideStaleDevState(stateDir, (line) => io.stderr(line)) }),
+    ...(dev ? dev.runtimeOptions : { onStarted: () => void setAsideStaleDevStateLater(stateDir, io) }),
     ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
     ...(typeof cli.options['app-mode'] === 'string' ? { appMode: cli.options['app-mode'] as 'SLEEPING' } : {}),
     ...(inspection ? { inspect: inspection.inspect } : {}),
@@ -204,6 +204,16 @@ function busyAtRestart(cli: ParsedCLI, runtime: FirstRunRuntime): void {
   });
 }
 
+/** Report a stale dev-restart file (dev mode's module, with the machines, loads only when it is needed). */
+async function setAsideStaleDevStateLater(stateDir: string, io: { stderr(text: string): void }): Promise<void> {
+  try {
+    const { setAsideStaleDevState } = await import('../../dev/dev-session.js');
+    setAsideStaleDevState(stateDir, (line) => io.stderr(line));
+  } catch (error) {
+    io.stderr(`first-run: could not check for a stale dev-restart file: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 /** `--dev …`: check the dev options and prepare the session (before `runFirstRun`: the dev module loads first). */
 async function prepareDevFromCli(
   cli: ParsedCLI,
@@ -229,6 +239,7 @@ async function prepareDevFromCli(
   for (const root of roots) {
     if (!existsSync(root)) throw new UsageError(`Expected \`--watch\` to name an existing file or directory, got \`${root}\`.`);
   }
+  const { prepareDevSession } = await import('../../dev/dev-session.js');
   return prepareDevSession({
     stateDir,
     watch: roots,
