@@ -303,9 +303,10 @@ export function createDevRestarter(options: DevRestarterOptions): DevRestarter {
   let channel: PredecessorChannel | null = null;
 
   function giveUpOn(token: string): void {
-    cancelHandoff(stateDir, token); // a failure here leaves a successor that the lock still keeps out
+    // The child first (as the relauncher does): once it is dead, no late successor can exist.
     channel?.cancelled();
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    cancelHandoff(stateDir, token); // a failure here leaves nothing behind: the child is gone
   }
 
   async function handOff(token: string): Promise<HandoffOutcome> {

@@ -133,10 +133,13 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
   let used = false;
 
   const giveUp = (successorToken: string) => {
+    // Our own child first: once it is SIGKILLed no late successor of ours can exist, whatever happens to
+    // us next (a SIGKILL between the two steps cannot leave a live successor with a marker that a sweep
+    // may later remove). The marker is for a successor that is not our child (`bundle`).
+    channel?.cancelled();
+    if (options.plan.strategy === 'node' && child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     const failed = cancelHandoff(options.stateDir, successorToken);
     if (failed) emit('restart.handoff_cancel_failed', { message: failed.message });
-    channel?.cancelled();
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
 
   async function relaunch(request: RelaunchRequest): Promise<{ newPid: number }> {

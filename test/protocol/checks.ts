@@ -15,11 +15,12 @@ export const SAFETY = [
 
 /**
  * Claims of src/handoff/handoff-protocol.ts that the model still refutes (docs/architecture.md, "What the
- * model found"); any other fails `protocol-model.test.ts`. The two findings of the first exploration are
- * fixed; what remains is reached only outside the CI bound (`FIRST_RUN_PROTOCOL_FULL=1`: a SIGKILL of the
- * predecessor between giving up and verifying in place, *and* a forward clock jump past the 607 s a
- * cancel marker is kept), and is benign: the late successor verifies the restart its dead predecessor
- * spent — one instance, no second restart.
+ * model found"); any other fails `protocol-model.test.ts`. The findings of the first exploration are
+ * fixed; what remains is reached only with the `bundle` strategy (a successor that is not our child, so
+ * it cannot be killed), a SIGKILL of the predecessor between giving up and verifying in place, *and* a
+ * forward clock jump past the 607 s a cancel marker is kept (`FIRST_RUN_PROTOCOL_FULL=1`, 20 moves). It
+ * is benign: the late successor verifies the restart its dead predecessor spent — one instance, no
+ * second restart.
  */
 export const KNOWN_DEFECTS: string[] = ['cancelled-successor-never-runs'];
 

@@ -390,20 +390,22 @@ const launchSteps: Record<string, StepFn> = {
     p.pc = 'release';
     return { label: 'commits restart.executed', fn: 'service (relaunch resolved) → store.commit', ...(violation ? { violation } : {}) };
   },
-  cancel: (s, p) => {
-    s.files[p.token!] ??= { alive: null, cancelled: null };
-    s.files[p.token!]!.cancelled = { age: 0, shift: s.shift };
-    if (!s.ghost.cancelled.includes(p.token!)) s.ghost.cancelled.push(p.token!);
-    p.pc = 'kill';
-    return { label: `gives up: writes ${p.token}.cancelled`, fn: 'relauncher giveUp → cancelHandoff' };
-  },
+  // Giving up (`giveUp` in the relauncher): its own child first — SIGKILLed, it can never come late —
+  // then the marker, for a successor that is not its child (`bundle`).
   kill: (s, p, o) => {
     const child = proc(s, p.child!);
     const killed = o.strategy === 'node' && live(child);
     if (killed) bury(child);
+    p.pc = 'cancel';
+    return { label: killed ? `gives up: SIGKILLs its child ${child.name}` : 'gives up (its successor is not its child)', fn: 'relauncher giveUp → child.kill' };
+  },
+  cancel: (s, p) => {
+    s.files[p.token!] ??= { alive: null, cancelled: null };
+    s.files[p.token!]!.cancelled = { age: 0, shift: s.shift };
+    if (!s.ghost.cancelled.includes(p.token!)) s.ghost.cancelled.push(p.token!);
     p.pc = 'work';
     delete p.age;
-    return { label: killed ? `SIGKILLs its child ${child.name}; verifies in place` : 'verifies in place (restart_unverified)', fn: 'relauncher giveUp → child.kill' };
+    return { label: `writes ${p.token}.cancelled; verifies in place (restart_unverified)`, fn: 'relauncher giveUp → cancelHandoff' };
   },
   work: (s, p) => {
     const violation = commit(s, p, 1);
@@ -440,12 +442,12 @@ function awaitMoves(s: State, p: Proc, o: ModelOptions): { next: State; result: 
   const child = proc(s, p.child!);
   if (o.strategy === 'node' && !live(child) && !acceptable(s, p)) {
     const next = clone(s);
-    proc(next, p.name).pc = 'cancel';
+    proc(next, p.name).pc = 'kill';
     out.push({ next, result: { label: `sees child ${child.name} exit before the hand-off`, fn: "awaitSuccessorProof (child 'exit' → look → finish)" } });
   }
   if ((p.age ?? 0) >= 1) {
     const next = clone(s);
-    proc(next, p.name).pc = 'cancel';
+    proc(next, p.name).pc = 'kill';
     out.push({ next, result: { label: 'times out waiting for the proof', fn: 'awaitSuccessorProof (timer: handoff_timeout_s)' } });
   }
   return out;

@@ -29,6 +29,8 @@ const FULL_RUNS: Run[] = [
   { name: 'node strategy, 1 SIGKILL, 1 clock jump', options: defaultOptions({ bound: bound({ kills: 1, jumps: 1 }) }) },
   { name: 'node strategy, 1 SIGKILL, status', options: defaultOptions({ bound: bound({ kills: 1, statuses: 1 }) }) },
   { name: 'bundle strategy, 1 SIGKILL, 1 SIGSTOP', options: defaultOptions({ strategy: 'bundle', bound: bound({ kills: 1, stops: 1 }) }) },
+  // Where the one known residual lives (KNOWN_DEFECTS in checks.ts): a SIGKILL and a forward clock jump.
+  { name: 'bundle strategy, 1 SIGKILL, 1 clock jump', options: defaultOptions({ strategy: 'bundle', bound: bound({ kills: 1, jumps: 1 }) }) },
 ];
 
 const full = process.env.FIRST_RUN_PROTOCOL_FULL === '1';
