@@ -8,12 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { BackendError, ScenarioError } from '../errors.js';
 import { isPidAlive } from '../runtime/process-alive.js';
-import { readRegularFile, readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
+import { readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
+import { processStartedAtMs } from '../clock-monotonic.js';
 import { PERMISSIONS, type PermissionName, type PermissionStatus } from '../../machines/types.js';
 import { parseJsonText, isRecord } from '../config/validate.js';
 import type { PermissionBackend } from './permission-backend.js';
@@ -61,7 +61,7 @@ export interface SimBackendOptions {
   /**
    * When this process started, epoch ms. Answers with `effective: after_restart` are seen only by
    * processes started after they landed.
-   * @default performance.timeOrigin (the real start of this process)
+   * @default the real start of this process (`processStartedAtMs()`)
    */
   processStartedAt?: number;
   /**
@@ -110,7 +110,7 @@ export interface SimBackend extends PermissionBackend {
 export function createSimBackend(options: SimBackendOptions): SimBackend {
   const file = resolve(options.file);
   const now = options.now ?? Date.now;
-  const processStartedAt = options.processStartedAt ?? performance.timeOrigin;
+  const processStartedAt = options.processStartedAt ?? processStartedAtMs();
   const lock = { timeoutMs: options.lockTimeoutMs ?? 5000, staleMs: options.lockStaleMs ?? 2000 };
   decodeDb(file, readDbSync(file)); // fail early and clearly
   const workers = new Set<{ worker: Worker; done: Promise<void> }>();
@@ -244,13 +244,9 @@ function readDbSync(file: string): string {
 }
 
 async function readDb(file: string): Promise<Db> {
-  let text: string;
-  try {
-    text = (await readRegularFile(file, { maxBytes: SIM_MAX_DB_BYTES })).toString('utf8');
-  } catch (error) {
-    throw unreadable(file, error);
-  }
-  return decodeDb(file, text);
+  // Synchronous on purpose: a small local file, read at every status check; the async API would load
+  // fs/promises (and with it streams and readline) into every launch.
+  return decodeDb(file, readDbSync(file));
 }
 
 function unreadable(file: string, error: unknown): ScenarioError {
@@ -433,7 +429,7 @@ export interface SimStateSnapshot {
 export async function readSimState(file: string, view: Partial<SimView> = {}): Promise<SimStateSnapshot> {
   const path = resolve(file);
   const { scenario } = await readDb(path);
-  const at: SimView = { now: view.now ?? Date.now(), processStartedAt: view.processStartedAt ?? performance.timeOrigin };
+  const at: SimView = { now: view.now ?? Date.now(), processStartedAt: view.processStartedAt ?? processStartedAtMs() };
   const permissions = {} as Record<PermissionName, SimPermissionView>;
   for (const name of PERMISSIONS) {
     const state = scenario.state[name];

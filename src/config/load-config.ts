@@ -1,4 +1,4 @@
-import { readRegularFile, UnsafeFileError } from '../fs/regular-file.js';
+import { readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { OrchestratorSettings } from '../../machines/types.js';
@@ -54,7 +54,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   let text: string;
   try {
     // Type and size first, on the open descriptor: a FIFO would block forever, /dev/zero never end.
-    text = (await readRegularFile(file, { maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
+    text = readRegularFileSync(file, { maxBytes: MAX_CONFIG_BYTES }).toString('utf8');
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException | undefined)?.code;

@@ -10,11 +10,10 @@
  * larger than the caller's bound, then read at most that bound.
  */
 import * as fs from 'node:fs';
-import { open as openAsync } from 'node:fs/promises';
 
 const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
 
-/** How a file is opened by {@link readRegularFileSync} / {@link readRegularFile}. */
+/** How a file is opened by {@link readRegularFileSync}. */
 export interface RegularFileOptions {
   /** Refuse a larger file (and never read more than this). */
   maxBytes: number;
@@ -84,26 +83,5 @@ export function readRegularFileSync(file: string, options: RegularFileOptions): 
     return buffer.subarray(0, length);
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-/** {@link readRegularFileSync}, asynchronously. */
-export async function readRegularFile(file: string, options: RegularFileOptions): Promise<Buffer> {
-  const handle = await openAsync(file, flagsFor(options));
-  try {
-    check(file, await handle.stat(), options);
-    const buffer = Buffer.alloc(options.maxBytes + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > options.maxBytes) {
-        throw new UnsafeFileError(file, 'EFBIG', `more than ${options.maxBytes} bytes`, `${file} grew past ${options.maxBytes} bytes while being read`);
-      }
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    await handle.close();
   }
 }

@@ -8,7 +8,7 @@
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /** The environment variable that hands the channel to the successor. */
@@ -111,10 +111,10 @@ export function successorChannel(token: string, env: NodeJS.ProcessEnv = process
   const announced = env[CHANNEL_ENV];
   delete env[CHANNEL_ENV];
   if (announced !== `${CHANNEL_FD}:${token}`) return null;
-  let socket: net.Socket;
+  let socket: Socket;
   try {
     if (!fs.fstatSync(CHANNEL_FD).isSocket()) return null;
-    socket = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+    socket = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
   } catch {
     return null;
   }

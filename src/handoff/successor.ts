@@ -4,7 +4,7 @@
  * dir (the lock's path changes there) — and, once it holds the lock, check it was not given up on.
  */
 import * as fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../clock-monotonic.js';
 import { successorChannel, type SuccessorChannel } from './handoff-channel.js';
 import { clearHandoff, isHandoffCancelled, proofForThisProcess, writeAliveProof } from './handoff-files.js';
 import { successorWaitMs, type HandoffRole } from './handoff-protocol.js';
@@ -41,9 +41,9 @@ export interface Succession {
 export function beginSuccession(options: SuccessionOptions): Succession {
   const { stateDir, token } = options;
   const waitMs = successorWaitMs(options.handoffTimeoutMs);
-  const started = performance.now();
+  const started = monotonicMs();
   const channel = successorChannel(token, options.env ?? process.env);
-  const remainingMs = () => Math.max(0, waitMs - (performance.now() - started));
+  const remainingMs = () => Math.max(0, waitMs - (monotonicMs() - started));
   const cancelledEarly = isHandoffCancelled(stateDir, token);
   let toldCancelled = false;
   let woken = false;

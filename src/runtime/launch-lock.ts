@@ -5,17 +5,11 @@
  * - a plain launch takes the lock (waiting `lockTimeoutMs` at most), makes sure `handoff/` is a directory
  *   of ours, sweeps dead successors' files, and yields the lock to a successor that is waiting for it.
  */
-import { performance } from 'node:perf_hooks';
+import { monotonicClock } from '../clock-monotonic.js';
 import { LockAcquisitionError } from '../errors.js';
 import { beginSuccession, ensureHandoffDir, findPendingHandoff, successorWaitMs, sweepHandoffs, type HandoffRole } from '../handoff/index.js';
 import { acquireInstanceLock, tryAcquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
 import type { SuccessorInfo } from './run-first-run.js';
-
-/**
- * The lock waits' clock: this process's start (wall) plus monotonic time since — so a wall clock that
- * jumps back during a wait cannot stretch it, and one that jumps forward cannot cut it short.
- */
-const monotonicClock = { now: () => Math.round(performance.timeOrigin + performance.now()) };
 
 /** What the lock step needs from the runtime. */
 export interface LaunchLockContext {
