@@ -6,12 +6,12 @@
  * and several processes see the same truth. See docs/sim-backend.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { BackendError, ScenarioError } from '../errors.js';
-import { isPidAlive } from '../runtime/process-alive.js';
+import { probeProcess, selfIdentity } from '../lock/process-identity.js';
 import { readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
 import { processStartedAtMs } from '../clock-monotonic.js';
 import { PERMISSIONS, type PermissionName, type PermissionStatus } from '../../machines/types.js';
@@ -297,8 +297,8 @@ interface LockOptions {
 
 /**
  * The cross-process half: `mkdir <file>.lock` is atomic on every local file system; the holder writes
- * its pid inside. A lock directory whose holder pid is dead, or older than `staleMs`, is taken as left
- * by a dead process (the critical section is one read and one
+ * its pid and process start identity inside (`holderIsGone`). A lock directory whose holder is gone, or
+ * older than `staleMs`, is taken as left by a dead process (the critical section is one read and one
  * write) and broken by renaming it away first, so two breakers cannot both delete a fresh lock by name.
  * Limit (documented): a holder stalled for longer than `staleMs` can have its lock broken.
  */
@@ -311,7 +311,7 @@ async function withFileLock<T>(file: string, options: LockOptions, task: () => P
       await mkdir(lockDir);
       // Who holds it: a holder that died (kill -9 mid-update) is seen at once, not after `staleMs`
       // (only a holder killed between these two calls waits for `staleMs`).
-      await writeFile(join(lockDir, 'pid'), String(process.pid)).catch(() => {});
+      await writeFile(join(lockDir, 'pid'), `${process.pid} ${selfIdentity().startId ?? ''}`).catch(() => {});
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
@@ -320,9 +320,7 @@ async function withFileLock<T>(file: string, options: LockOptions, task: () => P
     }
     try {
       const info = await stat(lockDir);
-      const holder = Number(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => ''));
-      const holderDead = Number.isInteger(holder) && holder > 0 && !isPidAlive(holder);
-      if (holderDead || Date.now() - info.mtimeMs > options.staleMs) {
+      if (holderIsGone(join(lockDir, 'pid')) || Date.now() - info.mtimeMs > options.staleMs) {
         const grave = `${lockDir}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
         await rename(lockDir, grave);
         await rm(grave, { recursive: true, force: true });
@@ -344,6 +342,26 @@ async function withFileLock<T>(file: string, options: LockOptions, task: () => P
   } finally {
     await rm(lockDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether the mutex's recorded holder (`<pid> <start identity>`) is provably gone: no such process, a
+ * zombie, or a process with that PID but another start (a reused PID). Read without blocking or
+ * following a link (a FIFO planted there must not hang the backend); unreadable means "unknown", and
+ * the `staleMs` bound decides.
+ */
+function holderIsGone(file: string): boolean {
+  let text: string;
+  try {
+    text = readRegularFileSync(file, { maxBytes: 256, noFollow: true }).toString('utf8');
+  } catch {
+    return false;
+  }
+  const [pidText = '', startId = ''] = text.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  const probe = probeProcess(pid);
+  return !probe.exists || probe.zombie || (startId !== '' && probe.startId !== null && probe.startId !== startId);
 }
 
 /** Write `text` to `file` atomically and durably: temp file, fsync, rename, fsync of the directory. */

@@ -40,7 +40,6 @@ const LAUNCH: Record<string, OptionSpec> = {
   'dev-module': { kind: 'value', help: 'dev mode: ES module run with the dev app (hooks, events); watch it (docs/dev-mode.md)' },
   'successor-of': { kind: 'value', help: 'internal: this process is the relaunched successor of PID', internal: true },
   'handoff-token': { kind: 'value', help: 'internal: one-time token of the relaunch handshake', internal: true },
-  'handoff-file': { kind: 'value', help: 'internal: where to prove the successor is alive', internal: true },
   'dev-restart': { kind: 'flag', help: 'internal: this process was started by a dev restart', internal: true },
   'app-mode': { kind: 'value', choices: ['SLEEPING', 'LISTENING', 'PROCESSING'], help: 'the app mode the tray starts in' },
 };

@@ -10,7 +10,7 @@ import {
   listHandoffEntries,
   readAliveProof,
 } from './handoff-files.js';
-import { sweepDecision, type AliveProof, type ProofReason } from './handoff-protocol.js';
+import { sweepDecision, type AliveProof, type ProofReason, type ProofVerdict } from './handoff-protocol.js';
 
 /** A successor that proved itself alive and is waiting for the lock. */
 export interface PendingHandoff {
@@ -32,25 +32,28 @@ export interface HandoffEntry {
   cancelled: boolean;
 }
 
+/** One token's proof as read, and its verdict now (`null` without a proof, `'malformed'` for a bad one). */
+function judged(stateDir: string, token: string, now: number): { proof: AliveProof | null; verdict: ProofVerdict | 'malformed' | null } {
+  const proof = readAliveProof(stateDir, token);
+  if (proof === null || proof === 'malformed') return { proof: null, verdict: proof };
+  return { proof, verdict: judgeTokenNow(stateDir, proof, now) };
+}
+
 /** Every token in `handoff/`, judged now. Never throws; never opens anything but regular files. */
 export function inspectHandoffs(stateDir: string, now = Date.now()): HandoffEntry[] {
   return listHandoffEntries(stateDir).tokens.map((token) => {
-    const proof = readAliveProof(stateDir, token);
+    const { proof, verdict } = judged(stateDir, token, now);
     const cancelled = cancelMarkerAgeMs(stateDir, token, now) !== null;
-    if (proof === null) return { token, pid: null, pending: false, reason: 'no-proof', cancelled };
-    if (proof === 'malformed') return { token, pid: null, pending: false, reason: 'malformed', cancelled };
-    const verdict = judgeTokenNow(stateDir, proof, now);
-    return { token, pid: proof.pid, pending: verdict.pending, reason: verdict.reason, cancelled };
+    if (verdict === null || verdict === 'malformed') return { token, pid: null, pending: false, reason: verdict ?? 'no-proof', cancelled };
+    return { token, pid: proof!.pid, pending: verdict.pending, reason: verdict.reason, cancelled };
   });
 }
 
 /** The successor waiting for the lock right now, if any (see `judgeProof`). */
 export function findPendingHandoff(stateDir: string, now = Date.now()): PendingHandoff | null {
   for (const token of listHandoffEntries(stateDir).tokens) {
-    const proof = readAliveProof(stateDir, token);
-    if (proof === null || proof === 'malformed') continue;
-    const verdict = judgeTokenNow(stateDir, proof, now);
-    if (!verdict.pending) continue;
+    const { proof, verdict } = judged(stateDir, token, now);
+    if (proof === null || verdict === null || verdict === 'malformed' || !verdict.pending) continue;
     const waitsUntil = new Date(Date.parse(proof.provedAt) + proof.waitMs).toISOString();
     return { token, pid: proof.pid, role: proof.role, provedAt: proof.provedAt, waitsUntil, reason: verdict.reason as PendingHandoff['reason'] };
   }
@@ -60,17 +63,13 @@ export function findPendingHandoff(stateDir: string, now = Date.now()): PendingH
 /**
  * The lock holder's sweep: remove the files of successors that are provably gone, expired markers and
  * stray temp files older than a minute. Returns the tokens removed. Never throws.
- * @param keep a token whose files must stay (this process's own hand-off in flight).
  */
-export function sweepHandoffs(stateDir: string, options: { keep?: string; now?: number } = {}): string[] {
+export function sweepHandoffs(stateDir: string, options: { now?: number } = {}): string[] {
   const now = options.now ?? Date.now();
   const { tokens, temps } = listHandoffEntries(stateDir);
   const removed: string[] = [];
   for (const token of tokens) {
-    if (token === options.keep) continue;
-    const proof = readAliveProof(stateDir, token);
-    const verdict = proof === null ? null : proof === 'malformed' ? 'malformed' : judgeTokenNow(stateDir, proof, now);
-    if (sweepDecision(verdict, cancelMarkerAgeMs(stateDir, token, now)) === 'remove') {
+    if (sweepDecision(judged(stateDir, token, now).verdict, cancelMarkerAgeMs(stateDir, token, now)) === 'remove') {
       clearHandoff(stateDir, token);
       removed.push(token);
     }

@@ -4,10 +4,11 @@
  * alike. A lock is a symbolic link whose target is the record (see `lock-protocol.ts`); a directory
  * holding `owner.json` (the format of earlier versions) is still read and judged by the same rule.
  */
-import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type BigIntStats, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, type BigIntStats, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
+import { readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
 import { OWNER_FILE_NAME } from './lock-paths.js';
 import { probeProcess, selfIdentity } from './process-identity.js';
 
@@ -162,24 +163,14 @@ function readLegacyOwnerText(dir: string): { text: string | null; mtimeMs: numbe
   } catch {
     return { text: null, mtimeMs: null }; // missing (or the directory vanished): the directory's mtime decides
   }
-  if (!stat.isFile() || stat.size > MAX_OWNER_BYTES) return { text: null, mtimeMs: stat.mtimeMs };
-  let fd: number;
+  if (!stat.isFile()) return { text: null, mtimeMs: stat.mtimeMs };
   try {
-    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+    return { text: readRegularFileSync(file, { maxBytes: MAX_OWNER_BYTES, noFollow: true }).toString('utf8'), mtimeMs: stat.mtimeMs };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENXIO') return { text: null, mtimeMs: stat.mtimeMs };
+    // Gone, swapped for a link, a FIFO or something else after the lstat, or too large: no owner record.
+    if (error instanceof UnsafeFileError || code === 'ENOENT' || code === 'ELOOP' || code === 'ENXIO') return { text: null, mtimeMs: stat.mtimeMs };
     throw new LockFileError(dir, `Cannot read the lock owner file ${file} (${code ?? String(error)}): check its permissions (it should be 0600, owned by this user).`, { cause: error });
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return { text: null, mtimeMs: stat.mtimeMs }; // swapped after the lstat
-    const buffer = Buffer.alloc(MAX_OWNER_BYTES);
-    const length = readSync(fd, buffer, 0, MAX_OWNER_BYTES, 0);
-    return { text: buffer.toString('utf8', 0, length), mtimeMs: stat.mtimeMs };
-  } catch {
-    return { text: null, mtimeMs: stat.mtimeMs };
-  } finally {
-    closeSync(fd);
   }
 }
 

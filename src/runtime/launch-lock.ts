@@ -22,11 +22,11 @@ export interface LaunchLockContext {
 export type LaunchLock = { kind: 'held'; lock: InstanceLockHandle; waitedMs: number } | { kind: 'cancelled' };
 
 /** Under the lock: `handoff/` usable, dead successors' files swept. Journals what it did. */
-export function tidyHandoffs(ctx: LaunchLockContext, keep?: string): void {
-  const { quarantined } = ensureHandoffDir(ctx.stateDir);
-  if (quarantined) ctx.record('handoff.quarantined', { moved_to: quarantined });
-  const swept = sweepHandoffs(ctx.stateDir, keep ? { keep } : {});
-  if (swept.length > 0) ctx.record('handoff.swept', { tokens: swept.map((token) => token.slice(0, 8)) });
+export function tidyHandoffs(stateDir: string, record: LaunchLockContext['record']): void {
+  const { quarantined } = ensureHandoffDir(stateDir);
+  if (quarantined) record('handoff.quarantined', { moved_to: quarantined });
+  const swept = sweepHandoffs(stateDir);
+  if (swept.length > 0) record('handoff.swept', { tokens: swept.map((token) => token.slice(0, 8)) });
 }
 
 /** A successor's way to the lock (steps 2 and 5 of the protocol). */
@@ -59,7 +59,7 @@ export async function takeLockAsSuccessor(ctx: LaunchLockContext, handoff: Succe
     return { kind: 'cancelled' };
   }
   succession.finish({ clearFiles: true });
-  tidyHandoffs(ctx);
+  tidyHandoffs(ctx.stateDir, ctx.record);
   return { kind: 'held', lock: result.handle, waitedMs: Date.now() - started };
 }
 
@@ -71,7 +71,7 @@ export async function takeLockAsLaunch(ctx: LaunchLockContext, lockTimeoutMs: nu
     throw error;
   });
   try {
-    tidyHandoffs(ctx);
+    tidyHandoffs(ctx.stateDir, ctx.record);
   } catch (error) {
     await lock.release();
     throw error;

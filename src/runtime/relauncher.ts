@@ -40,20 +40,27 @@ export interface ProcessRelauncher extends Relauncher {
 /** The arguments that tell a process it is the successor. Stripped from the argv we copy. */
 export const SUCCESSOR_FLAGS = ['--successor-of', '--handoff-token'] as const;
 
-/** The argv of the successor: ours, minus any earlier successor flags, plus the new ones. */
-export function successorArgs(args: readonly string[], predecessorPid: number, token: string): string[] {
+/**
+ * `args` without the given options — each as `--name value` or `--name=value` — and flags (`--name`).
+ * @example withoutOptions(['--a', '1', '--b=2', '--c', '--d'], ['--a', '--b'], ['--c']) // ['--d']
+ */
+export function withoutOptions(args: readonly string[], options: readonly string[], flags: readonly string[] = []): string[] {
   const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const flag = SUCCESSOR_FLAGS.find((name) => arg === name || arg.startsWith(`${name}=`));
-    if (flag) {
-      if (arg === flag) i++;
+    const option = options.find((name) => arg === name || arg.startsWith(`${name}=`));
+    if (option) {
+      if (arg === option) i++; // its value
       continue;
     }
-    if (arg === '--dev-restart') continue;
-    kept.push(arg);
+    if (!flags.includes(arg)) kept.push(arg);
   }
-  return [...kept, '--successor-of', String(predecessorPid), '--handoff-token', token];
+  return kept;
+}
+
+/** The argv of the successor: ours, minus any earlier successor flags, plus the new ones. */
+export function successorArgs(args: readonly string[], predecessorPid: number, token: string): string[] {
+  return [...withoutOptions(args, SUCCESSOR_FLAGS, ['--dev-restart']), '--successor-of', String(predecessorPid), '--handoff-token', token];
 }
 
 /**

@@ -36,7 +36,7 @@ export async function resetFirstRun(options: ResetFirstRunOptions): Promise<Rese
   const journal = openJournal({ stateDir });
   try {
     const record = (type: string, payload: Record<string, unknown> = {}) => journal.append(type, payload);
-    tidyHandoffs({ stateDir, handoffTimeoutMs: 0, record });
+    tidyHandoffs(stateDir, record);
     // After the lock: a successor that could still take it proved alive before the lock was free.
     const pending = findPendingHandoff(stateDir);
     if (pending) {

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isPidAlive } from '../../src/runtime/process-alive.js';
+import { pidExists } from '../../src/lock/process-identity.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/first-run.js', import.meta.url));
 
@@ -171,7 +171,7 @@ export function lockOwnerPid(stateDir: string): number | null {
 }
 
 /** Whether a PID is alive: the product's own check. */
-export const isAlive = isPidAlive;
+export const isAlive = pidExists;
 
 export function readLedgerSnapshot(stateDir: string): { value: unknown; context: Record<string, unknown>; children: Record<string, { snapshot: { context: Record<string, unknown> } }> } {
   return (JSON.parse(readFileSync(path.join(stateDir, 'permission_ledger.json'), 'utf8')) as { snapshot: never }).snapshot;

@@ -46,11 +46,12 @@ describe('Stately inspector', () => {
   });
 
   it('should stream inspection events through the relay to a @statelyai/inspect receiver', async () => {
-    const { wsUrl } = await relay();
+    const started = await relay();
+    const { wsUrl } = started;
     expect(wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     const received: Message[] = [];
     createWebSocketReceiver({ server: wsUrl }).subscribe((event) => received.push(event as never));
-    await waitUntil(() => false, 300); // the receiver subscribes once open
+    expect(await waitUntil(() => started.stats().clients >= 1, 5_000)).toBe(true); // the receiver is connected
     const warnings: string[] = [];
     const stately = createStatelyInspection({ url: wsUrl, onWarning: (m) => warnings.push(m) });
     const actor = createActor(toggle, { inspect: stately.inspect }).start();
@@ -179,14 +180,20 @@ describe('Stately inspector', () => {
     const module = join(ROOT, 'dist', 'src', 'inspect', 'stately.js');
     const script = `
       import { createStatelyInspection } from ${JSON.stringify(module)};
-      const stately = createStatelyInspection({ url: 'ws://127.0.0.1:${port}', onWarning: () => {} });
+      let failed;
+      const warned = new Promise((resolve) => (failed = resolve));
+      const stately = createStatelyInspection({ url: 'ws://127.0.0.1:${port}', onWarning: failed, connectTimeoutMs: 300 });
       stately.inspect({ type: '@xstate.event', event: { type: 'x' }, actorRef: { sessionId: 'x:0' }, rootId: 'x:0' });
-      await new Promise((resolve) => setTimeout(resolve, 600)); // let a connection attempt fail first
+      const keepAlive = setInterval(() => {}, 1000); // the link's own timers are unref'd
+      await warned; // a connection attempt failed first
+      clearInterval(keepAlive);
       await stately.close();
-      console.log('closed');
+      // Nothing may keep the process alive after close(): no referenced timer (a retry), no socket.
+      console.log(JSON.stringify(process.getActiveResourcesInfo()));
     `;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
-    expect(child.stdout.trim()).toBe('closed');
-    expect(child.status).toBe(0);
+    expect(child.status, child.stderr).toBe(0);
+    const resources = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as string[];
+    expect(resources.filter((r) => r === 'Timeout' || r.startsWith('TCP'))).toEqual([]);
   });
 });

@@ -7,8 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { probeProcess } from '../../src/lock/process-identity.js';
-import { isPidAlive } from '../../src/runtime/process-alive.js';
+import { pidExists, probeProcess } from '../../src/lock/process-identity.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/first-run.js');
 
@@ -99,7 +98,7 @@ export function journal(box: Sandbox): JournalLine[] {
 }
 
 /** Whether a PID is alive: the product's own check. */
-export const isAlive = isPidAlive;
+export const isAlive = pidExists;
 
 /** Poll `condition` every `stepMs` until it holds; throw with `what` after `timeoutMs`. */
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000, stepMs = 10): Promise<void> {

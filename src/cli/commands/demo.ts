@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../inspect/package-root.js';
 import { readJournal } from '../../journal/index.js';
 import { readLedgerSummary } from '../../ledger/index.js';
-import { isPidAlive } from '../../runtime/process-alive.js';
+import { pidExists } from '../../lock/process-identity.js';
 import { EXIT, type Command } from '../io.js';
 
 /** The package's own `first-run` launcher (found from this module, compiled or not, never from the cwd). */
@@ -118,7 +118,7 @@ async function runLaunchAndSuccessor(args: string[], stateDir: string, io: Param
     const code = await new Promise<number>((resolveExit) => child.on('exit', (c) => resolveExit(c ?? 1)));
     if (code !== 0) return `the demo's launch exited with code ${code}`;
     const executed = readJournal(join(stateDir, 'events.ndjson')).events.find((e) => e.type === 'restart.executed') as { new_pid?: number } | undefined;
-    if (executed?.new_pid && !(await waitFor(() => !isPidAlive(executed.new_pid!), 120_000))) {
+    if (executed?.new_pid && !(await waitFor(() => !pidExists(executed.new_pid!), 120_000))) {
       return `the successor (pid ${executed.new_pid}) did not settle within 120 s`;
     }
     return null;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { RelaunchStrategy } from '../../../machines/types.js';
 import { loadBackend, type BackendKind } from '../../backend/load-backend.js';
 import { UsageError } from '../../errors.js';
-import { parseSuccessorFlags, type RelaunchPlan } from '../../runtime/relauncher.js';
+import { parseSuccessorFlags, withoutOptions, type RelaunchPlan } from '../../runtime/relauncher.js';
 import { runFirstRun, type RuntimeResult } from '../../runtime/run-first-run.js';
 import { resolveSettings, resolveStateDir } from '../common.js';
 import { EXIT, type Command } from '../io.js';
@@ -26,11 +26,11 @@ export function appBundleOf(execPath: string): string | null {
 
 /**
  * Options that belong to this launch only and never to its successor: how long *we* wait for the lock
- * (a successor's wait comes from the hand-off), and the hand-off flags of our own start (the relauncher
- * adds the successor's). A successor that inherited `--lock-timeout 0` tried the lock once, found us
- * still holding it, and exited — and nothing ran.
+ * (a successor's wait comes from the hand-off) and the demo's simulated session. A successor that
+ * inherited `--lock-timeout 0` tried the lock once, found us still holding it, and exited — and nothing
+ * ran. (The hand-off flags of our own start are replaced by the relauncher: `successorArgs`.)
  */
-const PREDECESSOR_ONLY_OPTIONS = ['--lock-timeout', '--busy-at-restart', '--successor-of', '--handoff-token', '--handoff-file'] as const;
+const PREDECESSOR_ONLY_OPTIONS = ['--lock-timeout', '--busy-at-restart'] as const;
 
 /** Options whose value is a path: made absolute for the successor (`open -n -a` starts it in `/`). */
 const PATH_OPTIONS = ['--state-dir', '--config', '--sim-db', '--dev-module', '--watch'] as const;
@@ -40,18 +40,13 @@ const PATH_OPTIONS = ['--state-dir', '--config', '--sim-db', '--dev-module', '--
  * with every path option absolute (resolved against `cwd`).
  */
 export function composeSuccessorCliArgs(args: readonly string[], cwd: string = process.cwd()): string[] {
+  const rest = withoutOptions(args, PREDECESSOR_ONLY_OPTIONS);
   const kept: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const option = PREDECESSOR_ONLY_OPTIONS.find((name) => arg === name || arg.startsWith(`${name}=`));
-    if (option) {
-      if (arg === option) i++; // its value
-      continue;
-    }
-    if (arg === '--dev-restart') continue;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
     const pathOption = PATH_OPTIONS.find((name) => arg === name || arg.startsWith(`${name}=`));
-    if (pathOption && arg === pathOption && i + 1 < args.length) {
-      kept.push(arg, resolve(cwd, args[++i]!));
+    if (pathOption && arg === pathOption && i + 1 < rest.length) {
+      kept.push(arg, resolve(cwd, rest[++i]!));
     } else if (pathOption && arg !== pathOption) {
       kept.push(`${pathOption}=${resolve(cwd, arg.slice(pathOption.length + 1))}`);
     } else {
