@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkEnvelopeBytes, type LedgerEnvelope, type LedgerProblemReason } from './envelope.js';
 import type { LedgerFs } from './ledger-fs.js';
+import { writeFileAtomicSync, type AtomicWriteFs } from './write-atomic.js';
 
 /** What identifies one version of a file without reading it: any rewrite, rename-over or chmod changes it. */
 export interface FileIdentity {
@@ -114,33 +115,17 @@ export function moveToQuarantine(
 }
 
 /** The `node:fs` calls the cache flags make, swappable so tests can inject faults. */
-export type FlagFs = Pick<typeof fs, 'openSync' | 'writeSync' | 'closeSync' | 'renameSync' | 'unlinkSync' | 'lstatSync'>;
+export type FlagFs = AtomicWriteFs & Pick<typeof fs, 'lstatSync'>;
 
 /**
- * Write a cache flag for older consumers (LG-5): a small JSON file, 0600, written to a fresh temporary
- * file (`O_EXCL`, so never through a planted link) and renamed over the flag, so a reader sees the old
- * file or the new one. Not fsynced: a flag is a cache nothing decides from; a power loss can only lose
- * one, which a later launch writes again.
+ * Write a cache flag for older consumers (LG-5): a small JSON file, 0600, through the ledger's atomic
+ * write (a fresh `O_EXCL` temp file, never through a planted link, renamed over the flag). Not fsynced:
+ * a flag is a cache nothing decides from; a power loss can only lose one, which a later launch writes
+ * again (the flags are checked against the ledger at every start).
  * @throws the fs error (the caller journals it; a flag never fails a run).
  */
 export function writeFlagFile(fsx: FlagFs, file: string, content: string): void {
-  const temp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
-  const fd = fsx.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o600);
-  try {
-    fsx.writeSync(fd, content);
-  } finally {
-    fsx.closeSync(fd);
-  }
-  try {
-    fsx.renameSync(temp, file);
-  } catch (error) {
-    try {
-      fsx.unlinkSync(temp);
-    } catch {
-      // The rename's error is the one to report.
-    }
-    throw error;
-  }
+  writeFileAtomicSync(fsx, file, content, { mode: 0o600, fsync: false });
 }
 
 /**

@@ -13,7 +13,6 @@ export interface LedgerFs {
   closeSync: typeof fs.closeSync;
   fsyncSync: typeof fs.fsyncSync;
   writeSync: typeof fs.writeSync;
-  fchmodSync: typeof fs.fchmodSync;
   renameSync: typeof fs.renameSync;
   linkSync: typeof fs.linkSync;
   unlinkSync: typeof fs.unlinkSync;
@@ -30,7 +29,6 @@ export function resolveLedgerFs(overrides?: Partial<LedgerFs>): LedgerFs {
     closeSync: fs.closeSync,
     fsyncSync: fs.fsyncSync,
     writeSync: fs.writeSync,
-    fchmodSync: fs.fchmodSync,
     renameSync: fs.renameSync,
     linkSync: fs.linkSync,
     unlinkSync: fs.unlinkSync,

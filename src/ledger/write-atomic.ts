@@ -13,12 +13,17 @@
  * process writes its own files), an exit handler (a temp left by a crash has a fixed name, so the next
  * write reuses it instead of leaving garbage).
  *
- * Hostile files: the temp path is opened with `O_NOFOLLOW | O_NONBLOCK` and must be a regular file once
- * open: a symbolic link planted there is never followed, a FIFO neither blocks nor is written — either is
- * removed (the name is ours alone) and the write goes on.
+ * Hostile files and leftovers: the temp file is created with `O_CREAT | O_EXCL | O_NOFOLLOW`, so it is
+ * always a new regular file of ours. Anything already at that name — a crash's leftover (which may even
+ * be a hard link to the live ledger: the backup is made by linking the ledger to its temp name), a
+ * planted symbolic link or FIFO — is never opened, followed or written through: it is unlinked (the name
+ * is ours alone) and the create is tried once more.
  */
 import { constants } from 'node:fs';
 import type { LedgerFs } from './ledger-fs.js';
+
+/** The `node:fs` calls of {@link writeFileAtomicSync} (a subset of the ledger's swappable fs). */
+export type AtomicWriteFs = Pick<LedgerFs, 'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'unlinkSync'>;
 
 /** Options of {@link writeFileAtomicSync}. */
 export interface AtomicWriteOptions {
@@ -28,10 +33,10 @@ export interface AtomicWriteOptions {
   fsync: boolean;
 }
 
-const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-/** The temp file of `file`: fixed, in the same directory, so a crash's leftover is reused, not piled up. */
-export function tempPathOf(file: string): string {
+/** The temp file of `file`: fixed, in the same directory, so a crash's leftover is replaced, not piled up. */
+function tempPathOf(file: string): string {
   return `${file}.tmp`;
 }
 
@@ -41,12 +46,11 @@ export function tempPathOf(file: string): string {
  * the caller's directory fsync). Only one writer per file at a time (the instance lock guarantees it).
  * @throws the `node:fs` error of the step that failed; the temp file is removed, `file` is untouched.
  */
-export function writeFileAtomicSync(fsx: LedgerFs, file: string, data: string, options: AtomicWriteOptions): void {
+export function writeFileAtomicSync(fsx: AtomicWriteFs, file: string, data: string, options: AtomicWriteOptions): void {
   const tmp = tempPathOf(file);
   const fd = openTemp(fsx, tmp, options.mode);
   try {
     try {
-      if ((fsx.fstatSync(fd).mode & 0o777) !== options.mode) fsx.fchmodSync(fd, options.mode); // a leftover made otherwise
       const bytes = Buffer.from(data, 'utf8');
       for (let offset = 0; offset < bytes.length; ) offset += fsx.writeSync(fd, bytes, offset, bytes.length - offset);
       if (options.fsync) fsx.fsyncSync(fd);
@@ -64,26 +68,13 @@ export function writeFileAtomicSync(fsx: LedgerFs, file: string, data: string, o
   }
 }
 
-/**
- * Open the temp file for writing. Something that is not a regular file at its path — a symbolic link
- * (ELOOP with O_NOFOLLOW), a FIFO (ENXIO with O_NONBLOCK and no reader; or a reader, caught by fstat), a
- * socket — is junk at a name that is ours alone: it is unlinked (never followed, never written) and the
- * open is tried once more.
- */
-function openTemp(fsx: LedgerFs, tmp: string, mode: number): number {
-  for (let attempt = 0; ; attempt++) {
-    let fd: number | null = null;
-    try {
-      fd = fsx.openSync(tmp, OPEN_FLAGS, mode);
-      if (fsx.fstatSync(fd).isFile()) return fd;
-      fsx.closeSync(fd);
-      fd = null;
-      if (attempt > 0) throw Object.assign(new Error(`${tmp} is not a regular file; move it away`), { code: 'EFTYPE' });
-    } catch (error) {
-      if (fd !== null) fsx.closeSync(fd);
-      const code = (error as NodeJS.ErrnoException).code;
-      if (attempt > 0 || (code !== 'ELOOP' && code !== 'ENXIO' && code !== 'EMLINK')) throw error;
-    }
-    fsx.unlinkSync(tmp);
+/** Create the temp file afresh: whatever is at its name (a leftover, a link, a FIFO) is unlinked first. */
+function openTemp(fsx: AtomicWriteFs, tmp: string, mode: number): number {
+  try {
+    return fsx.openSync(tmp, OPEN_FLAGS, mode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
+  fsx.unlinkSync(tmp);
+  return fsx.openSync(tmp, OPEN_FLAGS, mode);
 }

@@ -307,9 +307,12 @@ class FirstRunProcess {
     return snapshot;
   }
 
-  startService(store: LedgerStore, lock: InstanceLockHandle, snapshot: unknown, bootId: string, modules: MachineModules): FirstRunService {
+  startService(store: LedgerStore, lock: InstanceLockHandle, loaded: LedgerLoadResult, snapshot: unknown, bootId: string, modules: MachineModules): FirstRunService {
     const { options } = this;
     const flags = this.legacyFlags(lock);
+    // The flags of the generation already durable: a flag lost since (a power loss: flags are not
+    // fsynced) is written again even when every commit of this launch is skipped.
+    if (loaded.snapshot && loaded.summary && loaded.snapshotGeneration !== null) flags.committed(loaded.snapshot, loaded.summary as { phase: Phase; restart_count: number }, loaded.snapshotGeneration);
     this.relauncher = createProcessRelauncher({
       stateDir: options.stateDir,
       plan: options.relaunch,
@@ -360,7 +363,7 @@ class FirstRunProcess {
     const { store, loaded } = this.openLedger(lock, modules);
     if (this.ledgerIsNotOurs(loaded)) return cancelledResult;
     const bootId = randomUUID();
-    const service = this.startService(store, lock, this.chooseSnapshot(loaded, bootId, modules), bootId, modules);
+    const service = this.startService(store, lock, loaded, this.chooseSnapshot(loaded, bootId, modules), bootId, modules);
     if (this.suspending) return { outcome: 'suspended', phase: null, restartCount: 0, warnings: [], ledger: loaded.kind };
     if (this.busy !== null) service.setBusy(this.busy);
     service.start();

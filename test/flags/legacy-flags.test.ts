@@ -160,6 +160,30 @@ function expectFlagsAfterTheirCommits(lines: JournalLine[]) {
   }
 }
 
+describe('LG-5 at a warm start: a lost flag comes back', () => {
+  it('should write the completed flag again from the durable COMPLETED generation when every commit is skipped', async () => {
+    const dir = stateDir();
+    const db = join(dir, '..', 'tcc.json');
+    writeFileSync(db, JSON.stringify({ permissions: { microphone: { status: 'granted' }, accessibility: { status: 'granted' }, input_monitoring: { status: 'granted' }, screen_capture: { status: 'granted' } } }));
+    const start = () =>
+      runFirstRun({
+        stateDir: dir,
+        settings: parseConfig(undefined, 'none'),
+        backend: createSimBackend({ file: db }),
+        relaunch: { strategy: 'node', execPath: process.execPath, execArgv: [], entry: '/nonexistent', args: [] },
+      }).result;
+    expect((await start()).outcome).toBe('completed');
+    const flag = join(dir, 'permissions_first_run_completed.flag');
+    fs.rmSync(flag); // lost: flags are not fsynced
+    const before = readFileSync(join(dir, 'events.ndjson'), 'utf8').trim().split('\n').length;
+    expect((await start()).outcome).toBe('completed');
+    expect(fs.existsSync(flag)).toBe(true);
+    const warm = readFileSync(join(dir, 'events.ndjson'), 'utf8').trim().split('\n').slice(before).map((l) => JSON.parse(l) as JournalLine);
+    expect(warm.filter((l) => l.type === 'ledger.committed')).toEqual([]); // nothing durable changed
+    expect(warm.filter((l) => l.type === 'ledger.flags_written').map((l) => l.flag)).toEqual(['permissions_first_run_completed']);
+  });
+});
+
 describe('LG-5 with real processes: a first run with its relaunch, then the next start', () => {
   beforeAll(() => assertBuilt());
 

@@ -203,6 +203,22 @@ describe('skipping commits that change nothing durable', () => {
 });
 
 describe('the atomic write, by hand', () => {
+  it('LG-2 a crash leftover that is a hard link to the live ledger is never written through (the backup is a copy)', async () => {
+    const first = open({ durableProjection: withoutBoot });
+    first.load();
+    await first.commit(snapshot('boot-1', 1), { phase: 'COMPLETED', restart_count: 1 });
+    const ledger = path.join(stateDir, 'permission_ledger.json');
+    const before = fs.readFileSync(ledger, 'utf8');
+    // What a crash between linking the ledger to the backup's temp name and the rename leaves behind.
+    fs.linkSync(ledger, path.join(stateDir, 'permission_ledger.json.bak.tmp'));
+    const second = open({ durableProjection: withoutBoot });
+    second.load();
+    await expect(second.commit(snapshot('boot-2', 2), { phase: 'COMPLETED', restart_count: 1 })).resolves.toMatchObject({ skipped: true });
+    expect(fs.readFileSync(ledger, 'utf8')).toBe(before);
+    expect(fs.statSync(ledger).nlink).toBe(1);
+    expect(fs.statSync(path.join(stateDir, 'permission_ledger.json.bak')).ino).not.toBe(fs.statSync(ledger).ino);
+  });
+
   it('LG-2 one commit is one file fsync and one directory fsync; the temp file does not outlive it', async () => {
     const store = open();
     store.load();
@@ -212,7 +228,7 @@ describe('the atomic write, by hand', () => {
     expect(fs.readdirSync(stateDir).sort()).toEqual(['permission_ledger.json', 'permission_ledger.json.bak']);
   });
 
-  it('LG-2 a temp file left by a crash is reused, mode 0600', async () => {
+  it('LG-2 a temp file left by a crash is replaced, mode 0600', async () => {
     fs.writeFileSync(path.join(stateDir, 'permission_ledger.json.tmp'), 'half a ledger from a crash', { mode: 0o644 });
     const store = open();
     store.load();
@@ -238,12 +254,26 @@ describe('the atomic write, by hand', () => {
   });
 
   it('LG-2 a FIFO at the temp path neither blocks the commit nor is written to: it is removed and the commit goes on', async () => {
-    execFileSync('mkfifo', [path.join(stateDir, 'permission_ledger.json.tmp')]);
-    const store = open();
-    store.load();
-    // Opening a FIFO for writing without O_NONBLOCK would block this thread for good.
-    await expect(store.commit(snapshot('a', 1), { phase: 'COMPLETED', restart_count: 0 })).resolves.toEqual({ generation: 1 });
-    expect(fs.readdirSync(stateDir)).toEqual(['permission_ledger.json']);
-    expect(open().load().kind).toBe('restored');
+    const fifo = path.join(stateDir, 'permission_ledger.json.tmp');
+    execFileSync('mkfifo', [fifo]);
+    // A reader of our own: should the write ever open the FIFO, it would not block this test's thread
+    // for good — and what it wrote would show here.
+    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      const store = open();
+      store.load();
+      await expect(store.commit(snapshot('a', 1), { phase: 'COMPLETED', restart_count: 0 })).resolves.toEqual({ generation: 1 });
+      expect(fs.readdirSync(stateDir)).toEqual(['permission_ledger.json']);
+      expect(open().load().kind).toBe('restored');
+      let written = 0;
+      try {
+        written = fs.readSync(reader, Buffer.alloc(64));
+      } catch (error) {
+        expect((error as NodeJS.ErrnoException).code).toBe('EAGAIN');
+      }
+      expect(written).toBe(0);
+    } finally {
+      fs.closeSync(reader);
+    }
   });
 });
