@@ -194,7 +194,6 @@ export const orchestratorMachine = setup({
     })),
   },
   guards: {
-    isForeignRejection: ({ event }) => event.type === 'gate.rejected' && event.source !== 'orchestrator',
     isAllGranted: ({ event, context }) => {
       const reading = (event as unknown as { output: StatusesReading }).output;
       return missingInOrder(context, reading.statuses).length === 0 && context.settings.devForcePermissions !== true;
@@ -367,8 +366,6 @@ export const orchestratorMachine = setup({
             },
             'gate.cancelled': { target: 'cancelled', actions: assign({ restartOutcome: 'cancelled' }) },
             'gate.rejected': [
-              // RS-5: a legacy request rejected while ours is pending is not the answer to ours.
-              { guard: 'isForeignRejection' },
               {
                 guard: 'isHardAllPassed',
                 target: '#orchestrator.COMPLETED',

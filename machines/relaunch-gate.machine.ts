@@ -166,10 +166,14 @@ export const relaunchGateMachine = setup({
           payload: { reason: params.reason, source, restart_count: context.restartCount },
         },
       } as never);
-      enqueue({
-        type: 'notifyParent',
-        params: { type: 'gate.rejected', reason: params.reason, source } satisfies GateNotification,
-      } as never);
+      // Only the owner's request is answered (RS-5): a legacy request rejected while the owner's waits is
+      // not the answer to the owner's, and the root must not take it for one.
+      if (source === 'orchestrator') {
+        enqueue({
+          type: 'notifyParent',
+          params: { type: 'gate.rejected', reason: params.reason, source } satisfies GateNotification,
+        } as never);
+      }
     }),
   },
   guards: {
@@ -285,7 +289,7 @@ export const relaunchGateMachine = setup({
               },
             ],
           },
-          { actions: assign({ busy: ({ event }) => event.busy }) },
+          // Still busy: the root's handler records it (an unmatched event goes on to the parent state).
         ],
         // Busy for longer than allowed: this process records the decision and does not restart; the budget
         // is unspent, and the next launch decides again from what TCC says then.

@@ -34,8 +34,8 @@ describe('orchestrator and tray — model-based (MBT-1, SPEC §3, TR-1..3)', () 
 
   // RS-5, found by this kit: a legacy restart request during the restart window was rejected by the gate
   // as a duplicate, and the root took that rejection for the answer to its own request — it settled
-  // COMPLETED while the gate stayed armed. The root now ignores a `gate.rejected` whose source is not
-  // the orchestrator; removing its `isForeignRejection` guard makes this test fail again.
+  // COMPLETED while the gate stayed armed. The gate now answers (`gate.rejected`) only the owner's
+  // request; notifying the root of a legacy rejection again makes this test fail.
   it('RS-5: a legacy restart request anywhere (the restart window included) changes nothing but its rejection', () => {
     // `extend`: every state also gets every event, not only the ones that reach a new state first.
     const report = checkModel(orchestratorModel(settings, { legacyRequests: true }), { extend: true, crashes: 'none', maxFailures: 50 });
