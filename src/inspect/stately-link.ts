@@ -57,12 +57,7 @@ export class RelayLink {
   /** Queue one serialized message (`null`: it could not be serialized) and write what the socket can take. */
   send(text: string | null, registration: boolean): void {
     if (text === null || this.stopped) return;
-    this.queue.push({ text, registration });
-    if (this.queue.length > this.options.maxDeferred) {
-      const oldest = this.queue.findIndex((entry) => !entry.registration);
-      this.queue.splice(Math.max(0, oldest), 1);
-      this.stats.dropped++;
-    }
+    if (pushBounded(this.queue, { text, registration }, (entry) => entry.registration, this.options.maxDeferred)) this.stats.dropped++;
     this.write();
   }
 
@@ -161,4 +156,16 @@ export class RelayLink {
     this.retry = setTimeout(() => this.connect(), this.options.retryMs);
     this.retry.unref();
   }
+}
+
+/**
+ * Push onto a bounded queue: past `max`, the oldest entry that is not a registration goes (an actor's
+ * registration is what a viewer cannot do without). @returns whether one was dropped.
+ */
+export function pushBounded<T>(queue: T[], item: T, isRegistration: (entry: T) => boolean, max: number): boolean {
+  queue.push(item);
+  if (queue.length <= max) return false;
+  const oldest = queue.findIndex((entry) => !isRegistration(entry));
+  queue.splice(Math.max(0, oldest), 1);
+  return true;
 }

@@ -20,7 +20,8 @@
 import { randomBytes } from 'node:crypto';
 import type { InspectionEvent } from 'xstate';
 import { UsageError } from '../errors.js';
-import { RelayLink, type StatelyInspectionStats } from './stately-link.js';
+import { safeReplacer } from '../safe-json.js';
+import { pushBounded, RelayLink, type StatelyInspectionStats } from './stately-link.js';
 
 export type { StatelyInspectionStats } from './stately-link.js';
 import { loadStatelyInspect, loadWebSocketModule, type ModuleImporter, type StatelyMessage } from './stately-module.js';
@@ -93,23 +94,20 @@ export function prefixSessionIds(message: StatelyMessage, prefix: string): State
   return copy;
 }
 
-/** JSON with cycles and depth bounded (snapshots hold actor refs); never throws. */
+/** An actor ref (a child in `children`) becomes its session id — all the inspector needs; functions go. */
+function forInspector(value: unknown): unknown {
+  if (typeof value === 'function') return undefined;
+  const ref = value as { sessionId?: unknown; send?: unknown } | null;
+  if (ref !== null && typeof ref === 'object' && typeof ref.sessionId === 'string' && typeof ref.send === 'function') return { id: ref.sessionId };
+  return value;
+}
+
+/** JSON of a message (snapshots hold actor refs and may share or cycle objects); `null` when it throws. */
 function toJson(message: StatelyMessage): string | null {
-  const seen = new WeakSet<object>();
   try {
-    return JSON.stringify(message, function (this: unknown, _key, value: unknown) {
-      if (typeof value === 'function') return undefined;
-      if (value !== null && typeof value === 'object') {
-        if (seen.has(value)) return undefined;
-        seen.add(value);
-        // An actor ref (a child in `children`): its session id is all the inspector needs.
-        const ref = value as { sessionId?: unknown; send?: unknown };
-        if (typeof ref.sessionId === 'string' && typeof ref.send === 'function') return { id: ref.sessionId };
-      }
-      return value;
-    });
+    return JSON.stringify(message, safeReplacer(forInspector));
   } catch {
-    return null;
+    return null; // a throwing toJSON or getter
   }
 }
 
@@ -173,12 +171,7 @@ export function createStatelyInspection(options: StatelyInspectionOptions = {}):
         if (closed) return;
         if (next) next(event);
         else {
-          pending.push(event);
-          if (pending.length > maxDeferred) {
-            const oldest = pending.findIndex((held) => held.type !== '@xstate.actor');
-            pending.splice(Math.max(0, oldest), 1);
-            link.stats.dropped++;
-          }
+          if (pushBounded(pending, event, (held) => held.type === '@xstate.actor', maxDeferred)) link.stats.dropped++;
         }
       } catch {
         // Never break the actor system.
@@ -188,7 +181,10 @@ export function createStatelyInspection(options: StatelyInspectionOptions = {}):
       if (closed) return;
       closed = true;
       const deadline = Date.now() + Math.max(0, options.closeTimeoutMs ?? 1000);
-      await loading;
+      // The import too is bounded by the deadline (an injected or slow loader must not hold exit).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([loading, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()))]);
+      clearTimeout(timer);
       // createInspector converts each event on a setTimeout(0): one more 0 ms timer runs after all of them.
       await new Promise((resolve) => setTimeout(resolve, 0));
       await link.drain(deadline);

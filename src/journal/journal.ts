@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JournalError } from '../errors.js';
+import { safeReplacer } from '../safe-json.js';
 
 /** The journal's file name inside the state dir (EV-3). */
 export const JOURNAL_FILE = 'events.ndjson';
@@ -142,21 +143,4 @@ export function formatEvent(ts: string, pid: number, type: string, payload?: Rec
     // Only a throwing toJSON/getter gets here.
     return JSON.stringify({ ts, pid, type, payload_error: `unserializable payload: ${(error as Error).message}` });
   }
-}
-
-function safeReplacer(): (this: unknown, key: string, value: unknown) => unknown {
-  const ancestors: unknown[] = [];
-  return function (this: unknown, _key: string, value: unknown): unknown {
-    if (typeof value === 'bigint') return value.toString();
-    if (value instanceof Error) {
-      const code = (value as NodeJS.ErrnoException).code;
-      return code === undefined ? { name: value.name, message: value.message } : { name: value.name, message: value.message, code };
-    }
-    if (typeof value !== 'object' || value === null) return value;
-    // `this` is the object holding `value`; drop ancestors we have left.
-    while (ancestors.length > 0 && ancestors[ancestors.length - 1] !== this) ancestors.pop();
-    if (ancestors.includes(value)) return '[Circular]';
-    ancestors.push(value);
-    return value;
-  };
 }
