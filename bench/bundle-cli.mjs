@@ -33,7 +33,7 @@ const dist = path.join(root, 'dist');
 const entry = path.join(dist, 'src', 'cli', 'main.js');
 const outdir = path.join(dist, 'cli-bundle');
 /** The one output file (its name is what `bin/first-run.js` loads). */
-export const BUNDLE_NAME = 'first-run.cjs';
+const BUNDLE_NAME = 'first-run.cjs';
 
 const EXTERNAL = ['xstate', 'xstate/*', 'node-mac-permissions', '@statelyai/inspect', 'playwright-core'];
 
@@ -51,7 +51,7 @@ const LAZY_HELPER =
 
 /**
  * A dynamic `import()` left in the bundle (external ES-only packages such as `@statelyai/inspect`, a dev
- * module) is called through `__import`, an `import()` of the ES-module launcher that runs the bundle: a
+ * module) is called through `__import`, an `import()` made by the launcher that runs the bundle (bin/first-run.js): a
  * script compiled by `vm.Script` has no module loader of its own on Node 20 without
  * `--experimental-vm-modules`. Matches `import(` not preceded by an identifier character or a dot.
  */

@@ -23,9 +23,9 @@ process.stdout.on('error', (error) => {
 });
 const { createRequire } = require('node:module');
 
-const { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
 const { homedir } = require('node:os');
-const { dirname, join } = require('node:path');
+const { basename, dirname, join } = require('node:path');
 const { pathToFileURL } = require('node:url');
 
 const plain = pathToFileURL(join(__dirname, '..', 'dist', 'src', 'cli', 'main.js'));
@@ -55,7 +55,11 @@ function privateDir(dir) {
   return stats !== undefined && stats.isDirectory() && ours(stats) && (stats.mode & 0o077) === 0;
 }
 
-/** The cached data, or undefined (missing, not ours, not private, not a regular file). Never throws. */
+/**
+ * The cached data, or undefined (missing, not ours, not private, not a regular file). Never throws.
+ * (The same checks as `readRegularFileSync` in src/fs/regular-file.ts, written out: this launcher runs
+ * before anything of dist/ is loaded.)
+ */
 function readCache(file) {
   let fd;
   try {
@@ -83,14 +87,30 @@ function readCache(file) {
 
 /** Write the cache atomically into a private dir of ours. Best effort: a failure only costs speed. */
 function writeCache(dir, file, data) {
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (!privateDir(dir)) return;
-    const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
     renameSync(tmp, file);
   } catch {
     // read-only home, full disk: the next launch compiles from source again
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never written
+    }
+    return;
+  }
+  // One cache at a time: every build (another bundle size or mtime) would otherwise leave its own behind.
+  for (const name of readdirSync(dir)) {
+    // Only names this launcher makes: FIRST_RUN_CODE_CACHE_DIR may point at a directory with other files.
+    if (name === basename(file) || !/^v[\d.]+-\w+-\d+-\d+\.bin(\.\d+\.tmp)?$/.test(name)) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      // another launch is writing it, or it is gone
+    }
   }
 }
 

@@ -26,7 +26,7 @@ const outdir = path.join(dist, 'cjs');
 const ENTRY = path.join(dist, 'src', 'index.js');
 
 /** Every relative `.d.ts` reachable from `start` through `from '…'` / `import('…')` specifiers. */
-export function reachableDeclarations(start) {
+function reachableDeclarations(start) {
   const seen = new Set();
   const queue = [start];
   while (queue.length > 0) {

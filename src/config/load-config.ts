@@ -56,7 +56,6 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     // Type and size first, on the open descriptor: a FIFO would block forever, /dev/zero never end.
     text = readRegularFileSync(file, { maxBytes: MAX_CONFIG_BYTES }).toString('utf8');
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT') {
       return {
@@ -73,7 +72,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
           : `cannot read the config file: it is ${error.found}; expected a regular JSON file (fix --config)`;
       throw new ConfigError(file, [{ path: '(root)', message }], { cause: error });
     }
-    const reason = code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : String((error as Error | undefined)?.message ?? error);
+    const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : String((error as Error | undefined)?.message ?? error);
     throw new ConfigError(file, [{ path: '(root)', message: `cannot read the config file: ${reason}; fix the path or its permissions` }], {
       cause: error,
     });

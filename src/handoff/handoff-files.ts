@@ -4,11 +4,11 @@
  * temp + rename, and the directory itself is checked before the restart budget can be spent on it.
  */
 import * as fs from 'node:fs';
-import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { HandoffError } from '../errors.js';
 import { readRegularFileSync } from '../fs/regular-file.js';
+import { thisHost } from '../lock/lock-owner.js';
 import { probeProcess, selfIdentity } from '../lock/process-identity.js';
 import {
   HANDOFF_TOKEN_PATTERN,
@@ -92,7 +92,7 @@ export function proofForThisProcess(token: string, role: HandoffRole, waitMs: nu
     token,
     pid: process.pid,
     startId: selfIdentity().startId,
-    host: hostname(),
+    host: thisHost(),
     provedAt: new Date(now).toISOString(),
     waitMs,
   };
@@ -193,6 +193,6 @@ export function judgeTokenNow(stateDir: string, proof: AliveProof, now = Date.no
     probe: probeProcess(proof.pid),
     cancelled: isHandoffCancelled(stateDir, proof.token),
     selfPid: process.pid,
-    host: hostname(),
+    host: thisHost(),
   });
 }

@@ -229,7 +229,7 @@ export function judgeOwner(owner: LockOwner): { stale: boolean; reason: Exclude<
  * future (a clock set back, an edited or restored file) is not trusted to mean "fresh" until the clock
  * reaches it — beyond the grace period it is as stale as one that far in the past.
  */
-export function isFreshOwnerless(newestMtimeMs: number, ctx: InspectContext): boolean {
+function isFreshOwnerless(newestMtimeMs: number, ctx: InspectContext): boolean {
   return Math.abs(ctx.now - newestMtimeMs) <= ctx.graceMs;
 }
 

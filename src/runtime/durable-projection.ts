@@ -19,7 +19,7 @@
  *    `pollRead` are one state `awaiting`, `confirmWait`/`confirmRead` one state `confirmingRead`, and the
  *    invoked children those states imply (`wait`, `readStatus`; the root's `precheck`, `verify`) are
  *    left out — restored into any of them, a step reads the status again and goes on; only reads happen
- *    there, and what was read (status, confirmations left, deadline) is in the context, which stays in.
+ *    there, and what was read (status, confirmations left, time left in the timebox) is in the context, which stays in.
  * 3. **Nothing new yet**: `PRECHECK`, and `PIPELINE` before its first step has asked for anything
  *    (no result yet, the step still reading or routing, nothing requested in it) → `undefined`. Such a
  *    state is only reached from a durable `COMPLETED`/`FAILED`/fresh ledger through a precheck in this

@@ -65,6 +65,20 @@ describe('the CLI bundle and its V8 code cache', () => {
     expect(statSync(path.join(cache, file!)).mtimeMs).toBe(before.mtimeMs);
   });
 
+  it("an earlier build's cache is removed when the new one is written; files that are not ours stay", () => {
+    assertBuilt();
+    const root = scratch();
+    const cache = path.join(root, 'cache');
+    mkdirSync(cache, { mode: 0o700 });
+    const stale = `${process.version}-${process.arch}-1-1.bin`;
+    writeFileSync(path.join(cache, stale), 'an earlier build', { mode: 0o600 });
+    writeFileSync(path.join(cache, 'notes.bin'), 'not ours', { mode: 0o600 });
+    status(cache, path.join(root, 'state'));
+    expect(cacheFiles(cache).filter((f) => f !== 'notes.bin')).toHaveLength(1);
+    expect(cacheFiles(cache)).not.toContain(stale);
+    expect(readFileSync(path.join(cache, 'notes.bin'), 'utf8')).toBe('not ours');
+  });
+
   it('a corrupt cache is rejected by V8, the CLI runs from source, and the cache is rebuilt', () => {
     const root = scratch();
     const cache = path.join(root, 'cache');

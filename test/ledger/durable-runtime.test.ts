@@ -7,15 +7,13 @@ import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { orchestratorDurableProjection } from '../../src/runtime/durable-projection.js';
-import { allWritersGone, assertBuilt, journal, journalInvariants, launch, quickConfig, sandbox, type Sandbox } from '../support/processes.js';
+import { ALL_GRANTED, allWritersGone, assertBuilt, journal, journalInvariants, launch, quickConfig, sandbox, type Sandbox } from '../support/processes.js';
 
 const boxes: Sandbox[] = [];
 afterEach(() => {
   for (const box of boxes.splice(0)) rmSync(box.dir, { recursive: true, force: true });
 });
 
-const GRANTED = { status: 'granted' };
-const ALL_GRANTED = { permissions: { microphone: GRANTED, accessibility: GRANTED, input_monitoring: GRANTED, screen_capture: GRANTED } };
 const NEEDS_RESTART = {
   permissions: {
     ...ALL_GRANTED.permissions,

@@ -8,7 +8,12 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, re
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ALL_GRANTED,
   allWritersGone,
+  endsWithin,
+  killSleepers,
+  lastJson,
+  sleeper,
   assertBuilt,
   BIN,
   journal,
@@ -20,39 +25,12 @@ import {
   run,
   sandbox,
   waitFor,
-  type Launched,
   type Sandbox,
 } from '../support/processes.js';
 
 beforeAll(() => assertBuilt());
 
-const ALL_GRANTED = {
-  permissions: Object.fromEntries(['microphone', 'accessibility', 'input_monitoring', 'screen_capture'].map((p) => [p, { status: 'granted' }])),
-};
-
-const sleepers: ReturnType<typeof spawn>[] = [];
-/** A live process that is not ours to judge: stands in for a waiting successor or a PID's new owner. */
-function sleeper() {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-  sleepers.push(child);
-  return child;
-}
-afterEach(() => {
-  for (const child of sleepers.splice(0)) child.kill('SIGKILL');
-});
-
-/** The process must end by itself within `ms`; a hang is a failure, not a test timeout. */
-async function endsWithin(launched: Launched, ms: number) {
-  const guard = setTimeout(() => launched.child.kill('SIGKILL'), ms);
-  const result = await launched.exited;
-  clearTimeout(guard);
-  expect(result.signal, `the process hung and was killed after ${ms} ms; stderr: ${result.stderr}`).toBeNull();
-  return result;
-}
-
-function lastJson(stdout: string): Record<string, unknown> {
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-}
+afterEach(() => killSleepers());
 
 function completedOnce(box: Sandbox) {
   expect(ledgerPhase(box)).toEqual({ phase: 'COMPLETED', restart_count: 1 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Checksum } from '../../src/ledger/canonical-json.js';
 import {
+  ALL_GRANTED,
   allWritersGone,
   assertBuilt,
   isAlive,
@@ -19,10 +20,6 @@ import {
 } from '../support/processes.js';
 
 beforeAll(() => assertBuilt());
-
-const ALL_GRANTED = {
-  permissions: Object.fromEntries(['microphone', 'accessibility', 'input_monitoring', 'screen_capture'].map((p) => [p, { status: 'granted' }])),
-};
 
 describe('first-run launch, real processes', () => {
   it('RS-7/RS-3 one launch: one real relaunch, the successor verifies and completes', async () => {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -169,4 +170,35 @@ export function plantProof(
   mkdirSync(join(stateDir, 'handoff'), { recursive: true, mode: 0o700 });
   writeFileSync(join(stateDir, 'handoff', `${token}.alive`), JSON.stringify(proof));
   return token;
+}
+
+/** Every permission granted: a warm launch settles COMPLETED at precheck. */
+export const ALL_GRANTED = {
+  permissions: Object.fromEntries(['microphone', 'accessibility', 'input_monitoring', 'screen_capture'].map((p) => [p, { status: 'granted' }])),
+};
+
+const sleepers: ChildProcess[] = [];
+/** A live process that is not ours to judge: stands in for a waiting successor or a PID's new owner. */
+export function sleeper(): ChildProcess {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  sleepers.push(child);
+  return child;
+}
+/** Kill every {@link sleeper} (call it in `afterEach`). */
+export function killSleepers(): void {
+  for (const child of sleepers.splice(0)) child.kill('SIGKILL');
+}
+
+/** The process must end by itself within `ms`; a hang is a failure (it is killed), not a test timeout. */
+export async function endsWithin(launched: Launched, ms: number) {
+  const guard = setTimeout(() => launched.child.kill('SIGKILL'), ms);
+  const result = await launched.exited;
+  clearTimeout(guard);
+  expect(result.signal, `the process hung and was killed after ${ms} ms; stderr: ${result.stderr}`).toBeNull();
+  return result;
+}
+
+/** The last line of a `--json` output, parsed. */
+export function lastJson(stdout: string): Record<string, unknown> {
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
