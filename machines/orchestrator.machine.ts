@@ -123,6 +123,11 @@ function phaseEvent(phase: Phase) {
   return { type: 'publish' as const, params: { type: 'permissions.v2.phase', payload: { phase } } };
 }
 
+/** The id of this boot's restart request (what the gate arms, the ledger keeps and the hand-off token names). */
+function requestIdOf(context: { bootId: string; boots: number }): string {
+  return `${context.bootId}:${context.boots}`;
+}
+
 export const orchestratorMachine = setup({
   types: {
     context: {} as OrchestratorContext,
@@ -339,12 +344,12 @@ export const orchestratorMachine = setup({
           type: 'publish',
           params: ({ context }) => ({
             type: 'permissions.first_run_restart_pending',
-            payload: { request_id: `${context.bootId}:${context.boots}`, results: context.results },
+            payload: { request_id: requestIdOf(context), results: context.results },
           }),
         },
         sendTo('relaunchGate', ({ context }) => ({
           type: 'restart.request',
-          requestId: `${context.bootId}:${context.boots}`,
+          requestId: requestIdOf(context),
           source: 'orchestrator' as const,
         })),
       ],
