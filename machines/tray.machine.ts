@@ -7,16 +7,9 @@
 import { assign, setup } from 'xstate';
 import type { PublishParams } from './effects.js';
 import type { AppMode, RuntimeBootedEvent, TrayStatus } from './types.js';
+import { FIRST_RUN_OVERLAY, trayStatusPayload } from './tray-status.js';
 
-/** The canonical colours (TR-1). Nowhere else in the product names a colour. */
-export const TRAY_COLORS: Readonly<Record<TrayStatus, string>> = {
-  SLEEPING: '#808080',
-  LISTENING: '#007AFF',
-  PROCESSING: '#FF9500',
-};
-
-/** The badge drawn over the status during first-run (TR-2). */
-export const FIRST_RUN_OVERLAY = { badge: 'lock', color: '#FF3B30' } as const;
+export { FIRST_RUN_OVERLAY, TRAY_COLORS } from './tray-status.js';
 
 export interface TrayContext {
   /** The app's current mode, remembered even while first-run hides it. */
@@ -36,12 +29,7 @@ const publishStatus = {
   type: 'publish',
   params: ({ context }: { context: TrayContext }): PublishParams => ({
     type: 'tray.status_updated',
-    payload: {
-      status: context.status,
-      color: TRAY_COLORS[context.status],
-      overlay: context.overlay ? context.overlay.badge : null,
-      overlay_color: context.overlay ? context.overlay.color : null,
-    },
+    payload: trayStatusPayload(context),
   }),
 } as const;
 

@@ -1,7 +1,8 @@
 /**
  * `embedded_warm_start`: what an app that embeds the library pays at every start — `runFirstRun(...)`
  * to its `result` on a COMPLETED ledger with everything granted, in this process, which has imported
- * the package already (and warmed up: the first rounds are not recorded). Baseline, same process, same
+ * the package already (and warmed up: the first rounds are not recorded); `createSimBackend` + `runFirstRun`,
+ * a backend per start as an app makes one (the run closes it). Baseline, same process, same
  * disk (SPEC §5): read the ledger file + create and remove a lock (`symlink` + `unlink`, the lock's own
  * mechanism) + one `stat`. Interleaved, ms per start.
  */
@@ -18,13 +19,14 @@ export async function embeddedWarmStart(ctx: BenchContext): Promise<Figure[]> {
   const { stateDir } = prepareWarmState(ctx);
   const simDb = path.join(path.dirname(stateDir), 'tcc.json');
   const settings = parseConfig(fastConfig(0.5), 'bench config', { env: {} });
-  const backend = createSimBackend({ file: simDb });
   const ledger = path.join(stateDir, 'permission_ledger.json');
   const floorLock = path.join(ctx.dir('embedded-floor'), 'instance.lock');
   const outcomes = new Set<string>();
 
   const start = async () => {
     const t0 = performance.now();
+    // One backend per start, as an app makes one: runFirstRun closes it when the run ends.
+    const backend = createSimBackend({ file: simDb });
     const runtime = runFirstRun({ stateDir, settings, backend, relaunch: { strategy: 'node', execPath: process.execPath, execArgv: [], entry: ctx.bin, args: [] } });
     const result = await runtime.result;
     const ms = performance.now() - t0;
@@ -40,7 +42,6 @@ export async function embeddedWarmStart(ctx: BenchContext): Promise<Figure[]> {
     return performance.now() - t0;
   };
   const samples = await interleave(ctx.runs(40, 6), 5, start, floor);
-  await backend.close?.();
   return [
     ratioFigure({
       name: 'embedded_warm_start',

@@ -1,3 +1,4 @@
+import type { StatusesReading } from '../../machines/effects.js';
 import type { PermissionName, PermissionStatus } from '../../machines/types.js';
 
 /**
@@ -23,4 +24,25 @@ export interface PermissionBackend {
   openSettings(permission: PermissionName): Promise<void>;
   /** Release timers, workers, files. Safe to call twice. */
   close?(): Promise<void>;
+}
+
+/**
+ * Read every permission once, in order, one at a time — what the precheck does (FR-1). A read that
+ * throws is kept as its message; the others are still read. The service's `readStatuses` actor and the
+ * warm launch (`src/runtime/warm-start.ts`) both read this way.
+ */
+export async function readEveryStatus(
+  backend: PermissionBackend,
+  permissions: readonly PermissionName[],
+  now: () => number,
+): Promise<StatusesReading> {
+  const reading: StatusesReading = { statuses: {}, errors: {}, at: now() };
+  for (const permission of permissions) {
+    try {
+      reading.statuses[permission] = await backend.getStatus(permission);
+    } catch (error) {
+      reading.errors[permission] = error instanceof Error ? error.message : String(error);
+    }
+  }
+  return reading;
 }

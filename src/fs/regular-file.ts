@@ -69,10 +69,14 @@ function check(file: string, stat: fs.Stats, options: RegularFileOptions): void 
 export function readRegularFileSync(file: string, options: RegularFileOptions): Buffer {
   const fd = fs.openSync(file, flagsFor(options));
   try {
-    check(file, fs.fstatSync(fd), options);
-    const buffer = Buffer.alloc(options.maxBytes + 1);
+    const stat = fs.fstatSync(fd);
+    check(file, stat, options);
+    // Sized by the file (one byte more, to see it end), grown only if it grows while being read: a
+    // buffer of `maxBytes` per read cost more than the read itself.
+    let buffer = Buffer.allocUnsafe(Math.min(stat.size, options.maxBytes) + 1);
     let length = 0;
     for (;;) {
+      if (length === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(Math.min(buffer.length, options.maxBytes + 1 - length))]);
       const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
       if (read === 0) break;
       length += read;

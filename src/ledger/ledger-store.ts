@@ -163,6 +163,13 @@ export interface LedgerStore {
    * are written atomically (temp + rename) but never fsynced: a power loss may lose a flag, never a commit.
    */
   writeFlags(flags: LedgerFlags): Promise<void>;
+  /**
+   * Nothing new to commit, and no snapshot to pass (a warm launch that settled without the machines,
+   * src/runtime/warm-start.ts): what a skipped {@link commit} does — `assertWriter()`, the
+   * compare-and-set against the generation loaded, and the one-time backup copy of a ledger written only
+   * once. Queued like a commit. Rejects as a commit would (`LedgerConflictError`, what `assertWriter` throws).
+   */
+  keepAsIs(): Promise<void>;
   /** Resolves when every queued write has finished (successfully or not). Never rejects. */
   flush(): Promise<void>;
   /** Flush; later commits reject. Safe to call twice. Not calling it leaks nothing. */
@@ -218,6 +225,11 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
   // What the ledger file holds now, durably (see `durableKeyOf`); `null` when unknown, so the next
   // commit writes.
   let lastDurable: DurableKey | null = null;
+  // The restored generation's key, computed at the first commit, not at load: a launch that commits
+  // nothing (a warm one) never pays for the projection and its canonical JSON. (The snapshot object is
+  // handed to the caller meanwhile; XState restores from it without writing to it — a deep-frozen one
+  // restores and runs — and the runtime never writes to it.)
+  let restoredDurable: { snapshot: unknown; summary: LedgerSummary } | null = null;
   let backupChecked = false;
 
   function emit(type: string, payload: Record<string, unknown>): void {
@@ -293,7 +305,7 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     if (main.kind === 'ok') {
       generation = Math.max(generation, main.envelope.generation);
       expected = { kind: 'file', identity: main.identity, valid: true };
-      lastDurable = durableKey(main.envelope.snapshot, main.envelope.summary);
+      restoredDurable = { snapshot: main.envelope.snapshot, summary: main.envelope.summary };
       loaded = true;
       return {
         kind: 'restored',
@@ -438,6 +450,13 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     }
   }
 
+  function keepAsIs(): void {
+    assertWriter();
+    if (!loaded) throw new LedgerError(paths.ledger, `Cannot keep ${paths.ledger} before load(): call store.load() first, once.`);
+    compareAndSet();
+    ensureBackup();
+  }
+
   function writeCommit(snapshotJson: string, checksum: string, summary: LedgerSummary, key: DurableKey | null): { generation: number; skipped?: boolean } {
     const next = generation + 1;
     try {
@@ -447,6 +466,10 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
       }
       compareAndSet();
       // The file holds what a later launch needs already: writing again would only cost fsyncs.
+      if (restoredDurable) {
+        lastDurable = durableKey(restoredDurable.snapshot, restoredDurable.summary);
+        restoredDurable = null;
+      }
       if (durablyHeld(key, lastDurable)) {
         ensureBackup();
         return { generation, skipped: true };
@@ -550,6 +573,7 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
       const frozen: LedgerFlags = { ...flags };
       return enqueue(() => writeFlagsNow(frozen));
     },
+    keepAsIs: () => enqueue(keepAsIs),
     flush,
     async close(): Promise<void> {
       closed = true;

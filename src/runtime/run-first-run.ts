@@ -18,7 +18,6 @@
 import { randomUUID } from 'node:crypto';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
-import type { PermissionBackend } from '../backend/permission-backend.js';
 import { FirstRunError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
 import { prepareStateDir } from '../fs/state-dir.js';
 import { tokenForRequest } from '../handoff/index.js';
@@ -31,6 +30,9 @@ import { createLegacyFlags } from './legacy-flags.js';
 import { assertStrategyAvailable, createProcessRelauncher, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { createRuntimeRecorder } from './runtime-recorder.js';
 import { orchestratorDurableProjection } from './durable-projection.js';
+import { validateSnapshotShape } from './snapshot-shape.js';
+import { warmLaunchEvents, warmLedgerView, type WarmLedgerView } from './warm-start.js';
+import { readEveryStatus, type PermissionBackend } from '../backend/permission-backend.js';
 
 /** Set when this process was started by a relaunch. */
 export interface SuccessorInfo {
@@ -75,8 +77,14 @@ export interface RunFirstRunOptions {
    * first-run successor (no `restart_completed.flag`). @default undefined
    */
   devRestart?: SuccessorInfo;
-  /** Called once the service started (the lock is held; a restored snapshot got `runtime.booted`). */
+  /**
+   * Called once the service started (the lock is held; a restored snapshot got `runtime.booted`). Not
+   * called by a warm launch that settles without the machines (`src/runtime/warm-start.ts`): no service
+   * starts there. Passing it makes every launch run the machines.
+   */
   onStarted?: (service: FirstRunService) => void;
+  /** Called once the instance lock is ours, before the ledger is read — on every path that gets the lock. */
+  onLocked?: () => void;
 }
 
 /** What {@link FirstRunRuntime.suspend} hands back: the root snapshot taken while the actor was active. */
@@ -152,6 +160,7 @@ async function loadMachineModules() {
   return { createFirstRunService: service.createFirstRunService, ...snapshot };
 }
 type MachineModules = Awaited<ReturnType<typeof loadMachineModules>>;
+type OpenedLedger = { store: LedgerStore; loaded: LedgerLoadResult };
 
 const cancelledResult: RuntimeResult = { outcome: 'cancelled_successor', phase: null, restartCount: 0, warnings: [], ledger: null };
 
@@ -167,6 +176,8 @@ class FirstRunProcess {
   busy: boolean | null = null;
   closed = false;
   suspending = false;
+  /** The error that ended the run at once (see `fatal`), once there is one. */
+  fatalError: Error | null = null;
   private stopped: Promise<void> | null = null;
   private rejectFatal: (error: Error) => void = () => {};
   /** Rejects when the run must end at once: the lock was lost, or the journal cannot be written. */
@@ -194,6 +205,7 @@ class FirstRunProcess {
 
   /** Stop at once (never write on): the service stops, `result` rejects with `error`. */
   failFatally(error: JournalError | LockCompromisedError, type: string): void {
+    this.fatalError ??= error;
     this.recorder.deliver({ type, ts: new Date().toISOString(), pid: process.pid, code: error.code, message: error.message });
     this.rejectFatal(error);
     void this.service?.stop().catch(() => {});
@@ -264,18 +276,20 @@ class FirstRunProcess {
     return flags;
   }
 
-  openLedger(lock: InstanceLockHandle, modules: MachineModules): { store: LedgerStore; loaded: LedgerLoadResult } {
+  /**
+   * Open and load the ledger, its snapshot checked by the machines — or, before they are loaded, by its
+   * shape only (`validatedWithMachines` completes that check before anything restores it).
+   */
+  openLedger(lock: InstanceLockHandle, modules: MachineModules | null): OpenedLedger {
     const store = openLedgerStore({
       stateDir: this.options.stateDir,
-      validateSnapshot: modules.validateOrchestratorSnapshot,
+      validateSnapshot: modules ? modules.validateOrchestratorSnapshot : validateSnapshotShape,
       durableProjection: orchestratorDurableProjection,
       journal: { append: (type, payload) => this.record(type, payload ?? {}) },
       assertWriter: () => lock.assertHeld(),
     });
     this.store = store;
-    const loaded = store.load();
-    this.record('ledger.loaded', { kind: loaded.kind, generation: loaded.generation, problems: loaded.problems.length });
-    return { store, loaded };
+    return { store, loaded: store.load() };
   }
 
   /**
@@ -359,9 +373,90 @@ class FirstRunProcess {
     this.lock = lock;
     this.record('instance.lock_acquired', { waited_ms: taken.waitedMs, token: lock.owner.token.slice(0, 8) });
     this.watchLock(lock);
-    const modules = await loadMachineModules();
-    const { store, loaded } = this.openLedger(lock, modules);
-    if (this.ledgerIsNotOurs(loaded)) return cancelledResult;
+    this.options.onLocked?.();
+    if (this.mayStartWarm()) return this.runWarmOrMachines(lock);
+    const machines = await loadMachineModules();
+    const opened = this.recordLoaded(this.openLedger(lock, machines));
+    if (this.ledgerIsNotOurs(opened.loaded)) return cancelledResult;
+    return this.runMachines(opened, lock, machines);
+  }
+
+  recordLoaded(opened: OpenedLedger): OpenedLedger {
+    const { loaded } = opened;
+    this.record('ledger.loaded', { kind: loaded.kind, generation: loaded.generation, problems: loaded.problems.length });
+    return opened;
+  }
+
+  /**
+   * A launch that may end warm reads the ledger before it loads the machines (docs/performance.md): a
+   * ledger the warm launch can answer for may settle without them (`startWarm`); any other is checked by
+   * the machines, then run by them.
+   */
+  async runWarmOrMachines(lock: InstanceLockHandle): Promise<RuntimeResult> {
+    const opened = this.openLedger(lock, null);
+    const { loaded } = opened;
+    const view = loaded.kind === 'restored' ? warmLedgerView(loaded.snapshot, this.options.settings) : null;
+    if (view) this.recordLoaded(opened);
+    const warm = view ? await this.startWarm(opened, lock, view) : null;
+    if (warm) return warm;
+    const machines = await loadMachineModules();
+    const checked = this.validatedWithMachines(opened, lock, machines);
+    if (!view || checked !== opened) this.recordLoaded(checked);
+    return this.runMachines(checked, lock, machines);
+  }
+
+  /**
+   * A ledger loaded without the machines passed only the shape check (`validateSnapshotShape`). Before
+   * the machines restore it, the machines' own check: a snapshot it refuses is loaded again by a new store
+   * with that check, which quarantines it and falls back as any load does (the first store wrote
+   * nothing but what any load does: a file bad by its envelope or shape is in quarantine already).
+   */
+  validatedWithMachines(opened: OpenedLedger, lock: InstanceLockHandle, machines: MachineModules): OpenedLedger {
+    if (opened.loaded.snapshot === null) return opened;
+    try {
+      machines.validateOrchestratorSnapshot(opened.loaded.snapshot);
+      return opened;
+    } catch {
+      return this.openLedger(lock, machines);
+    }
+  }
+
+  /** Nothing asks for a live service or for more than a launch: a warm ledger may settle without the machines. */
+  mayStartWarm(): boolean {
+    const o = this.options;
+    const asksForService = o.stay === true || o.inspect !== undefined || o.onStarted !== undefined || o.snapshotOverride !== undefined;
+    const notAPlainLaunch = o.successor !== undefined || o.devRestart !== undefined;
+    return !asksForService && !notAPlainLaunch && !this.quitRequested && this.busy === null && !this.suspending;
+  }
+
+  /**
+   * The warm launch (`src/runtime/warm-start.ts`): when the restored ledger is one whose outcome is fixed
+   * and every permission still reads granted, publish what the machines would and settle, writing
+   * nothing but the journal. `null`: run the machines.
+   */
+  async startWarm({ store, loaded }: OpenedLedger, lock: InstanceLockHandle, view: WarmLedgerView): Promise<RuntimeResult | null> {
+    const { settings, backend } = this.options;
+    const reading = await readEveryStatus(backend, settings.order, Date.now);
+    const events = warmLaunchEvents(view, settings, reading);
+    if (!events || this.fatalError || this.quitRequested || this.busy !== null || this.suspending) return null;
+    try {
+      await store.keepAsIs(); // what the machines' skipped commit would do
+    } catch {
+      return null; // the machines meet the same and report it as they do (`ledger.write_failed`)
+    }
+    this.legacyFlags(lock).committed(loaded.snapshot, loaded.summary as { phase: Phase; restart_count: number }, loaded.snapshotGeneration as number);
+    const ts = new Date().toISOString();
+    for (const { type, payload = {} } of events) {
+      this.recorder.append(type, payload);
+      this.recorder.deliver({ ts, pid: process.pid, type, ...payload });
+    }
+    await backend.close?.();
+    if (this.fatalError) throw this.fatalError; // the lock was lost or the journal failed meanwhile
+    return { outcome: 'completed', phase: 'COMPLETED', restartCount: view.restartCount, warnings: [], ledger: loaded.kind };
+  }
+
+  /** Restore (or start) the machines and run until the run settles here. */
+  async runMachines({ store, loaded }: OpenedLedger, lock: InstanceLockHandle, modules: MachineModules): Promise<RuntimeResult> {
     const bootId = randomUUID();
     const service = this.startService(store, lock, loaded, this.chooseSnapshot(loaded, bootId, modules), bootId, modules);
     if (this.suspending) return { outcome: 'suspended', phase: null, restartCount: 0, warnings: [], ledger: loaded.kind };

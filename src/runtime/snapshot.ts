@@ -4,10 +4,8 @@
  */
 import { createActor } from 'xstate';
 import { orchestratorMachine } from '../../machines/orchestrator.machine.js';
-import { selectRestartCount } from '../../machines/relaunch-gate.machine.js';
 import type { OrchestratorSettings } from '../../machines/types.js';
-
-const CHILDREN = ['relaunchGate', 'quitIntent', 'tray'] as const;
+import { SNAPSHOT_CHILDREN, validateSnapshotShape } from './snapshot-shape.js';
 
 /**
  * Throw, with the reason, when `snapshot` cannot be restored into today's machines: an actor in error,
@@ -15,17 +13,8 @@ const CHILDREN = ['relaunchGate', 'quitIntent', 'tray'] as const;
  * a missing child, or a restart count that is not 0 or 1.
  */
 export function validateOrchestratorSnapshot(snapshot: unknown): void {
-  if (typeof snapshot !== 'object' || snapshot === null) throw new Error('the snapshot is not an object');
-  const persisted = snapshot as { status?: unknown; value?: unknown; context?: unknown; children?: Record<string, unknown> };
-  if (persisted.status !== 'active') throw new Error(`the snapshot's status is ${JSON.stringify(persisted.status)}, expected "active"`);
-  if (typeof persisted.context !== 'object' || persisted.context === null) throw new Error('the snapshot has no context');
-  for (const child of CHILDREN) {
-    if (!persisted.children || typeof persisted.children[child] !== 'object') {
-      throw new Error(`the snapshot has no "${child}" child actor`);
-    }
-  }
-  const count = selectRestartCount(snapshot);
-  if (count !== 0 && count !== 1) throw new Error(`restart_count is ${JSON.stringify(count)}, expected 0 or 1`);
+  validateSnapshotShape(snapshot);
+  const persisted = snapshot as { value?: unknown; context?: unknown };
   try {
     orchestratorMachine.resolveState({ value: persisted.value as never, context: persisted.context as never });
   } catch (error) {
@@ -34,7 +23,7 @@ export function validateOrchestratorSnapshot(snapshot: unknown): void {
   const actor = createActor(orchestratorMachine, { snapshot: snapshot as never, input: undefined as never });
   const restored = actor.getSnapshot();
   if (restored.status === 'error') throw new Error(`XState cannot restore it: ${String(restored.error)}`);
-  for (const child of CHILDREN) {
+  for (const child of SNAPSHOT_CHILDREN) {
     const ref = restored.children[child as keyof typeof restored.children] as { getSnapshot(): { status: string; error?: unknown } } | undefined;
     const childSnapshot = ref?.getSnapshot();
     if (!childSnapshot || childSnapshot.status === 'error') {

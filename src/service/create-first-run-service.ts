@@ -15,7 +15,7 @@ import type { PublishParams, StatusReading, StatusesReading } from '../../machin
 import type { TimeboxInput } from '../../machines/permission-step.machine.js';
 import type { AppMode, OrchestratorSettings, PermissionName, Phase } from '../../machines/types.js';
 import { PHASES } from '../../machines/types.js';
-import type { PermissionBackend } from '../backend/permission-backend.js';
+import { readEveryStatus, type PermissionBackend } from '../backend/permission-backend.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ServiceError } from '../errors.js';
 import type { FirstRunEvent, FirstRunEventType } from './events.js';
@@ -209,17 +209,9 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
       return { status: null, at: clock.now(), error: error instanceof Error ? error.message : String(error) };
     }
   });
-  const readStatuses = fromPromise<StatusesReading, { permissions: PermissionName[] }>(async ({ input }) => {
-    const reading: StatusesReading = { statuses: {}, errors: {}, at: clock.now() };
-    for (const permission of input.permissions) {
-      try {
-        reading.statuses[permission] = await backend.getStatus(permission);
-      } catch (error) {
-        reading.errors[permission] = error instanceof Error ? error.message : String(error);
-      }
-    }
-    return reading;
-  });
+  const readStatuses = fromPromise<StatusesReading, { permissions: PermissionName[] }>(({ input }) =>
+    readEveryStatus(backend, input.permissions, () => clock.now()),
+  );
   const fireAndForget = (what: 'activate' | 'openSettings', permission: PermissionName) => {
     backend[what](permission).catch((error: unknown) =>
       emit({

@@ -16,6 +16,7 @@ import { EXIT, type Command } from '../io.js';
 import { parseMs, type ParsedCLI } from '../parse-cli.js';
 import { createReporter } from '../reporter.js';
 import type { DevSession } from '../../dev/dev-session.js';
+import { hasDevState } from '../../dev/dev-state-file.js';
 import type { FirstRunRuntime } from '../../runtime/run-first-run.js';
 
 /** The app bundle around an executable (`/Applications/X.app/Contents/MacOS/X` → `/Applications/X.app`). */
@@ -106,7 +107,7 @@ export const runLaunch: Command = async (cli, io) => {
     ...(successor && !dev?.runtimeOptions.devRestart ? { successor } : {}),
     stay: cli.options.stay === true,
     // Dev mode: the dev session's hand-off, restore and `stay`; otherwise a stale dev-restart file is only reported.
-    ...(dev ? dev.runtimeOptions : { onStarted: () => void setAsideStaleDevStateLater(stateDir, io) }),
+    ...(dev ? dev.runtimeOptions : { onLocked: () => setAsideStaleDevStateLater(stateDir, io) }),
     ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
     ...(typeof cli.options['app-mode'] === 'string' ? { appMode: cli.options['app-mode'] as 'SLEEPING' } : {}),
     ...(inspection ? { inspect: inspection.inspect } : {}),
@@ -200,7 +201,13 @@ function busyAtRestart(cli: ParsedCLI, runtime: FirstRunRuntime): void {
 }
 
 /** Report a stale dev-restart file (dev mode's module, with the machines, loads only when it is needed). */
-async function setAsideStaleDevStateLater(stateDir: string, io: { stderr(text: string): void }): Promise<void> {
+function setAsideStaleDevStateLater(stateDir: string, io: { stderr(text: string): void }): void {
+  // One stat on every launch; the dev module is loaded only when there is such a file.
+  if (!hasDevState(stateDir)) return;
+  void reportStaleDevState(stateDir, io);
+}
+
+async function reportStaleDevState(stateDir: string, io: { stderr(text: string): void }): Promise<void> {
   try {
     const { setAsideStaleDevState } = await import('../../dev/dev-session.js');
     setAsideStaleDevState(stateDir, (line) => io.stderr(line));
