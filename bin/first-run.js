@@ -16,11 +16,8 @@
 // loader — with fs/promises, readline and the streams — before a line of ours runs (~4–5 ms per launch,
 // measured). Built-ins come through `require`, never `import`: an ES import of `node:fs` builds its ES
 // facade, which reads `fs.ReadStream` and so loads the streams machinery too.
-// A closed stdout (`first-run status | head`) ends the output quietly instead of crashing.
-process.stdout.on('error', (error) => {
-  if (error && error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+// Output goes to fds 1 and 2 with write(2) (src/cli/io.ts), which also ends quietly on a closed reader
+// (`first-run status | head`): `process.stdout` is never built, so a launch never loads Node's streams.
 const { createRequire } = require('node:module');
 
 const { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');

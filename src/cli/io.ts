@@ -12,6 +12,8 @@ import {
   UsageError,
 } from '../errors.js';
 import type { ParsedCLI } from './parse-cli.js';
+import { fstatSync, statSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -19,9 +21,45 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Write a line to fd 1 or 2 with `write(2)` itself. `process.stdout` would do the same (it is synchronous
+ * for files, pipes and terminals on Linux and macOS) but its first use builds a stream and loads Node's
+ * whole streams machinery — ~2–3 ms of every launch (docs/performance.md). A closed reader
+ * (`first-run status | head`) ends the output quietly: EPIPE exits with the exit code so far.
+ */
+function writeLine(fd: 1 | 2, text: string): void {
+  const bytes = Buffer.from(text.endsWith('\n') ? text : `${text}\n`, 'utf8');
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      // A non-blocking pipe that is full for a moment: wait for the reader, 1 ms at a time.
+      if (code === 'EAGAIN') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      else throw error;
+    }
+  }
+}
+
+/**
+ * Whether stdout is a terminal, without building `process.stdout`, and without loading `node:tty` (with
+ * `net` and the streams) unless stdout is a character device other than `/dev/null` — a terminal is one.
+ */
+export function stdoutIsTerminal(): boolean {
+  try {
+    const stats = fstatSync(1);
+    if (!stats.isCharacterDevice() || stats.rdev === statSync('/dev/null').rdev) return false;
+    return isatty(1);
+  } catch {
+    return false;
+  }
+}
+
 export const processIO: CliIO = {
-  stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  stdout: (text) => writeLine(1, text),
+  stderr: (text) => writeLine(2, text),
   env: process.env,
 };
 

@@ -136,7 +136,9 @@ export function checkEnvelopeBytes(bytes: Uint8Array, validateSnapshot?: (snapsh
   if (typeof e.snapshot !== 'object' || e.snapshot === null || Array.isArray(e.snapshot)) {
     return bad('has no `snapshot` object');
   }
-  const actual = sha256Checksum(canonicalJson(e.snapshot));
+  const written = writtenSnapshotJson(trimmed, e);
+  let actual = written === null ? null : sha256Checksum(written);
+  if (actual !== e.checksum) actual = sha256Checksum(canonicalJson(e.snapshot)); // not laid out as we write it
   if (actual !== e.checksum) {
     return {
       ok: false,
@@ -161,6 +163,29 @@ export function checkEnvelopeBytes(bytes: Uint8Array, validateSnapshot?: (snapsh
 }
 
 /**
+ * The snapshot's JSON exactly as {@link serializeEnvelope} wrote it — the checksum's own input, with no
+ * need to serialize the parsed snapshot again — or `null` when the file is not laid out byte for byte as
+ * this code writes it (another writer, an edit by hand), and the snapshot must be serialized canonically.
+ * Found by writing the envelope's head again from the parsed fields: the snapshot is what follows it, up
+ * to the closing brace. When their hash matches the checksum, those bytes are the canonical JSON the
+ * checksum was taken over (and `JSON.parse` of them is the parsed snapshot); when it does not, the
+ * caller hashes the canonical JSON of the parsed snapshot, as always.
+ */
+function writtenSnapshotJson(text: string, e: Record<string, unknown>): string | null {
+  const head = envelopeHead(e.generation as number, e.writer_pid as number, e.written_at as string, e.summary as LedgerSummary, e.checksum as string);
+  if (!text.startsWith(head) || !text.endsWith('}')) return null;
+  return text.slice(head.length, -1);
+}
+
+function envelopeHead(generation: number, writerPid: number, writtenAt: string, summary: LedgerSummary, checksum: string): string {
+  return (
+    `{"schema":${LEDGER_SCHEMA},"generation":${generation},"writer_pid":${writerPid},` +
+    `"written_at":${JSON.stringify(writtenAt)},"checksum":"${checksum}",` +
+    `"summary":${JSON.stringify({ phase: summary.phase, restart_count: summary.restart_count })},"snapshot":`
+  );
+}
+
+/**
  * The exact bytes of an envelope. `snapshotJson` must be `canonicalJson(snapshot)`; the checksum is taken
  * over it, so the file is verifiable after `JSON.parse`.
  */
@@ -172,12 +197,7 @@ export function serializeEnvelope(fields: {
   snapshotJson: string;
   checksum: string;
 }): string {
-  return (
-    `{"schema":${LEDGER_SCHEMA},"generation":${fields.generation},"writer_pid":${fields.writerPid},` +
-    `"written_at":${JSON.stringify(fields.writtenAt)},"checksum":"${fields.checksum}",` +
-    `"summary":${JSON.stringify({ phase: fields.summary.phase, restart_count: fields.summary.restart_count })},` +
-    `"snapshot":${fields.snapshotJson}}\n`
-  );
+  return `${envelopeHead(fields.generation, fields.writerPid, fields.writtenAt, fields.summary, fields.checksum)}${fields.snapshotJson}}\n`;
 }
 
 function isGeneration(value: unknown): value is number {

@@ -88,7 +88,7 @@ describe('the warm route of runFirstRun', () => {
     writeFileSync(box.simDb, JSON.stringify({ permissions: { ...ALL_GRANTED.permissions, accessibility: { status: 'denied' } } }));
     const run = await start(box);
     expect(run.service).not.toBeNull();
-    const phases = run.events.filter((e) => e.type === 'permissions.v2.phase').map((e) => e.phase);
+    const phases = run.events.filter((e) => e.type === 'permissions.v2.phase').map((e) => (e as { phase?: unknown }).phase);
     expect(phases.slice(0, 2)).toEqual(['PRECHECK', 'PIPELINE']);
     expect(run.types.filter((t) => t === 'ledger.loaded')).toHaveLength(1);
     expect(phases.filter((phase) => phase === 'PRECHECK')).toHaveLength(1);

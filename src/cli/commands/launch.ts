@@ -12,7 +12,7 @@ import { UsageError } from '../../errors.js';
 import { parseSuccessorFlags, withoutOptions, type RelaunchPlan } from '../../runtime/relauncher.js';
 import { runFirstRun, type RuntimeResult } from '../../runtime/run-first-run.js';
 import { resolveSettings, resolveStateDir } from '../common.js';
-import { EXIT, type Command } from '../io.js';
+import { EXIT, stdoutIsTerminal, type Command } from '../io.js';
 import { parseMs, type ParsedCLI } from '../parse-cli.js';
 import { createReporter } from '../reporter.js';
 import type { DevSession } from '../../dev/dev-session.js';
@@ -94,7 +94,7 @@ export const runLaunch: Command = async (cli, io) => {
   const successor = successorOf(cli);
   const dev = await prepareDevFromCli(cli, io, stateDir, successor, json);
   const lockTimeoutMs = cli.options['lock-timeout'] === undefined ? undefined : parseMs('lock-timeout', cli.options['lock-timeout'], 0);
-  const reporter = json ? null : createReporter(io, { tty: process.stdout.isTTY === true });
+  const reporter = json ? null : createReporter(io, { tty: stdoutIsTerminal() });
 
   const { createInspectionFromCli } = await import('../inspection.js');
   const inspection = await createInspectionFromCli(cli, io);
