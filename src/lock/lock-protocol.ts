@@ -54,16 +54,11 @@
  * alive: by design it is never taken over).
  */
 import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
 import type { LockPaths } from './lock-paths.js';
-import { inspectLockDir, readOwner, serializeOwner, type InspectContext, type LockOwner } from './lock-owner.js';
-
-/** A new random one-time token. */
-export function newToken(): string {
-  return randomUUID();
-}
+import { inspectLockDir, readOwner, type InspectContext } from './lock-owner.js';
+import { newToken, serializeOwner, type LockOwnerV2 } from './lock-record.js';
 
 function errCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -88,7 +83,7 @@ function ensureDir(dir: string, lockPath: string): void {
  * @returns `true` when it is now the lock; `false` when something already exists at `target`.
  * @throws {LockFileError} when the link cannot be created (permissions, no symlinks on this file system).
  */
-export function placeLock(target: string, owner: LockOwner): boolean {
+export function placeLock(target: string, owner: LockOwnerV2): boolean {
   const record = serializeOwner(owner);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -147,7 +142,7 @@ export interface TakeoverEnv {
   paths: LockPaths;
   ctx: InspectContext;
   /** Owner records for our mutex claims (a fresh token each). */
-  makeOwner: (token: string) => LockOwner;
+  makeOwner: (token: string) => LockOwnerV2;
 }
 
 const MAX_TAKEOVER_DEPTH = 4;
