@@ -1,11 +1,11 @@
 /**
  * The owner record's text: the target of the lock's symbolic link (see `lock-protocol.ts` for why the
- * current format, version 2, is at most {@link FAST_SYMLINK_MAX} bytes) — written in version 2, read in
+ * current format, version 2, is at most {@link FAST_SYMLINK_MAX} bytes, and what it gives up for it) — written in version 2, read in
  * version 2 and in version 1 (the JSON of earlier versions, in a link target or a directory lock's
  * `owner.json`).
  *
  * Version 2, one line, six fields separated by one space:
- * `2 <pid> <token> <start> <acquired> <host>`, e.g. `2 48213 q3Xb9_LmT2aZ Hk3_a9QzPw0c lz1k5x0a vm`
+ * `2 <pid> <token> <start> <acquired> <host>`, e.g. `2 48213 q3Xb9_LmT2aZ Hk3_a9Qz lz1k5x0a vm`
  * - `pid`: decimal, as people read it in `ps`.
  * - `token`: 12 characters of base64url from 9 random bytes (72 bits), a fresh one per acquisition.
  * - `start`: the holder's start identity (`process-identity.ts`), as an 8-character FNV-1a hash
