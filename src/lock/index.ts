@@ -23,5 +23,6 @@ export {
   type LockStatus,
 } from './lock-status.js';
 export { resolveLockPaths, LOCK_DIR_NAME, OWNER_FILE_NAME, type LockLocationOptions, type LockPaths } from './lock-paths.js';
-export { parseOwner, type LockOwner, type LockStateReason } from './lock-owner.js';
+export { type LockStateReason } from './lock-owner.js';
+export { parseOwner, type LockOwner } from './lock-record.js';
 export { probeProcess, startTimeMethod, type ProcessProbe, type StartTimeMethod } from './process-identity.js';

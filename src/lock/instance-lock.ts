@@ -7,7 +7,8 @@ import { LockAcquisitionError, LockCompromisedError, LockFileError, UsageError, 
 import { systemClock, type Clock } from '../clock.js';
 import { resolveLockPaths, type LockLocationOptions, type LockPaths } from './lock-paths.js';
 import { inspectLockDir, ownerForThisProcess, readOwner, type LockInspection, type LockOwner, type LockStateReason } from './lock-owner.js';
-import { newToken, placeLock, removeOwnedLock, takeOver, type TakeoverEnv } from './lock-protocol.js';
+import { placeLock, removeOwnedLock, takeOver, type TakeoverEnv } from './lock-protocol.js';
+import { newToken, type LockOwnerV2 } from './lock-record.js';
 
 /** Options shared by every lock function that judges staleness. */
 export interface LockJudgeOptions extends LockLocationOptions {
@@ -179,7 +180,7 @@ type Step =
   | { kind: 'held'; inspection: Extract<LockInspection, { kind: 'present' }> }
   | { kind: 'busy'; inspection: Extract<LockInspection, { kind: 'present' }> };
 
-function attemptOnce(opts: ResolvedOptions, owner: LockOwner): Step {
+function attemptOnce(opts: ResolvedOptions, owner: LockOwnerV2): Step {
   const { paths } = opts;
   if (placeLock(paths.lockPath, owner)) return { kind: 'acquired' };
   const ctx = { now: opts.now(), graceMs: opts.graceMs };

@@ -10,25 +10,10 @@ import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
 import { readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
 import { OWNER_FILE_NAME } from './lock-paths.js';
+import { hostLabel, parseOwner, startKey, type LockOwner, type LockOwnerV2 } from './lock-record.js';
 import { probeProcess, selfIdentity } from './process-identity.js';
 
-/** The metadata a holder publishes with its lock: the target of the lock's symbolic link, created in one step. */
-export interface LockOwner {
-  /** Format version of this record. */
-  version: 1;
-  /** The holder's PID. */
-  pid: number;
-  /** `os.hostname()` of the holder's machine. A holder on another host is never judged dead. */
-  host: string;
-  /** When the holder process started (ISO), for people; `null` when the platform cannot tell. */
-  startedAt: string | null;
-  /** The holder's exact start identity (see `process-identity.ts`); `null` when the platform cannot tell. */
-  startId: string | null;
-  /** A random one-time id of this acquisition; every release and `isHeld()` compares it. */
-  token: string;
-  /** When the lock was acquired (ISO). */
-  acquiredAt: string;
-}
+export type { LockOwner } from './lock-record.js';
 
 /** Why a lock is (or is not) held, as decided by {@link inspectLockDir}. */
 export type LockStateReason =
@@ -84,42 +69,8 @@ export interface InspectContext {
   graceMs: number;
 }
 
-const TOKEN_PATTERN = /^[A-Za-z0-9-]{8,80}$/;
-
-/** Serialise an owner record: the target of the lock's symbolic link (one line of JSON, ~300 bytes). */
-export function serializeOwner(owner: LockOwner): string {
-  return JSON.stringify(owner);
-}
-
-/** Parse `owner.json`; `null` for anything that is not a complete, well-formed record. */
-export function parseOwner(text: string): LockOwner | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const v = value as Record<string, unknown>;
-  if (v.version !== 1) return null;
-  if (typeof v.pid !== 'number' || !Number.isSafeInteger(v.pid) || v.pid <= 0) return null;
-  if (typeof v.host !== 'string' || v.host.length === 0) return null;
-  if (typeof v.token !== 'string' || !TOKEN_PATTERN.test(v.token)) return null;
-  if (typeof v.acquiredAt !== 'string') return null;
-  if (v.startedAt !== null && typeof v.startedAt !== 'string') return null;
-  if (v.startId !== null && typeof v.startId !== 'string') return null;
-  return {
-    version: 1,
-    pid: v.pid,
-    host: v.host,
-    startedAt: v.startedAt,
-    startId: v.startId,
-    token: v.token,
-    acquiredAt: v.acquiredAt,
-  };
-}
-
 let hostCache: string | undefined;
+let hostLabelCache: string | undefined;
 /**
  * `os.hostname()`, read once per process (a `uname` call each time otherwise, ~25 µs on a busy machine,
  * a fifth of a lock cycle). A process judges every lock by the name it started with, and records it in
@@ -131,17 +82,33 @@ export function thisHost(): string {
   return hostCache;
 }
 
-/** A new owner record for this process. */
-export function ownerForThisProcess(token: string, now: number): LockOwner {
-  const self = selfIdentity();
+/** {@link hostLabel} of {@link thisHost}, computed once: what this process's records say as their host. */
+function thisHostLabel(): string {
+  hostLabelCache ??= hostLabel(thisHost());
+  return hostLabelCache;
+}
+
+let selfStartKey: { startId: string | null; key: string | null } | undefined;
+/** `startKey` of this process's own start identity, computed once. */
+function ownStartKey(): string | null {
+  const { startId } = selfIdentity();
+  if (selfStartKey?.startId !== startId) selfStartKey = { startId, key: startId === null ? null : startKey(startId) };
+  return selfStartKey.key;
+}
+
+/**
+ * A new owner record for this process, exactly as a reader parses it back from the link (version 2:
+ * `startedAt` is not recorded, `startId` is its hash, `acquiredAt` is whole milliseconds from 1970 on).
+ */
+export function ownerForThisProcess(token: string, now: number): LockOwnerV2 {
   return {
-    version: 1,
+    version: 2,
     pid: process.pid,
-    host: thisHost(),
-    startedAt: self.startedAt,
-    startId: self.startId,
+    host: thisHostLabel(),
+    startedAt: null,
+    startId: ownStartKey(),
     token,
-    acquiredAt: new Date(now).toISOString(),
+    acquiredAt: new Date(Math.max(0, Math.trunc(now))).toISOString(),
   };
 }
 
@@ -200,25 +167,45 @@ export function readOwner(lockPath: string): { owner: LockOwner | null; mtimeMs:
   return { owner: parseOwner(target), mtimeMs: null };
 }
 
+/** The judgement of an owner record; `startedAt` is the live holder's, read from the process when its identity matched. */
+export interface OwnerVerdict {
+  stale: boolean;
+  reason: Exclude<LockStateReason, 'free' | 'not-a-directory' | 'ownerless-fresh' | 'ownerless-expired'>;
+  startedAt?: string | null;
+}
+
+/** Is `owner` on this host? Version 1 records the name, version 2 its label (the same function of the name). */
+function onThisHost(owner: LockOwner): boolean {
+  return owner.host === (owner.version === 1 ? thisHost() : thisHostLabel());
+}
+
+/**
+ * Does the start identity `startId` of a live process match the one `owner` recorded? Version 1 records
+ * the identity (compared exactly), version 2 its hash (compared hash to hash).
+ */
+function sameStart(owner: LockOwner, startId: string): boolean {
+  return owner.startId === (owner.version === 1 ? startId : startKey(startId));
+}
+
 /**
  * Judge an owner record by liveness: another host → never stale; our PID with our start → held by us;
  * PID gone, zombie, or alive with another start time → stale; start unknown → held (never guess "dead").
  */
-export function judgeOwner(owner: LockOwner): { stale: boolean; reason: Exclude<LockStateReason, 'free' | 'not-a-directory' | 'ownerless-fresh' | 'ownerless-expired'> } {
-  if (owner.host !== thisHost()) return { stale: false, reason: 'foreign-host' };
+export function judgeOwner(owner: LockOwner): OwnerVerdict {
+  if (!onThisHost(owner)) return { stale: false, reason: 'foreign-host' };
   const self = selfIdentity();
   if (owner.pid === process.pid) {
-    if (owner.startId !== null && self.startId !== null && owner.startId !== self.startId) {
+    if (owner.startId !== null && self.startId !== null && !sameStart(owner, self.startId)) {
       return { stale: true, reason: 'recycled-pid' };
     }
-    return { stale: false, reason: 'held-by-this-process' };
+    return { stale: false, reason: 'held-by-this-process', startedAt: self.startedAt };
   }
   const probe = probeProcess(owner.pid);
   if (!probe.exists) return { stale: true, reason: 'dead-pid' };
   if (probe.zombie) return { stale: true, reason: 'zombie' };
   if (owner.startId !== null && probe.startId !== null) {
-    if (owner.startId !== probe.startId) return { stale: true, reason: 'recycled-pid' };
-    return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held' };
+    if (!sameStart(owner, probe.startId)) return { stale: true, reason: 'recycled-pid' };
+    return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held', startedAt: probe.startedAt };
   }
   return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held-unverified' };
 }
@@ -252,7 +239,9 @@ export function inspectLockDir(lockPath: string, ctx: InspectContext): LockInspe
   const { owner, mtimeMs } = readOwner(lockPath);
   if (owner) {
     const verdict = judgeOwner(owner);
-    return { kind: 'present', owner, stale: verdict.stale, reason: verdict.reason, key: `t-${owner.token}` };
+    // A version-2 record has no start time: a holder proved alive by its start identity lends its own.
+    const shown = owner.startedAt === null && verdict.startedAt ? { ...owner, startedAt: verdict.startedAt } : owner;
+    return { kind: 'present', owner: shown, stale: verdict.stale, reason: verdict.reason, key: `t-${owner.token}` };
   }
   // No readable owner: never produced by this protocol (a link is created with its record in one step);
   // a lock of an earlier version whose creator died before writing owner.json, a power loss, or

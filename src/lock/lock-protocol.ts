@@ -4,8 +4,9 @@
  * liveness (never by an mtime).
  *
  * ## The lock is a symbolic link whose target is the owner record
- * `<stateDir>/instance.lock -> {"version":1,"pid":…,"host":…,"startId":…,"token":…,…}`. The target is
- * never followed: it is data, read with one `readlink`. (Chromium's `SingletonLock` is such a link.)
+ * `<stateDir>/instance.lock -> 2 48213 q3Xb9_LmT2aZ Hk3_a9Qz lz1k5x0a vm` (pid, token, start identity,
+ * acquired at, host: the format is in `lock-record.ts`). The target is never followed: it is data, read
+ * with one `readlink`. (Chromium's `SingletonLock` is such a link.)
  * - **Acquire = one `symlink()`.** `symlink` creates the link *with* its target in one step and fails
  *   with EEXIST when anything exists at the path, so exactly one contender's call succeeds and the lock
  *   never exists without its owner. (The earlier format — `mkdir` of a private directory, write
@@ -13,6 +14,31 @@
  * - **Release = `readlink` + `unlink`**, the unlink only when the record carries our token.
  * - **`isHeld()` = one `readlink`**, compared by token.
  * So a free-lock acquire + release is three calls against `mkdir` + `rmdir`'s two.
+ *
+ * ## Why the record is at most 59 bytes (version 2)
+ * ext4 keeps a link target of up to 59 bytes inside the inode (a "fast symlink"); a longer one gets a
+ * data block, allocated by `symlink` and freed by `unlink`. Measured here: symlink + readlink + unlink
+ * of a 50-byte target ~14 µs, of a 225-byte one ~70 µs — as much as `mkdir` + `rmdir`, and the single
+ * largest system-call cost of an embedded warm start. (APFS and tmpfs have no such threshold; nothing
+ * is lost there.) So the record keeps only what the protocol needs, compactly:
+ * - **Token**: 12 base64url characters from 9 random bytes (`crypto.randomBytes`), fresh per acquire.
+ *   72 bits: after 2^18 acquisitions on one state dir the chance that any two drew the same token is
+ *   ~2^-37 (and a repeat only matters if it meets a stale judgement of the same lock).
+ * - **Start identity**: the 48-bit FNV-1a hash of `startId` (`process-identity.ts`), compared hash to
+ *   hash. Not cryptographic, and need not be: nobody chooses a process's start time, so a recycled PID
+ *   whose identity hashes equal to the dead holder's is a 2^-48 accident. No `node:crypto` for it.
+ * - **Host**: kept as it is when it is at most 18 plain characters (`[A-Za-z0-9._-]`), else its first 9
+ *   plain characters, `~`, and the 48-bit hash of the whole name (`Johns-Mac~x3Fq0aZ1`). A label is a
+ *   function of the name alone, so "is the holder on this host?" is `record === label(this host)`,
+ *   exact up to a 2^-48 collision of two long names *sharing a state dir*; and a person reading
+ *   `status` still recognises the machine. A full hash alone would be exact too, but unreadable.
+ * - **Acquired at**: epoch ms in base 36. The holder's start time (ISO) no longer fits: a status of a
+ *   live holder whose start identity matched shows the process's own start time; otherwise unknown.
+ * Version 1 records (JSON, a link target or an earlier directory lock's `owner.json`) are still read
+ * and judged — host and start identity compared exactly, as before — so a lock taken by an earlier
+ * version is honoured while its holder lives and taken over once it is dead. The other way round is
+ * not safe: a version-1-only reader sees a version-2 link as a garbage target (held for `graceMs`, then
+ * stale), so two versions must not run on one state dir at the same time (see "What it does not detect").
  *
  * ## Removing a lock — the invariant
  * A lock whose owner token is T is removed only
@@ -48,22 +74,20 @@
  *
  * ## What it does not detect
  * Processes outside this protocol deleting or replacing the link (a holder notices at its next
- * `isHeld()`: the ledger refuses the write); two machines whose `os.hostname()` is equal sharing one
- * state dir; PID namespaces (containers) sharing one state dir; a file system without symbolic links
- * (acquire then fails with a `LockFileError` naming the path); a live holder that hangs for ever (it is
- * alive: by design it is never taken over).
+ * `isHeld()`: the ledger refuses the write); two machines whose `os.hostname()` is equal (or whose long
+ * names share a label: the same 9-character prefix and 48-bit hash) sharing one state dir; a version
+ * that reads only version-1 records (before the compact record) running on the same state dir as this
+ * one, while this one holds the lock: it takes the lock for ownerless after `graceMs`; PID namespaces
+ * (containers) sharing one state dir; a file system without symbolic links (acquire then fails with a
+ * `LockFileError` naming the path); a live holder that hangs for ever (it is alive: by design it is
+ * never taken over).
  */
 import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
 import type { LockPaths } from './lock-paths.js';
-import { inspectLockDir, readOwner, serializeOwner, type InspectContext, type LockOwner } from './lock-owner.js';
-
-/** A new random one-time token. */
-export function newToken(): string {
-  return randomUUID();
-}
+import { inspectLockDir, readOwner, type InspectContext } from './lock-owner.js';
+import { newToken, serializeOwner, type LockOwnerV2 } from './lock-record.js';
 
 function errCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -88,7 +112,7 @@ function ensureDir(dir: string, lockPath: string): void {
  * @returns `true` when it is now the lock; `false` when something already exists at `target`.
  * @throws {LockFileError} when the link cannot be created (permissions, no symlinks on this file system).
  */
-export function placeLock(target: string, owner: LockOwner): boolean {
+export function placeLock(target: string, owner: LockOwnerV2): boolean {
   const record = serializeOwner(owner);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -147,7 +171,7 @@ export interface TakeoverEnv {
   paths: LockPaths;
   ctx: InspectContext;
   /** Owner records for our mutex claims (a fresh token each). */
-  makeOwner: (token: string) => LockOwner;
+  makeOwner: (token: string) => LockOwnerV2;
 }
 
 const MAX_TAKEOVER_DEPTH = 4;

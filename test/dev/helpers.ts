@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pidExists } from '../../src/lock/process-identity.js';
+import { parseOwner } from '../../src/lock/lock-record.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/first-run.js', import.meta.url));
 
@@ -164,7 +165,7 @@ export function journalTail(world: World, lines = 25): string {
 export function lockOwnerPid(stateDir: string): number | null {
   try {
     // The lock is a symbolic link whose target is the owner record (src/lock/lock-protocol.ts).
-    return (JSON.parse(readlinkSync(path.join(stateDir, 'instance.lock'))) as { pid: number }).pid;
+    return parseOwner(readlinkSync(path.join(stateDir, 'instance.lock')))?.pid ?? null;
   } catch {
     return null;
   }

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockAcquisitionError, LockCompromisedError, LockFileError, UsageError } from '../../src/errors.js';
-import { acquireInstanceLock, getLockStatus, resolveLockPaths, tryAcquireInstanceLock, type InstanceLockHandle, type LockOwner } from '../../src/lock/index.js';
+import { acquireInstanceLock, getLockStatus, parseOwner, probeProcess, resolveLockPaths, tryAcquireInstanceLock, type InstanceLockHandle, type LockOwner } from '../../src/lock/index.js';
+import { FAST_SYMLINK_MAX, hostLabel, startKey } from '../../src/lock/lock-record.js';
 import { cleanupAll, killHard, median, startChild, startHolder, tempDir } from './helpers.js';
 
 const handles: InstanceLockHandle[] = [];
@@ -22,9 +23,17 @@ function stateDirIn(root: string): string {
   return path.join(root, 'state');
 }
 
-/** The owner record of the lock: the target of the `instance.lock` symbolic link. */
+/** The owner record of the lock: the target of the `instance.lock` symbolic link, parsed. */
 function readOwnerFile(stateDir: string): LockOwner {
-  return JSON.parse(readlinkSync(path.join(stateDir, 'instance.lock'))) as LockOwner;
+  const owner = parseOwner(readlinkSync(path.join(stateDir, 'instance.lock')));
+  if (!owner) throw new Error(`no owner record in ${stateDir}/instance.lock`);
+  return owner;
+}
+
+/** The version-1 record an earlier version would have written for the live process `pid` holding `token`. */
+function v1RecordOf(pid: number, token: string): Partial<LockOwner> {
+  const probe = probeProcess(pid);
+  return { version: 1, pid, host: hostname(), startedAt: probe.startedAt, startId: probe.startId, token };
 }
 
 function forgedOwner(owner: Partial<LockOwner>): LockOwner {
@@ -224,18 +233,24 @@ describe('instance lock', () => {
       expect(readOwnerFile(stateDir).token).toBe(handle.token);
     });
 
-    it('LK-2 a takeover mutex left by a dead taker is itself taken over', async () => {
+    it.each(['an earlier version’s directory', 'a link'])('LK-2 a takeover mutex left by a dead taker (%s) is itself taken over', async (form) => {
       const stateDir = stateDirIn(tempDir());
       const deadHolder = await startHolder(stateDir);
       await killHard(deadHolder);
       const otherStateDir = stateDirIn(tempDir());
       const deadTaker = await startHolder(otherStateDir); // a real owner record of a process that then dies
-      const takerOwner = readOwnerFile(otherStateDir);
+      const takerV1 = JSON.stringify(forgedOwner(v1RecordOf(deadTaker.pid, deadTaker.token)));
+      const takerV2 = readlinkSync(path.join(otherStateDir, 'instance.lock'));
       await killHard(deadTaker);
       const { auxDir } = resolveLockPaths({ stateDir });
       const mutex = path.join(auxDir, `takeover-t-${deadHolder.token}`);
-      mkdirSync(mutex, { recursive: true });
-      writeFileSync(path.join(mutex, 'owner.json'), JSON.stringify(takerOwner));
+      if (form === 'a link') {
+        mkdirSync(auxDir, { recursive: true });
+        symlinkSync(takerV2, mutex);
+      } else {
+        mkdirSync(mutex, { recursive: true });
+        writeFileSync(path.join(mutex, 'owner.json'), takerV1);
+      }
       const handle = await acquire({ stateDir });
       expect(readOwnerFile(stateDir).token).toBe(handle.token);
       expect(readdirSync(auxDir)).toEqual([]);
@@ -297,7 +312,7 @@ describe('instance lock', () => {
       expect(statSync(stateDir).mode & 0o777).toBe(0o700);
       const lock = path.join(stateDir, 'instance.lock');
       expect(lstatSync(lock).isSymbolicLink()).toBe(true);
-      expect(JSON.parse(readlinkSync(lock))).toEqual(handle.owner);
+      expect(parseOwner(readlinkSync(lock))).toEqual(handle.owner);
       handle.releaseSync();
       const dead = await startHolder(stateDir);
       await killHard(dead);
@@ -309,7 +324,7 @@ describe('instance lock', () => {
       const stateDir = stateDirIn(tempDir());
       const otherStateDir = stateDirIn(tempDir());
       const live = await startHolder(otherStateDir); // a live process on this host, with its real start identity
-      writeLegacyOwnerDir(stateDir, readOwnerFile(otherStateDir));
+      writeLegacyOwnerDir(stateDir, v1RecordOf(live.pid, live.token));
       expect(getLockStatus({ stateDir })).toMatchObject({ locked: true, stale: false, reason: 'held', holder: { pid: live.pid } });
       expect(await tryAcquireInstanceLock({ stateDir })).toMatchObject({ acquired: false, reason: 'held', holder: { token: live.token } });
       await killHard(live);
@@ -319,14 +334,18 @@ describe('instance lock', () => {
       expect(readdirSync(resolveLockPaths({ stateDir }).auxDir)).toEqual([]);
     });
 
-    it('LK-3 the owner record carries pid, host, start time, token and acquiredAt', async () => {
+    it('LK-3 the owner record carries pid, host, start identity, token and acquiredAt in a fast symlink; status shows the start time', async () => {
       const stateDir = stateDirIn(tempDir());
+      const before = Date.now();
       const handle = await acquire({ stateDir });
+      const target = readlinkSync(path.join(stateDir, 'instance.lock'));
+      expect(Buffer.byteLength(target)).toBeLessThanOrEqual(FAST_SYMLINK_MAX);
       const owner = readOwnerFile(stateDir);
       expect(owner).toEqual(handle.owner);
-      expect(owner).toMatchObject({ version: 1, pid: process.pid, host: hostname(), token: handle.token });
-      expect(typeof owner.startedAt).toBe('string');
-      expect(Date.parse(owner.acquiredAt)).not.toBeNaN();
+      expect(owner).toMatchObject({ version: 2, pid: process.pid, host: hostLabel(hostname()), token: handle.token, startedAt: null });
+      expect(owner.startId).toBe(startKey(probeProcess(process.pid).startId!));
+      expect(Date.parse(owner.acquiredAt)).toBeGreaterThanOrEqual(Math.trunc(before));
+      expect(getLockStatus({ stateDir }).holder?.startedAt).toBe(probeProcess(process.pid).startedAt);
     });
 
     it.each([
