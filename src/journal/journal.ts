@@ -30,6 +30,12 @@ export interface Journal extends JournalSink {
    * @throws JournalError when the journal was closed or the write fails (disk full, I/O error).
    */
   append(type: string, payload?: Record<string, unknown>): void;
+  /**
+   * Append several events with one `write(2)`: the lines land together or, on a failure, as a prefix
+   * of whole lines at most torn in one place, like a single append. For events that happen at one
+   * instant (a warm launch's, src/runtime/warm-start.ts); same rules and errors as {@link append}.
+   */
+  appendAll(events: readonly { type: string; payload?: Record<string, unknown> }[]): void;
   /** Absolute path of `events.ndjson`. */
   readonly path: string;
   /** Close the file descriptor. Safe to call twice; `append` after `close` throws. */
@@ -67,8 +73,7 @@ export function openJournal(options: JournalOptions): Journal {
   const now = options.now ?? (() => new Date());
   let fd: number | null;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fd = openRegularForAppend(file);
+    fd = openInDir(file);
   } catch (error) {
     throw new JournalError(
       file,
@@ -77,21 +82,30 @@ export function openJournal(options: JournalOptions): Journal {
     );
   }
 
+  const writeLines = (what: string, text: string): void => {
+    if (fd === null) {
+      throw new JournalError(file, `Cannot append \`${what}\` to ${file}: the journal was closed. Open it again with openJournal().`);
+    }
+    const bytes = Buffer.from(text, 'utf8');
+    try {
+      let written = fs.writeSync(fd, bytes, 0, bytes.length);
+      // A regular-file write is only short on ENOSPC or a signal; finish the line rather than leave it
+      // torn (readJournal reports torn lines either way).
+      while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+    } catch (error) {
+      throw new JournalError(file, `Cannot append \`${what}\` to ${file}: ${(error as Error).message}.`, { cause: error });
+    }
+  };
+
   return {
     path: file,
     append(type: string, payload?: Record<string, unknown>): void {
-      if (fd === null) {
-        throw new JournalError(file, `Cannot append \`${type}\` to ${file}: the journal was closed. Open it again with openJournal().`);
-      }
-      const line = Buffer.from(`${formatEvent(now().toISOString(), pid, type, payload)}\n`, 'utf8');
-      try {
-        let written = fs.writeSync(fd, line, 0, line.length);
-        // A regular-file write is only short on ENOSPC or a signal; finish the line rather than leave it
-        // torn (readJournal reports torn lines either way).
-        while (written < line.length) written += fs.writeSync(fd, line, written, line.length - written);
-      } catch (error) {
-        throw new JournalError(file, `Cannot append \`${type}\` to ${file}: ${(error as Error).message}.`, { cause: error });
-      }
+      writeLines(type, `${formatEvent(now().toISOString(), pid, type, payload)}\n`);
+    },
+    appendAll(events) {
+      if (events.length === 0) return;
+      const ts = now().toISOString();
+      writeLines(events.map((e) => e.type).join(', '), events.map((e) => `${formatEvent(ts, pid, e.type, e.payload)}\n`).join(''));
     },
     close(): void {
       if (fd === null) return;
@@ -126,6 +140,17 @@ function openRegularForAppend(file: string): number {
     fs.mkdirSync(quarantine, { recursive: true, mode: 0o700 });
     fs.renameSync(file, path.join(quarantine, `${JOURNAL_FILE}.${Date.now()}.not-a-file`));
   }
+}
+
+/** {@link openRegularForAppend}, creating the state dir (0700) first only when it is missing. */
+function openInDir(file: string): number {
+  try {
+    return openRegularForAppend(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  return openRegularForAppend(file);
 }
 
 /** Serialize one event line (without the newline). Never throws. */

@@ -208,7 +208,8 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
   const durableKey = durableKeyOf(options.durableProjection);
 
   try {
-    fsx.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+    // One lstat when it is there already (every launch), the recursive mkdir only when it is not.
+    if (!fsx.lstatSync(paths.stateDir, { throwIfNoEntry: false })?.isDirectory()) fsx.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw new LedgerError(
       paths.ledger,

@@ -18,6 +18,8 @@ export interface FaultHooks {
   beforeJournalLine(): void;
   /** After a line of event `type` was written: may SIGKILL this process. */
   afterJournalLine(type: string): void;
+  /** Whether any fault is set for this process: then every line is written on its own, to be exact. */
+  readonly armed: boolean;
 }
 
 function parseSpec(name: string, spec: string | undefined, role: ProcessRole, byType = false): number | string | null {
@@ -34,6 +36,7 @@ export function createFaultHooks(role: ProcessRole, env: NodeJS.ProcessEnv = pro
   let attempted = 0;
   let written = 0;
   return {
+    armed: killAt !== null || fullAt !== null,
     beforeJournalLine() {
       attempted += 1;
       if (fullAt !== null && attempted >= fullAt) {

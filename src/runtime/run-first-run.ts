@@ -445,11 +445,7 @@ class FirstRunProcess {
       return null; // the machines meet the same and report it as they do (`ledger.write_failed`)
     }
     this.legacyFlags(lock).committed(loaded.snapshot, loaded.summary as { phase: Phase; restart_count: number }, loaded.snapshotGeneration as number);
-    const ts = new Date().toISOString();
-    for (const { type, payload = {} } of events) {
-      this.recorder.append(type, payload);
-      this.recorder.deliver({ ts, pid: process.pid, type, ...payload });
-    }
+    this.recorder.recordAll(events);
     await backend.close?.();
     if (this.fatalError) throw this.fatalError; // the lock was lost or the journal failed meanwhile
     return { outcome: 'completed', phase: 'COMPLETED', restartCount: view.restartCount, warnings: [], ledger: loaded.kind };

@@ -17,6 +17,11 @@ export interface RuntimeRecorder {
   append(type: string, payload: Record<string, unknown>): void;
   /** Journal a runtime event and deliver it to the listeners. */
   record(type: string, payload?: Record<string, unknown>): void;
+  /**
+   * Journal events of one instant with one write, then deliver them (a warm launch's). With a fault set
+   * (`fault-injection.ts`) each is journaled on its own, so "after line n" stays exact.
+   */
+  recordAll(events: readonly { type: string; payload?: Record<string, unknown> }[]): void;
   /** Deliver an already-built event to the listeners (no journal). */
   deliver(event: RecordedEvent): void;
   /** Add a listener; returns its removal. */
@@ -36,21 +41,28 @@ export function createRuntimeRecorder(options: {
   let open = true;
   let failed = false;
 
-  const append = (type: string, payload: Record<string, unknown>) => {
-    if (!open || failed) return;
+  /** Write through `write`; the first failure goes to `onFatal`, later lines are dropped. */
+  const guarded = (what: string, write: () => void): boolean => {
+    if (!open || failed) return false;
     try {
-      faults.beforeJournalLine();
-      journal.append(type, payload);
+      write();
+      return true;
     } catch (error) {
       failed = true;
       const wrapped =
         error instanceof JournalError
           ? error
-          : new JournalError(journal.path, `Cannot append \`${type}\` to ${journal.path}: ${(error as Error).message}. Free some space (or fix the disk) and start the app again; the ledger keeps its last committed generation.`, { cause: error });
+          : new JournalError(journal.path, `Cannot append \`${what}\` to ${journal.path}: ${(error as Error).message}. Free some space (or fix the disk) and start the app again; the ledger keeps its last committed generation.`, { cause: error });
       options.onFatal(wrapped);
-      return;
+      return false;
     }
-    faults.afterJournalLine(type);
+  };
+  const append = (type: string, payload: Record<string, unknown>) => {
+    const written = guarded(type, () => {
+      faults.beforeJournalLine();
+      journal.append(type, payload);
+    });
+    if (written) faults.afterJournalLine(type);
   };
   const deliver = (event: RecordedEvent) => {
     for (const listener of listeners) listener(event);
@@ -60,6 +72,12 @@ export function createRuntimeRecorder(options: {
     record(type, payload = {}) {
       append(type, payload);
       deliver({ type, ts: new Date().toISOString(), pid: process.pid, ...payload });
+    },
+    recordAll(events) {
+      if (faults.armed) for (const { type, payload = {} } of events) append(type, payload);
+      else guarded(events.map((e) => e.type).join(', '), () => journal.appendAll(events));
+      const ts = new Date().toISOString();
+      for (const { type, payload = {} } of events) deliver({ ts, pid: process.pid, type, ...payload });
     },
     deliver,
     listen(listener) {
