@@ -16,11 +16,29 @@
 // loader — with fs/promises, readline and the streams — before a line of ours runs (~4–5 ms per launch,
 // measured). Built-ins come through `require`, never `import`: an ES import of `node:fs` builds its ES
 // facade, which reads `fs.ReadStream` and so loads the streams machinery too.
-// A closed stdout (`first-run status | head`) ends the output quietly instead of crashing.
-process.stdout.on('error', (error) => {
-  if (error && error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+// A closed stdout (`first-run status | head`) ends the output quietly instead of crashing. Hooked when
+// the stream is first used, not here: `process.stdout` is built on first access (1–2 ms: a pipe loads
+// `net` and the streams), and a relaunched successor must not pay that before it proves alive.
+function guardStdout(stream) {
+  stream.on('error', (error) => {
+    if (error && error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  return stream;
+}
+const stdoutDescriptor = Object.getOwnPropertyDescriptor(process, 'stdout');
+if (stdoutDescriptor && stdoutDescriptor.configurable && typeof stdoutDescriptor.get === 'function') {
+  Object.defineProperty(process, 'stdout', {
+    configurable: true,
+    enumerable: stdoutDescriptor.enumerable,
+    get() {
+      Object.defineProperty(process, 'stdout', stdoutDescriptor); // Node's own lazy getter again
+      return guardStdout(process.stdout);
+    },
+  });
+} else {
+  guardStdout(process.stdout);
+}
 const { createRequire } = require('node:module');
 
 const { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
