@@ -18,6 +18,29 @@
 // facade, which reads `fs.ReadStream` and so loads the streams machinery too.
 // Output goes to fds 1 and 2 with write(2) (src/cli/io.ts), which also ends quietly on a closed reader
 // (`first-run status | head`): `process.stdout` is never built, so a launch never loads Node's streams.
+// Anything else that writes through `process.stdout` ends as quietly on a closed reader. Hooked when
+// the stream is first used, not here: `process.stdout` is built on first access (1–2 ms: a pipe loads
+// `net` and the streams), and a relaunched successor must not pay that before it proves alive.
+function guardStdout(stream) {
+  stream.on('error', (error) => {
+    if (error && error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  return stream;
+}
+const stdoutDescriptor = Object.getOwnPropertyDescriptor(process, 'stdout');
+if (stdoutDescriptor && stdoutDescriptor.configurable && typeof stdoutDescriptor.get === 'function') {
+  Object.defineProperty(process, 'stdout', {
+    configurable: true,
+    enumerable: stdoutDescriptor.enumerable,
+    get() {
+      Object.defineProperty(process, 'stdout', stdoutDescriptor); // Node's own lazy getter again
+      return guardStdout(process.stdout);
+    },
+  });
+} else {
+  guardStdout(process.stdout);
+}
 const { createRequire } = require('node:module');
 
 const { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');

@@ -3,9 +3,10 @@
  * so there is no waiting window to subtract), timed from its journal: the predecessor's
  * `permissions.v2.decision` to the successor's `instance.lock_acquired` (journal timestamps, ms
  * resolution). That span holds: the gate's durable commits (restart_count 0 → 1), spawning the successor,
- * the successor's start-up up to its alive proof, the predecessor seeing the proof (10 ms poll), its last
- * commit and lock release, and the successor's lock retry (25 ms). Baseline: a bare `node` spawned to
- * its first output line, interleaved.
+ * the successor's start-up up to `restart.successor_started` (journaled just before it writes its proof),
+ * writing the proof and the predecessor seeing it (`alive` on the channel, or `fs.watch`), the
+ * predecessor's last commit and lock release, and the successor taking the lock (woken by `released`).
+ * No stage polls. Baseline: a bare `node` spawned to its first output line, interleaved.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -96,14 +96,22 @@ export function predecessorChannel(child: ChildProcess): PredecessorChannel | nu
 
 /** The successor's end: say alive, and learn when the predecessor released or gave up. */
 export interface SuccessorChannel {
+  /**
+   * Say `alive`: one synchronous `write` on the inherited descriptor, so it costs no `net` machinery and
+   * leaves before anything else this process does (the predecessor reads the proof file on it).
+   */
   sayAlive(pid: number): void;
-  /** Resolves at the first `released`, `cancelled` or close of the channel. */
+  /**
+   * Resolves at the first `released`, `cancelled` or close of the channel. Read lazily: the socket (and
+   * with it `node:net`) is opened on first use — after the proof, off the hand-off's critical path — and
+   * whatever the predecessor said before is still buffered in the socket pair.
+   */
   readonly signal: Promise<'released' | 'cancelled' | 'closed'>;
   close(): void;
 }
 
 /**
- * Open the channel this process inherited, when `FIRST_RUN_HANDOFF_CHANNEL` names it for `token` and
+ * Claim the channel this process inherited, when `FIRST_RUN_HANDOFF_CHANNEL` names it for `token` and
  * fd 3 really is a socket (never writes to an fd 3 that is something else). The variable is removed
  * from `env` so that no later child inherits it. `null` when there is no usable channel.
  */
@@ -111,24 +119,54 @@ export function successorChannel(token: string, env: NodeJS.ProcessEnv = process
   const announced = env[CHANNEL_ENV];
   delete env[CHANNEL_ENV];
   if (announced !== `${CHANNEL_FD}:${token}`) return null;
-  let socket: Socket;
   try {
     if (!fs.fstatSync(CHANNEL_FD).isSocket()) return null;
-    socket = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
   } catch {
     return null;
   }
-  socket.unref();
-  let resolveSignal: (value: 'released' | 'cancelled' | 'closed') => void = () => {};
-  const signal = new Promise<'released' | 'cancelled' | 'closed'>((resolve) => {
-    resolveSignal = resolve;
-  });
-  readMessages(socket, (message) => {
-    if (message.type !== 'alive') resolveSignal(message.type);
-  }, () => resolveSignal('closed'));
-  return {
-    sayAlive: (pid) => send(socket, { type: 'alive', pid }),
-    signal,
-    close: () => socket.destroy(),
+  let socket: Socket | null = null;
+  let closed = false;
+  let signal: Promise<'released' | 'cancelled' | 'closed'> | null = null;
+  const listen = (): Promise<'released' | 'cancelled' | 'closed'> => {
+    if (closed) return Promise.resolve('closed');
+    return new Promise((resolve) => {
+      try {
+        socket = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+      } catch {
+        resolve('closed');
+        return;
+      }
+      socket.unref();
+      readMessages(socket, (message) => {
+        if (message.type !== 'alive') resolve(message.type);
+      }, () => resolve('closed'));
+    });
   };
+  return {
+    sayAlive: (pid) => {
+      if (closed) return;
+      try {
+        fs.writeSync(CHANNEL_FD, `${JSON.stringify({ type: 'alive', pid } satisfies ChannelMessage)}\n`);
+      } catch {
+        // a predecessor that is gone (EPIPE), a full buffer (EAGAIN): the proof file stays the truth
+      }
+    },
+    get signal() {
+      signal ??= listen();
+      return signal;
+    },
+    close: () => {
+      closed = true;
+      if (socket) socket.destroy();
+      else if (signal === null) closeQuietly(CHANNEL_FD);
+    },
+  };
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed
+  }
 }

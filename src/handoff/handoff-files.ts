@@ -72,9 +72,15 @@ export function ensureHandoffDir(stateDir: string): { quarantined: string | null
   return { quarantined };
 }
 
-/** Write `file` atomically (a private temp file, then rename). @throws the errno error. */
+let tempCounter = 0;
+
+/**
+ * Write `file` atomically (a private temp file, then rename). @throws the errno error.
+ * The temp name is unique without `node:crypto` (whose load sat on the successor's way to its proof):
+ * our PID, a per-process counter and the monotonic clock; `wx` refuses anything already there.
+ */
 function writeAtomic(file: string, content: string): void {
-  const temp = `${file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
+  const temp = `${file}.${process.pid}.${(tempCounter += 1)}${process.hrtime.bigint().toString(36)}.tmp`;
   fs.writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
   try {
     fs.renameSync(temp, file);

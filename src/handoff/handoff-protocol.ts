@@ -20,7 +20,8 @@
  * 2. Successor: if `T.cancelled` exists, exits. Else writes `T.alive` with its identity — PID **and**
  *    process start identity (`probeProcess`, as the lock records its holder) — and the bound of its own
  *    wait (`waitMs`, derived from `handoff_timeout_s` by {@link successorWaitMs}, never from a CLI flag);
- *    says `alive` on the channel when it has one; then waits for the lock, at most `waitMs` by its own
+ *    says `alive` on the channel when it has one (a synchronous write, after the file: the file is the
+ *    truth, the message only wakes the predecessor); then waits for the lock, at most `waitMs` by its own
  *    monotonic clock, waking at once when the channel says `released` or closes.
  * 3. Predecessor: accepts the proof only when {@link judgeProof} says the PID is alive *with the recorded
  *    start identity* and is not its own (channel message and file must agree for the `node` strategy;

@@ -45,12 +45,6 @@ export function beginSuccession(options: SuccessionOptions): Succession {
   const channel = successorChannel(token, options.env ?? process.env);
   const remainingMs = () => Math.max(0, waitMs - (monotonicMs() - started));
   const cancelledEarly = isHandoffCancelled(stateDir, token);
-  let toldCancelled = false;
-  let woken = false;
-  void channel?.signal.then((signal) => {
-    woken = true;
-    if (signal === 'cancelled') toldCancelled = true;
-  });
   // The proof promises what is left of our own wait, read at the instant its time is taken: a successor
   // paused before writing it publishes an old (or already expired) proof, never a fresh full window.
   const left = remainingMs();
@@ -59,6 +53,14 @@ export function beginSuccession(options: SuccessionOptions): Succession {
     writeAliveProof(stateDir, proofForThisProcess(token, options.role, Math.round(left), Date.now()));
     channel?.sayAlive(process.pid);
   }
+  // Only now is the channel read (its socket costs `node:net`): the predecessor is already judging the
+  // proof, and what it said meanwhile (`cancelled`) waits in the socket pair.
+  let toldCancelled = false;
+  let woken = false;
+  void channel?.signal.then((signal) => {
+    woken = true;
+    if (signal === 'cancelled') toldCancelled = true;
+  });
   return {
     cancelledEarly: cancelledEarly || expiredEarly,
     remainingMs,

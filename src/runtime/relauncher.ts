@@ -29,6 +29,26 @@ export interface ProcessRelauncherOptions {
   onEvent?: (type: string, payload: Record<string, unknown>) => void;
   /** Called right before `execve` replaces this process (release the lock, flush the ledger). */
   beforeExecve?: () => void;
+  /**
+   * This run may still relaunch (see {@link mayRelaunch}): load the spawn machinery at the next idle
+   * moment instead of between the RS-3 commit and the spawn (~1–1.5 ms of the hand-off's critical path).
+   * @default false
+   */
+  warmUp?: boolean;
+}
+
+/**
+ * Whether a run that starts from this ledger summary can still relaunch: no ledger yet, or a run not
+ * settled whose restart is unspent. A warm launch (COMPLETED or FAILED, or the restart spent) never
+ * pays for warming the spawn path.
+ */
+export function mayRelaunch(summary: { phase: string; restart_count: number } | null): boolean {
+  return summary === null || (summary.restart_count === 0 && summary.phase !== 'COMPLETED' && summary.phase !== 'FAILED');
+}
+
+/** Load `node:child_process` (lazy in the CLI bundle) now; `true` when `spawn` is there. */
+function warmSpawnPath(): boolean {
+  return typeof spawn === 'function';
 }
 
 /** The relauncher of a process: {@link Relauncher} plus telling the successor the lock is free. */
@@ -134,6 +154,7 @@ function spawnSuccessor(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, tok
 
 export function createProcessRelauncher(options: ProcessRelauncherOptions): ProcessRelauncher {
   const emit = options.onEvent ?? (() => {});
+  if (options.warmUp) setImmediate(warmSpawnPath).unref();
   let child: ChildProcess | null = null;
   let channel: PredecessorChannel | null = null;
   let token: string | null = null;

@@ -27,7 +27,7 @@ import type { FirstRunService, SettledResult } from '../service/create-first-run
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
 import { takeLockAsLaunch, takeLockAsSuccessor, type LaunchLock } from './launch-lock.js';
 import { createLegacyFlags } from './legacy-flags.js';
-import { assertStrategyAvailable, createProcessRelauncher, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
+import { assertStrategyAvailable, createProcessRelauncher, mayRelaunch, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { createRuntimeRecorder } from './runtime-recorder.js';
 import { orchestratorDurableProjection } from './durable-projection.js';
 import { validateSnapshotShape } from './snapshot-shape.js';
@@ -333,6 +333,7 @@ class FirstRunProcess {
       handoffTimeoutMs: options.settings.restart.handoffTimeoutMs,
       onEvent: this.record,
       beforeExecve: () => lock.releaseSync(),
+      warmUp: loaded.kind !== 'safe_mode' && mayRelaunch(loaded.summary),
     });
     const service = modules.createFirstRunService({
       settings: options.settings,
