@@ -6,7 +6,8 @@
 // modules nor parses and compiles what earlier launches already compiled. xstate stays in node_modules.
 // - The bundle is used only when it is at least as new as dist/src/cli/main.js (a bare `tsc` run never
 //   runs stale code), and never with FIRST_RUN_NO_BUNDLE=1 (then dist/ is imported module by module).
-// - The code cache: `<cache dir>/<node version>-<arch>-<bundle size>-<bundle mtime>.bin`; V8 checks it
+// - The code cache: `<cache dir>/<node version>-<arch>-<install tag>-<bundle size>-<bundle mtime>.bin` (the tag
+//   names this installation, so two apps carrying the package never delete each other's cache); V8 checks it
 //   again (source hash, flags) and a rejected or missing one is rebuilt after the run. The cache dir is
 //   FIRST_RUN_CODE_CACHE_DIR, else ($XDG_CACHE_HOME or ~/.cache)/first-run-orchestrator. Code cache is
 //   executable code: the dir must be ours and private (0700, our uid) and a cache file a regular file of
@@ -50,6 +51,13 @@ const { pathToFileURL } = require('node:url');
 
 const plain = pathToFileURL(join(__dirname, '..', 'dist', 'src', 'cli', 'main.js'));
 const bundle = join(__dirname, '..', 'dist', 'cli-bundle', 'first-run.cjs');
+
+/** Which installation a cache file belongs to: FNV-1a (32 bits, hex) of the bundle's path. */
+const INSTALL_TAG = (() => {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bundle.length; i++) hash = Math.imul(hash ^ bundle.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+})();
 
 function freshBundle() {
   if (process.env.FIRST_RUN_NO_BUNDLE === '1') return null;
@@ -123,9 +131,13 @@ function writeCache(dir, file, data) {
     return;
   }
   // One cache at a time: every build (another bundle size or mtime) would otherwise leave its own behind.
+  const ours = new RegExp(`^v[\\d.]+-\\w+-(${INSTALL_TAG}-)?\\d+-\\d+\\.bin(\\.\\d+\\.tmp)?$`);
   for (const name of readdirSync(dir)) {
     // Only names this launcher makes: FIRST_RUN_CODE_CACHE_DIR may point at a directory with other files.
-    if (name === basename(file) || !/^v[\d.]+-\w+-\d+-\d+\.bin(\.\d+\.tmp)?$/.test(name)) continue;
+    // Only this installation's earlier builds (and untagged names of earlier versions): another app's
+    // copy of the package keeps its cache in the same per-user dir, and deleting it would make each of
+    // the two compile from source and rewrite its cache at every launch.
+    if (name === basename(file) || !ours.test(name)) continue;
     try {
       unlinkSync(join(dir, name));
     } catch {
@@ -138,7 +150,7 @@ function writeCache(dir, file, data) {
 async function runBundle(stats) {
   const vm = require('node:vm');
   const dir = cacheDir();
-  const file = dir && join(dir, `${process.version}-${process.arch}-${stats.size}-${Math.trunc(stats.mtimeMs)}.bin`);
+  const file = dir && join(dir, `${process.version}-${process.arch}-${INSTALL_TAG}-${stats.size}-${Math.trunc(stats.mtimeMs)}.bin`);
   const cachedData = file && privateDir(dir) ? readCache(file) : undefined;
   const source = readFileSync(bundle, 'utf8');
   // The bundle's dynamic `import()`s come here (`__import`): a vm.Script has no module loader of its

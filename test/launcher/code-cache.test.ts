@@ -56,7 +56,7 @@ describe('the CLI bundle and its V8 code cache', () => {
     const cache = path.join(root, 'cache');
     status(cache, path.join(root, 'state'));
     const [file] = cacheFiles(cache);
-    expect(file).toMatch(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-\\d+-\\d+\\.bin$`));
+    expect(file).toMatch(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-[0-9a-f]{8}-\\d+-\\d+\\.bin$`));
     expect(statSync(cache).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(cache, file!)).mode & 0o777).toBe(0o600);
     const before = statSync(path.join(cache, file!));
@@ -74,9 +74,20 @@ describe('the CLI bundle and its V8 code cache', () => {
     writeFileSync(path.join(cache, stale), 'an earlier build', { mode: 0o600 });
     writeFileSync(path.join(cache, 'notes.bin'), 'not ours', { mode: 0o600 });
     status(cache, path.join(root, 'state'));
+    const [file] = cacheFiles(cache).filter((f) => f !== 'notes.bin');
     expect(cacheFiles(cache).filter((f) => f !== 'notes.bin')).toHaveLength(1);
     expect(cacheFiles(cache)).not.toContain(stale);
     expect(readFileSync(path.join(cache, 'notes.bin'), 'utf8')).toBe('not ours');
+    // A build of this installation replaces it; another installation's cache (another tag) stays.
+    const tag = file!.split('-')[2]!;
+    const earlier = `${process.version}-${process.arch}-${tag}-2-2.bin`;
+    const otherApp = `${process.version}-${process.arch}-${tag === '00000000' ? '11111111' : '00000000'}-3-3.bin`;
+    writeFileSync(path.join(cache, earlier), 'an earlier build of this install', { mode: 0o600 });
+    writeFileSync(path.join(cache, otherApp), 'another app', { mode: 0o600 });
+    rmSync(path.join(cache, file!));
+    status(cache, path.join(root, 'state'));
+    expect(cacheFiles(cache)).not.toContain(earlier);
+    expect(readFileSync(path.join(cache, otherApp), 'utf8')).toBe('another app');
   });
 
   it('a corrupt cache is rejected by V8, the CLI runs from source, and the cache is rebuilt', () => {
