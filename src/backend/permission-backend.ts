@@ -16,6 +16,11 @@ export interface PermissionBackend {
    */
   getStatus(permission: PermissionName): Promise<PermissionStatus>;
   /**
+   * Optional: read several at once, when one read of the source serves them all (the simulated backend
+   * reads its database once). Same rules as {@link getStatus}; a throw fails every one of them.
+   */
+  getStatuses?(permissions: readonly PermissionName[]): Promise<Partial<Record<PermissionName, PermissionStatus>>>;
+  /**
    * Ask for the permission (the system prompt). Fire and forget: the returned promise settles when the
    * request was *sent*, never on the user's answer, and must not block the caller's thread.
    */
@@ -37,6 +42,19 @@ export async function readEveryStatus(
   now: () => number,
 ): Promise<StatusesReading> {
   const reading: StatusesReading = { statuses: {}, errors: {}, at: now() };
+  if (backend.getStatuses) {
+    try {
+      const statuses = await backend.getStatuses(permissions);
+      for (const permission of permissions) {
+        const status = statuses[permission];
+        if (status === undefined) reading.errors[permission] = 'no status returned';
+        else reading.statuses[permission] = status;
+      }
+    } catch (error) {
+      for (const permission of permissions) reading.errors[permission] = error instanceof Error ? error.message : String(error);
+    }
+    return reading;
+  }
   for (const permission of permissions) {
     try {
       reading.statuses[permission] = await backend.getStatus(permission);

@@ -180,17 +180,29 @@ export function createSimBackend(options: SimBackendOptions): SimBackend {
     }
   };
 
+  /** Every status from one read of the database (a precheck reads one state of TCC, not four). */
+  const readStatuses = async (permissions: readonly PermissionName[]) => {
+    const { scenario } = await readDb(file);
+    const statuses: Partial<Record<PermissionName, PermissionStatus>> = {};
+    for (const permission of permissions) {
+      const at = now();
+      statuses[permission] = simStatus(scenario, permission, { now: at, processStartedAt }).reported;
+      await maybeQuitAndReopen(permission, scenario, at);
+    }
+    return statuses;
+  };
+
   return {
     name: 'sim',
     file,
     processStartedAt,
     async getStatus(permission: PermissionName): Promise<PermissionStatus> {
       guard(permission, 'getStatus');
-      const { scenario } = await readDb(file);
-      const at = now();
-      const status = simStatus(scenario, permission, { now: at, processStartedAt }).reported;
-      await maybeQuitAndReopen(permission, scenario, at);
-      return status;
+      return (await readStatuses([permission]))[permission]!;
+    },
+    async getStatuses(permissions: readonly PermissionName[]): Promise<Partial<Record<PermissionName, PermissionStatus>>> {
+      for (const permission of permissions) guard(permission, 'getStatuses');
+      return readStatuses(permissions);
     },
     async activate(permission: PermissionName): Promise<void> {
       guard(permission, 'activate');
