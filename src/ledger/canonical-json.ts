@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 
 /**
  * Canonical JSON: `JSON.stringify` semantics (`toJSON`, `undefined`/functions/symbols dropped from
@@ -55,5 +55,5 @@ function serialize(value: unknown, stack: object[], key: string): string | undef
 
 /** `sha256:<hex>` of a string's UTF-8 bytes — the ledger envelope's checksum format. */
 export function sha256Checksum(text: string): string {
-  return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
+  return `sha256:${sha256Hex(Buffer.from(text, 'utf8'))}`;
 }

@@ -15,7 +15,7 @@
  *   else the first {@link HOST_PREFIX_MAX} such characters, `~`, and the FNV-1a hash of the whole name
  *   ({@link hostLabel}).
  */
-import { randomBytes } from 'node:crypto';
+import { urandomBytes } from '../fs/urandom.js';
 
 /** The metadata a holder publishes with its lock: the target of the lock's symbolic link, created in one step. */
 export interface LockOwner {
@@ -72,7 +72,7 @@ const TOKEN_BYTES = 9;
 
 /** A new random one-time token: 12 base64url characters (72 random bits). */
 export function newToken(): string {
-  return randomBytes(TOKEN_BYTES).toString('base64url');
+  return urandomBytes(TOKEN_BYTES).toString('base64url');
 }
 
 /**
