@@ -131,7 +131,8 @@ export function prepareStateDir(stateDir: string, options: { create?: boolean } 
   // Above a directory that does not exist yet: check where it would be made before making it.
   const existing = nearestExisting(dir);
   if (existing !== dir) checkAncestors(dir, path.join(realOf(dir, existing), 'x'), uid);
-  const created = options.create === false ? false : createIt(dir);
+  // It exists already (every launch but the first): nothing to make; what it is, is checked below.
+  const created = options.create === false || existing === dir ? false : createIt(dir);
   let real: string;
   let stat: fs.Stats;
   try {

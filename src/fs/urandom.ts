@@ -8,19 +8,38 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-/** `n` random bytes (n ≤ 256). */
+const POOL_BYTES = 288;
+let pool: Buffer | null = null;
+let used = POOL_BYTES;
+
+/**
+ * `n` random bytes (n ≤ 288), each handed out once: they come from a pool read 288 bytes at a time, so
+ * a process that takes many locks (an embedding app, the benchmark) opens the device once per 32 tokens.
+ */
 export function urandomBytes(n: number): Buffer {
+  if (n > POOL_BYTES) throw new RangeError(`urandomBytes: at most ${POOL_BYTES} bytes at a time, asked for ${n}`);
+  if (pool === null || used + n > POOL_BYTES) {
+    pool = readDevice(POOL_BYTES) ?? cryptoRandomBytes(POOL_BYTES);
+    used = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(used, used + n));
+  pool.fill(0, used, used + n); // never handed out twice, not even by a bug
+  used += n;
+  return bytes;
+}
+
+function readDevice(n: number): Buffer | null {
   const bytes = Buffer.alloc(n);
   let fd: number | null = null;
   try {
     fd = openSync('/dev/urandom', constants.O_RDONLY | constants.O_NOFOLLOW);
     if (fstatSync(fd).isCharacterDevice() && readSync(fd, bytes, 0, n, null) === n) return bytes;
   } catch {
-    // no such device here (or not readable): the crypto module below
+    // no such device here (or not readable): the crypto module instead
   } finally {
     if (fd !== null) closeSync(fd);
   }
-  return cryptoRandomBytes(n);
+  return null;
 }
 
 function cryptoRandomBytes(n: number): Buffer {

@@ -10,7 +10,7 @@ export {
   clearHandoff,
   proofForThisProcess,
 } from './handoff-files.js';
-export { findPendingHandoff, inspectHandoffs, sweepHandoffs, type PendingHandoff, type HandoffEntry } from './pending-handoff.js';
+export { findPendingHandoff, inspectHandoffs, sweepAndFindPending, sweepHandoffs, type PendingHandoff, type HandoffEntry } from './pending-handoff.js';
 export { awaitSuccessorProof, type AwaitSuccessorOptions, type SuccessorOutcome } from './predecessor.js';
 export { beginSuccession, type Succession, type SuccessionOptions } from './successor.js';
 export { CHANNEL_ENV } from './handoff-channel.js';

@@ -49,15 +49,39 @@ export function inspectHandoffs(stateDir: string, now = Date.now()): HandoffEntr
   });
 }
 
+/** The pending hand-off a judged token is, or `null`. */
+function pendingOf(token: string, { proof, verdict }: ReturnType<typeof judged>): PendingHandoff | null {
+  if (proof === null || verdict === null || verdict === 'malformed' || !verdict.pending) return null;
+  const waitsUntil = new Date(Date.parse(proof.provedAt) + proof.waitMs).toISOString();
+  return { token, pid: proof.pid, role: proof.role, provedAt: proof.provedAt, waitsUntil, reason: verdict.reason as PendingHandoff['reason'] };
+}
+
 /** The successor waiting for the lock right now, if any (see `judgeProof`). */
 export function findPendingHandoff(stateDir: string, now = Date.now()): PendingHandoff | null {
   for (const token of listHandoffEntries(stateDir).tokens) {
-    const { proof, verdict } = judged(stateDir, token, now);
-    if (proof === null || verdict === null || verdict === 'malformed' || !verdict.pending) continue;
-    const waitsUntil = new Date(Date.parse(proof.provedAt) + proof.waitMs).toISOString();
-    return { token, pid: proof.pid, role: proof.role, provedAt: proof.provedAt, waitsUntil, reason: verdict.reason as PendingHandoff['reason'] };
+    const pending = pendingOf(token, judged(stateDir, token, now));
+    if (pending) return pending;
   }
   return null;
+}
+
+/**
+ * {@link sweepHandoffs} and then {@link findPendingHandoff}, from one listing of `handoff/` and one
+ * judgement per token (a launch does both at every start). Never throws.
+ */
+export function sweepAndFindPending(stateDir: string, now = Date.now()): { swept: string[]; pending: PendingHandoff | null } {
+  const { tokens, temps } = listHandoffEntries(stateDir);
+  const swept: string[] = [];
+  let pending: PendingHandoff | null = null;
+  for (const token of tokens) {
+    const judgement = judged(stateDir, token, now);
+    if (sweepDecision(judgement.verdict, cancelMarkerAgeMs(stateDir, token, now)) === 'remove') {
+      clearHandoff(stateDir, token);
+      swept.push(token);
+    } else pending ??= pendingOf(token, judgement);
+  }
+  sweepTemps(temps, now);
+  return { swept, pending };
 }
 
 /**
@@ -65,15 +89,11 @@ export function findPendingHandoff(stateDir: string, now = Date.now()): PendingH
  * stray temp files older than a minute. Returns the tokens removed. Never throws.
  */
 export function sweepHandoffs(stateDir: string, options: { now?: number } = {}): string[] {
-  const now = options.now ?? Date.now();
-  const { tokens, temps } = listHandoffEntries(stateDir);
-  const removed: string[] = [];
-  for (const token of tokens) {
-    if (sweepDecision(judged(stateDir, token, now).verdict, cancelMarkerAgeMs(stateDir, token, now)) === 'remove') {
-      clearHandoff(stateDir, token);
-      removed.push(token);
-    }
-  }
+  return sweepAndFindPending(stateDir, options.now ?? Date.now()).swept;
+}
+
+/** Stray temp files older than a minute go. */
+function sweepTemps(temps: readonly string[], now: number): void {
   for (const temp of temps) {
     try {
       if (now - fs.lstatSync(temp).mtimeMs > 60_000) fs.rmSync(temp, { force: true, recursive: true });
@@ -81,5 +101,4 @@ export function sweepHandoffs(stateDir: string, options: { now?: number } = {}):
       // gone meanwhile
     }
   }
-  return removed;
 }

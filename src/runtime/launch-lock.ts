@@ -7,7 +7,7 @@
  */
 import { monotonicClock } from '../clock-monotonic.js';
 import { LockAcquisitionError } from '../errors.js';
-import { beginSuccession, ensureHandoffDir, findPendingHandoff, successorWaitMs, sweepHandoffs, type HandoffRole } from '../handoff/index.js';
+import { beginSuccession, ensureHandoffDir, successorWaitMs, sweepAndFindPending, type HandoffRole, type PendingHandoff } from '../handoff/index.js';
 import { acquireInstanceLock, tryAcquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
 import type { SuccessorInfo } from './run-first-run.js';
 
@@ -21,12 +21,16 @@ export interface LaunchLockContext {
 /** The lock is ours, or this successor must not run. */
 export type LaunchLock = { kind: 'held'; lock: InstanceLockHandle; waitedMs: number } | { kind: 'cancelled' };
 
-/** Under the lock: `handoff/` usable, dead successors' files swept. Journals what it did. */
-export function tidyHandoffs(stateDir: string, record: LaunchLockContext['record']): void {
+/**
+ * Under the lock: `handoff/` usable, dead successors' files swept (journaled); returns the successor
+ * still waiting for the lock, if any.
+ */
+export function tidyHandoffs(stateDir: string, record: LaunchLockContext['record']): PendingHandoff | null {
   const { quarantined } = ensureHandoffDir(stateDir);
   if (quarantined) record('handoff.quarantined', { moved_to: quarantined });
-  const swept = sweepHandoffs(stateDir);
+  const { swept, pending } = sweepAndFindPending(stateDir);
   if (swept.length > 0) record('handoff.swept', { tokens: swept.map((token) => token.slice(0, 8)) });
+  return pending;
 }
 
 /** A successor's way to the lock (steps 2 and 5 of the protocol). */
@@ -70,13 +74,13 @@ export async function takeLockAsLaunch(ctx: LaunchLockContext, lockTimeoutMs: nu
     ctx.record('instance.lock_conflict', { message: error instanceof Error ? error.message : String(error) });
     throw error;
   });
+  let pending: PendingHandoff | null;
   try {
-    tidyHandoffs(ctx.stateDir, ctx.record);
+    pending = tidyHandoffs(ctx.stateDir, ctx.record);
   } catch (error) {
     await lock.release();
     throw error;
   }
-  const pending = findPendingHandoff(ctx.stateDir);
   if (!pending) return { kind: 'held', lock, waitedMs: Date.now() - started };
   // We slipped into the hand-off gap: the lock belongs to the successor that is waiting for it.
   await lock.release();

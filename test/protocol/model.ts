@@ -225,7 +225,7 @@ export function judgeToken(state: State, options: ModelOptions, token: string, s
   });
 }
 
-/** `findPendingHandoff`: the first token whose proof is pending. */
+/** `findPendingHandoff` (and the pending half of `sweepAndFindPending`): the first token whose proof is pending. */
 export function findPending(state: State, options: ModelOptions, self: Proc): string | null {
   for (const token of Object.keys(state.files).sort()) {
     if (judgeToken(state, options, token, self)?.pending) return token;
@@ -240,7 +240,11 @@ function markerAgeMs(state: State, token: string): number | null {
   return Math.max(0, wallNow(state) - (BASE_MS - ageMs(marker.age) + marker.shift));
 }
 
-/** `tidyHandoffs` → `sweepHandoffs`: each token judged, `sweepDecision` says keep or remove. */
+/**
+ * `tidyHandoffs` → `sweepAndFindPending`, its sweep: each token judged, `sweepDecision` says keep or remove.
+ * The code judges the kept tokens for a pending proof in the same pass; the model makes that a step of its
+ * own (`pending`), so it also explores everything that may happen in between — a superset.
+ */
 function sweep(state: State, options: ModelOptions, self: Proc): void {
   for (const token of Object.keys(state.files)) {
     const verdict = judgeToken(state, options, token, self);
@@ -339,7 +343,7 @@ const tidy: StepFn = (s, p, o) => {
   sweep(s, o, p);
   const removed = before - Object.keys(s.files).length;
   p.pc = 'pending';
-  return { label: removed > 0 ? `sweeps handoff/ (removes ${removed} token)` : 'sweeps handoff/ (nothing to remove)', fn: 'tidyHandoffs → sweepHandoffs → sweepDecision(judgeProof)' };
+  return { label: removed > 0 ? `sweeps handoff/ (removes ${removed} token)` : 'sweeps handoff/ (nothing to remove)', fn: 'tidyHandoffs → sweepAndFindPending → sweepDecision(judgeProof)' };
 };
 
 const launchSteps: Record<string, StepFn> = {
@@ -351,12 +355,12 @@ const launchSteps: Record<string, StepFn> = {
       const violation = phantom(s, token) ?? undefined;
       release(s, p);
       exit(s, p, 'yielded');
-      return { label: `finds ${successorOf(s, token)?.name ?? token}'s proof pending: releases the lock, exits 3`, fn: 'takeLockAsLaunch → findPendingHandoff → judgeProof', ...(violation ? { violation } : {}) };
+      return { label: `finds ${successorOf(s, token)?.name ?? token}'s proof pending: releases the lock, exits 3`, fn: 'takeLockAsLaunch → tidyHandoffs → sweepAndFindPending → judgeProof', ...(violation ? { violation } : {}) };
     }
     // Finding nothing only read; loading touches only the ledger, which no one else can read or write
     // while we hold the lock: one step (no interleaving, and no crash in between, can tell them apart).
     p.pc = 'load';
-    return fuse({ label: 'finds no pending hand-off', fn: 'takeLockAsLaunch → findPendingHandoff → judgeProof' }, launchSteps.load!(s, p, o)!);
+    return fuse({ label: 'finds no pending hand-off', fn: 'takeLockAsLaunch → tidyHandoffs → sweepAndFindPending → judgeProof' }, launchSteps.load!(s, p, o)!);
   },
   // Loading and the first commit are one step for the same reason.
   load: (s, p) => {
@@ -592,7 +596,7 @@ const ALTERNATIVES: Partial<Record<Kind, Record<string, StepFn>>> = {
       p.pc = 'release';
       return {
         label: 'finds no pending hand-off; loads the ledger (restart_count 0): the app runs, needs no restart, commits',
-        fn: 'takeLockAsLaunch → findPendingHandoff → judgeProof; FirstRunProcess.openLedger → store.load; service → store.commit',
+        fn: 'takeLockAsLaunch → tidyHandoffs → sweepAndFindPending → judgeProof; FirstRunProcess.openLedger → store.load; service → store.commit',
         ...(violation ? { violation } : {}),
       };
     },
