@@ -126,14 +126,18 @@ function probeLinux(pid: number): ProcessProbe {
   if (ticks === undefined || !/^\d+$/.test(ticks)) {
     return { pid, exists: true, zombie: false, stopped: false, startId: null, startedAt: null };
   }
-  const boot = linuxBootTimeMs();
   return {
     pid,
     exists: true,
     zombie: state === 'Z' || state === 'X' || state === 'x',
     stopped: state === 'T' || state === 't',
     startId: `linux:${linuxBootId()}:${ticks}`,
-    startedAt: boot === null ? null : new Date(boot + (Number(ticks) * 1000) / LINUX_TICKS_PER_SECOND).toISOString(),
+    // For people only, and it needs the boot time from /proc/stat (a few kB to read and scan): worked
+    // out when read — a lock's own record no longer carries it, so a launch never does.
+    get startedAt(): string | null {
+      const boot = linuxBootTimeMs();
+      return boot === null ? null : new Date(boot + (Number(ticks) * 1000) / LINUX_TICKS_PER_SECOND).toISOString();
+    },
   };
 }
 

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertBuilt, BIN } from '../support/processes.js';
+import { ALL_GRANTED, assertBuilt, BIN, sandbox } from '../support/processes.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -56,7 +56,7 @@ describe('the CLI bundle and its V8 code cache', () => {
     const cache = path.join(root, 'cache');
     status(cache, path.join(root, 'state'));
     const [file] = cacheFiles(cache);
-    expect(file).toMatch(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-[0-9a-f]{8}-\\d+-\\d+\\.bin$`));
+    expect(file).toMatch(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-[0-9a-f]{8}-\\d+-\\d+-other\\.bin$`));
     expect(statSync(cache).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(cache, file!)).mode & 0o777).toBe(0o600);
     const before = statSync(path.join(cache, file!));
@@ -102,6 +102,30 @@ describe('the CLI bundle and its V8 code cache', () => {
     const rebuilt = readFileSync(full);
     expect(rebuilt.equals(garbage)).toBe(false);
     expect(rebuilt.length).toBeGreaterThan(1000);
+  });
+
+  it('a launch cache is written by a warm launch only, never by a run through the machines', () => {
+    assertBuilt();
+    const root = scratch();
+    const cache = path.join(root, 'cache');
+    const box = sandbox(ALL_GRANTED);
+    const launchWith = () => {
+      const result = spawnSync(process.execPath, [BIN, 'launch', '--state-dir', box.stateDir, '--sim-db', box.simDb, '--config', box.config, '--json'], {
+        env: { ...process.env, FIRST_RUN_CODE_CACHE_DIR: cache },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(result.status, result.stderr).toBe(0);
+      return cacheFiles(cache);
+    };
+    // The first run goes through the machines: no cache (its functions would slow every warm launch).
+    expect(launchWith()).toEqual([]);
+    // The next launch is warm: it writes the launch cache, and the one after reads it and writes nothing.
+    const [lean] = launchWith();
+    expect(lean).toMatch(/-launch\.bin$/);
+    const written = statSync(path.join(cache, lean!)).mtimeMs;
+    expect(launchWith()).toEqual([lean]);
+    expect(statSync(path.join(cache, lean!)).mtimeMs).toBe(written);
   });
 
   it('a cache dir others can write is neither read nor written', () => {
