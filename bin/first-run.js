@@ -131,7 +131,7 @@ function writeCache(dir, file, build, data) {
     return;
   }
   // One build at a time: every build (another bundle size or mtime) would otherwise leave its caches behind.
-  const ourNames = new RegExp(`^v[\\d.]+-\\w+-(${INSTALL_TAG}-)?\\d+-\\d+(-[a-z]+)?\\.bin(\\.\\d+\\.tmp)?$`);
+  const ourNames = new RegExp(`^v[\\d.]+-\\w+-(${INSTALL_TAG}-)?\\d+-\\d+(-[a-z]+(-early)?)?\\.bin(\\.\\d+\\.tmp)?$`);
   for (const name of readdirSync(dir)) {
     // Only names this launcher makes: FIRST_RUN_CODE_CACHE_DIR may point at a directory with other files.
     // Only this installation's earlier builds (and untagged names of earlier versions): another app's
@@ -147,42 +147,64 @@ function writeCache(dir, file, build, data) {
 }
 
 /**
- * Which cache a run reads and writes: one per command kind (`launch`, and every other command), written
- * only by a run that did not load the machines. A cache holds every function of the run that wrote it
- * — and of the cache that run had read — so a warm `launch` (no machines: src/runtime/warm-start.ts)
- * loading a cache written by a first run, or by `status`, deserializes code it never runs or compiles
- * its own again (~3 ms of a 30 ms launch, measured). A run through the machines (a first run, `demo`,
- * `--stay`) reads the cache of its kind and compiles the rest; it is seconds long anyway.
+ * Which cache a run reads and writes, per command kind (`launch`, and every other command). A cache
+ * holds every function compiled so far — and every function of the cache the run had read — so which
+ * run writes it decides what every later run deserializes:
+ * - a run that does not load the machines (a warm `launch`: src/runtime/warm-start.ts; `status`) writes
+ *   the `complete` cache after it ran, when there is none (or it was rejected);
+ * - a run that loads the machines (a first run, its relaunched successor, `demo`, `--stay`) writes, when
+ *   there is no cache at all, an `early` one right before they load (`whenMachinesLoad`,
+ *   src/runtime/machines-loaded.ts): what it ran up to there, never the machines' code, which a warm
+ *   launch would deserialize for nothing (~3 ms of a 30 ms launch, measured).
+ * A run reads the complete cache, else the early one; a warm launch that read the early one writes the
+ * complete one after it (the early one holds nothing a warm launch does not run, so nothing extra).
  */
-function cacheName(dir, stats) {
+function cacheNames(dir, stats) {
   const build = `${process.version}-${process.arch}-${INSTALL_TAG}-${stats.size}-${Math.trunc(stats.mtimeMs)}-`;
   const command = process.argv[2] === 'launch' ? 'launch' : 'other';
-  return { build, file: join(dir, `${build}${command}.bin`) };
+  return { build, complete: join(dir, `${build}${command}.bin`), early: join(dir, `${build}${command}-early.bin`) };
+}
+
+/** The cache to compile with: the complete one, else the early one (both checked by `readCache`). */
+function pickCache(dir, names) {
+  if (!names || !privateDir(dir)) return { file: null, data: undefined };
+  for (const file of [names.complete, names.early]) {
+    const data = readCache(file);
+    if (data !== undefined) return { file, data };
+  }
+  return { file: null, data: undefined };
 }
 
 /** Run the bundle like Node's CommonJS loader would, compiled from the code cache when there is one. */
 async function runBundle(stats) {
   const vm = require('node:vm');
   const dir = cacheDir();
-  const name = dir ? cacheName(dir, stats) : null;
-  const cachedData = name && privateDir(dir) ? readCache(name.file) : undefined;
+  const names = dir ? cacheNames(dir, stats) : null;
+  const picked = pickCache(dir, names);
   const source = readFileSync(bundle, 'utf8');
   // The bundle's dynamic `import()`s come here (`__import`): a vm.Script has no module loader of its
   // own on Node 20 without --experimental-vm-modules. Its specifiers are packages and absolute URLs.
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __import) {${source}\n})`, {
     filename: bundle,
-    cachedData,
+    cachedData: picked.data,
   });
   const module = { exports: {} };
-  if (name && (cachedData === undefined || script.cachedDataRejected)) {
-    // After the run, so the functions it compiled lazily are in the cache too; never after a run
-    // through the machines (see cacheName).
-    process.once('exit', () => {
-      const ranMachines = typeof module.exports.machinesWereLoaded === 'function' && module.exports.machinesWereLoaded();
-      if (!ranMachines) writeCache(dir, name.file, name.build, script.createCachedData());
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), (specifier) => import(specifier));
+  if (!names) return module.exports;
+  const usable = picked.data !== undefined && !script.cachedDataRejected;
+  let machinesLoaded = false;
+  if (typeof module.exports.whenMachinesLoad === 'function') {
+    module.exports.whenMachinesLoad(() => {
+      machinesLoaded = true;
+      if (!usable) writeCache(dir, names.early, names.build, script.createCachedData());
     });
   }
-  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), (specifier) => import(specifier));
+  if (!usable || picked.file === names.early) {
+    // After the run, so the functions it compiled lazily are in the cache too — never after the machines.
+    process.once('exit', () => {
+      if (!machinesLoaded) writeCache(dir, names.complete, names.build, script.createCachedData());
+    });
+  }
   return module.exports;
 }
 

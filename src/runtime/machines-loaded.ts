@@ -1,18 +1,24 @@
 /**
- * Whether this process has loaded the machines (xstate, the service) — which a warm launch never does
- * (`warm-start.ts`). The CLI launcher reads it to keep the V8 code cache of a warm launch apart from the
- * cache of a run through the machines (bin/first-run.js, docs/performance.md): a cache holds every
- * function the run that wrote it compiled, and a warm launch that loads a first run's cache pays ~3 ms
- * to deserialize code it never runs.
+ * The moment this process loads the machines (xstate, the service) — which a warm launch never does
+ * (`warm-start.ts`). The CLI launcher (bin/first-run.js) writes its V8 code cache right then, when it
+ * has one to write: a cache holds every function compiled so far, so a cache written before the machines
+ * load holds what a warm launch runs and not the machines (a warm launch that deserialized a first run's
+ * whole cache paid ~3 ms for code it never runs, measured).
  */
-let loaded = false;
+let loading: (() => void) | null = null;
 
-/** Called by the runtime when it loads the machines. */
-export function noteMachinesLoaded(): void {
-  loaded = true;
+/** Run `callback` once, when (and if) this process is about to load the machines. */
+export function whenMachinesLoad(callback: () => void): void {
+  loading = callback;
 }
 
-/** Whether the machines were loaded in this process. */
-export function machinesWereLoaded(): boolean {
-  return loaded;
+/** Called by the runtime right before it loads the machines. A failing callback never stops a run. */
+export function noteMachinesLoading(): void {
+  const callback = loading;
+  loading = null;
+  try {
+    callback?.();
+  } catch {
+    // only a cache: the run goes on
+  }
 }

@@ -31,7 +31,7 @@ import { assertStrategyAvailable, createProcessRelauncher, mayRelaunch, type Pro
 import { createRuntimeRecorder } from './runtime-recorder.js';
 import { orchestratorDurableProjection } from './durable-projection.js';
 import { validateSnapshotShape } from './snapshot-shape.js';
-import { noteMachinesLoaded } from './machines-loaded.js';
+import { noteMachinesLoading } from './machines-loaded.js';
 import { warmLaunchEvents, warmLedgerView, type WarmLedgerView } from './warm-start.js';
 import { readEveryStatus, type PermissionBackend } from '../backend/permission-backend.js';
 
@@ -157,7 +157,7 @@ type GateView = {
  * path, docs/performance.md), and a launch that exits 3 never loads them.
  */
 async function loadMachineModules() {
-  noteMachinesLoaded();
+  noteMachinesLoading();
   const [service, snapshot] = await Promise.all([import('../service/create-first-run-service.js'), import('./snapshot.js')]);
   return { createFirstRunService: service.createFirstRunService, ...snapshot };
 }
