@@ -112,7 +112,16 @@ export function createSimBackend(options: SimBackendOptions): SimBackend {
   const now = options.now ?? Date.now;
   const processStartedAt = options.processStartedAt ?? processStartedAtMs();
   const lock = { timeoutMs: options.lockTimeoutMs ?? 5000, staleMs: options.lockStaleMs ?? 2000 };
-  decodeDb(file, readDbSync(file)); // fail early and clearly
+  // Fail early and clearly; and keep what was decoded: a status read whose file holds the same text
+  // again (the usual case: a launch reads it right after creating the backend) skips the JSON parse and
+  // the scenario's validation. Only status reads use it; a read-modify-write always decodes afresh.
+  let lastRead = { text: readDbSync(file), db: null as Db | null };
+  lastRead.db = decodeDb(file, lastRead.text);
+  const readForStatus = (): Db => {
+    const text = readDbSync(file);
+    if (text !== lastRead.text || lastRead.db === null) lastRead = { text, db: decodeDb(file, text) };
+    return lastRead.db!;
+  };
   const workers = new Set<{ worker: Worker; done: Promise<void> }>();
   let closed = false;
 
@@ -182,7 +191,7 @@ export function createSimBackend(options: SimBackendOptions): SimBackend {
 
   /** Every status from one read of the database (a precheck reads one state of TCC, not four). */
   const readStatuses = async (permissions: readonly PermissionName[]) => {
-    const { scenario } = await readDb(file);
+    const { scenario } = readForStatus();
     const statuses: Partial<Record<PermissionName, PermissionStatus>> = {};
     for (const permission of permissions) {
       const at = now();

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { sha256Hex } from './sha256.js';
 
 /**
@@ -53,7 +54,21 @@ function serialize(value: unknown, stack: object[], key: string): string | undef
   return out;
 }
 
-/** `sha256:<hex>` of a string's UTF-8 bytes — the ledger envelope's checksum format. */
+/**
+ * `sha256:<hex>` of a string's UTF-8 bytes — the ledger envelope's checksum format — by `node:crypto`,
+ * loaded on first use: a commit is fsynced anyway, and the processes that commit run the machines,
+ * which load it regardless.
+ */
 export function sha256Checksum(text: string): string {
+  nodeCreateHash ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash;
+  return `sha256:${nodeCreateHash('sha256').update(text, 'utf8').digest('hex')}`;
+}
+let nodeCreateHash: typeof import('node:crypto').createHash | undefined;
+
+/**
+ * The same checksum without `node:crypto` (`sha256.ts`): for reading the ledger, which every launch does
+ * — a warm launch would otherwise load `node:crypto` (~3 ms in a fresh process) for one hash.
+ */
+export function sha256ChecksumForRead(text: string): string {
   return `sha256:${sha256Hex(Buffer.from(text, 'utf8'))}`;
 }

@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Checksum } from './canonical-json.js';
+import { canonicalJson, sha256ChecksumForRead } from './canonical-json.js';
 
 /** The envelope schema this code writes and the only one it reads. */
 export const LEDGER_SCHEMA = 1;
@@ -137,8 +137,8 @@ export function checkEnvelopeBytes(bytes: Uint8Array, validateSnapshot?: (snapsh
     return bad('has no `snapshot` object');
   }
   const written = writtenSnapshotJson(trimmed, e);
-  let actual = written === null ? null : sha256Checksum(written);
-  if (actual !== e.checksum) actual = sha256Checksum(canonicalJson(e.snapshot)); // not laid out as we write it
+  let actual = written === null ? null : sha256ChecksumForRead(written);
+  if (actual !== e.checksum) actual = sha256ChecksumForRead(canonicalJson(e.snapshot)); // not laid out as we write it
   if (actual !== e.checksum) {
     return {
       ok: false,

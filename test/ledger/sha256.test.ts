@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/ledger/sha256.js';
-import { sha256Checksum } from '../../src/ledger/canonical-json.js';
+import { sha256Checksum, sha256ChecksumForRead } from '../../src/ledger/canonical-json.js';
 
 const reference = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -25,8 +25,9 @@ describe('sha256Hex (the ledger checksum without node:crypto)', () => {
     }
   });
 
-  it('hashes the UTF-8 bytes of the text (sha256Checksum)', () => {
+  it('hashes the UTF-8 bytes of the text, for a write (node:crypto) and for a read (without) alike', () => {
     const text = '{"phase":"COMPLETED","note":"ünïcødé ✓ 🎉"}';
     expect(sha256Checksum(text)).toBe(`sha256:${reference(Buffer.from(text, 'utf8'))}`);
+    expect(sha256ChecksumForRead(text)).toBe(sha256Checksum(text));
   });
 });
