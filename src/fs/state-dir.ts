@@ -111,6 +111,16 @@ function nearestExisting(dir: string): string {
   }
 }
 
+/** The real path of `dir` when it exists; `null` when it does not (ENOENT, or a missing part of it). */
+function existingReal(dir: string): string | null {
+  try {
+    return fs.realpathSync.native(dir);
+  } catch (error) {
+    if (code(error) === 'ENOENT') return null;
+    throw unusable(dir, error);
+  }
+}
+
 function realOf(dir: string, existing: string): string {
   try {
     return fs.realpathSync(existing);
@@ -128,15 +138,19 @@ function realOf(dir: string, existing: string): string {
 export function prepareStateDir(stateDir: string, options: { create?: boolean } = {}): PreparedStateDir {
   const dir = path.resolve(stateDir);
   const uid = myUid();
-  // Above a directory that does not exist yet: check where it would be made before making it.
-  const existing = nearestExisting(dir);
-  if (existing !== dir) checkAncestors(dir, path.join(realOf(dir, existing), 'x'), uid);
-  // It exists already (every launch but the first): nothing to make; what it is, is checked below.
-  const created = options.create === false || existing === dir ? false : createIt(dir);
-  let real: string;
+  // Every launch but the first: it exists, and one realpath(3) finds what it is (Node's own realpath
+  // walks the path with an lstat per component).
+  let real = existingReal(dir);
+  let created = false;
+  if (real === null) {
+    // Above a directory that does not exist yet: check where it would be made before making it.
+    const existing = nearestExisting(dir);
+    if (existing !== dir) checkAncestors(dir, path.join(realOf(dir, existing), 'x'), uid);
+    created = options.create === false || existing === dir ? false : createIt(dir);
+  }
   let stat: fs.Stats;
   try {
-    real = fs.realpathSync(dir);
+    real ??= fs.realpathSync(dir);
     stat = fs.statSync(real);
   } catch (error) {
     throw unusable(dir, error);
