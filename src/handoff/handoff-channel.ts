@@ -16,17 +16,58 @@ export const CHANNEL_ENV = 'FIRST_RUN_HANDOFF_CHANNEL';
 /** The successor's end of the channel. */
 export const CHANNEL_FD = 3;
 
+/**
+ * Set (to `1`) in the environment of a successor started *held* (`prepare`, src/runtime/relauncher.ts):
+ * the CLI's `launch` boots, reads its config and opens its backend, then blocks on the channel
+ * ({@link holdForGo}) before it touches the state dir, until the predecessor says `go` — which it says
+ * exactly where it used to spawn the successor, after the RS-3 commit. Its channel closing first means
+ * the predecessor is gone: it exits without doing anything.
+ */
+export const HOLD_ENV = 'FIRST_RUN_HANDOFF_HOLD';
+/** The `go` line, byte for byte. */
+export const GO_LINE = '{"type":"go"}\n';
+
+/**
+ * A successor started held (`HOLD_ENV` in `env`, removed here): block until the predecessor says `go` on
+ * the channel — `true` — or the channel closes or says anything else — `false`: the predecessor is gone
+ * or gave up, and this process must exit without doing anything. Not held: `true` at once. Reads one byte
+ * at a time, so nothing after the line is taken from the channel's later reader. Synchronous on purpose:
+ * the process has nothing else to do, and is not a successor until it returns.
+ */
+export function holdForGo(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env[HOLD_ENV] === undefined) return true;
+  delete env[HOLD_ENV];
+  const byte = Buffer.alloc(1);
+  let line = '';
+  while (!line.endsWith('\n') && line.length < GO_LINE.length) {
+    let read: number;
+    try {
+      read = fs.readSync(CHANNEL_FD, byte, 0, 1, null);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return false;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // a non-blocking descriptor: wait
+      continue;
+    }
+    if (read === 0) return false;
+    line += String.fromCharCode(byte[0]!);
+  }
+  return line === GO_LINE;
+}
+
 /** What travels on the channel. */
-export type ChannelMessage = { type: 'alive'; pid: number } | { type: 'released' } | { type: 'cancelled' };
+export type ChannelMessage = { type: 'alive'; pid: number } | { type: 'released' } | { type: 'cancelled' } | { type: 'go' };
 
 /** `spawn` stdio for a successor with a channel: our stdio, plus a socket pair on fd 3. */
 export function channelStdio(): StdioOptions {
   return ['inherit', 'inherit', 'inherit', 'pipe'];
 }
 
-/** The child's environment: ours plus the channel's announcement. */
-export function channelEnv(env: NodeJS.ProcessEnv, token: string): NodeJS.ProcessEnv {
-  return { ...env, [CHANNEL_ENV]: `${CHANNEL_FD}:${token}` };
+/** The child's environment: ours plus the channel's announcement (and the hold, for a held start). */
+export function channelEnv(env: NodeJS.ProcessEnv, token: string, held = false): NodeJS.ProcessEnv {
+  const childEnv: NodeJS.ProcessEnv = { ...env, [CHANNEL_ENV]: `${CHANNEL_FD}:${token}` };
+  if (held) childEnv[HOLD_ENV] = '1';
+  else delete childEnv[HOLD_ENV];
+  return childEnv;
 }
 
 function readMessages(stream: Duplex, onMessage: (message: ChannelMessage) => void, onClose: () => void): void {
@@ -62,10 +103,12 @@ function send(stream: Duplex | null, message: ChannelMessage): void {
   stream.write(`${JSON.stringify(message)}\n`, () => {});
 }
 
-/** The predecessor's end: wake-ups from the child, and `released` / `cancelled` to it. */
+/** The predecessor's end: wake-ups from the child, and `go` / `released` / `cancelled` to it. */
 export interface PredecessorChannel {
   /** Called on every `alive` message. */
   onAlive(callback: () => void): void;
+  /** A held successor may start (see {@link HOLD_ENV}). */
+  go(): void;
   released(): void;
   cancelled(): void;
   close(): void;
@@ -82,6 +125,9 @@ export function predecessorChannel(child: ChildProcess): PredecessorChannel | nu
   }, () => {});
   return {
     onAlive: (callback) => void listeners.push(callback),
+    go: () => {
+      if (!stream.destroyed && stream.writable) stream.write(GO_LINE, () => {});
+    },
     released: () => {
       send(stream, { type: 'released' });
       stream.end();
@@ -138,7 +184,7 @@ export function successorChannel(token: string, env: NodeJS.ProcessEnv = process
       }
       socket.unref();
       readMessages(socket, (message) => {
-        if (message.type !== 'alive') resolve(message.type);
+        if (message.type === 'released' || message.type === 'cancelled') resolve(message.type);
       }, () => resolve('closed'));
     });
   };

@@ -14,7 +14,20 @@ import type { Relauncher, RelaunchRequest } from '../service/create-first-run-se
 
 /** How to start this app again. */
 export type RelaunchPlan =
-  | { strategy: 'node'; execPath: string; execArgv: string[]; entry: string; args: string[] }
+  | {
+      strategy: 'node';
+      execPath: string;
+      execArgv: string[];
+      entry: string;
+      args: string[];
+      /**
+       * The entry blocks on its hand-off channel until `go` when `FIRST_RUN_HANDOFF_HOLD=1` (`holdForGo`,
+       * src/handoff/handoff-channel.ts) — the CLI's `launch` does — so the successor may be started before
+       * the RS-3 commit and boot meanwhile (`prepare`). Leave it unset for any other entry: one that does
+       * not hold would run before the commit. @default false
+       */
+      holdsForGo?: boolean;
+    }
   | { strategy: 'bundle'; appPath: string; args: string[]; opener?: string }
   | { strategy: 'execve'; execPath: string; execArgv: string[]; entry: string; args: string[] };
 
@@ -140,16 +153,26 @@ function execveInto(plan: Extract<RelaunchPlan, { strategy: 'execve' }>, token: 
   );
 }
 
-/** Start the successor (`node`: our child with a channel; `bundle`: the opener, which exits at once). */
-function spawnSuccessor(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string): ChildProcess {
+/**
+ * Start the successor (`node`: our child with a channel; `bundle`: the opener, which exits at once);
+ * `held`: a `node` successor that waits for `go` on its channel before it runs anything of ours.
+ */
+function spawnSuccessor(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string, held = false): ChildProcess {
   const command = commandFor(plan, token);
   const withChannel = plan.strategy === 'node';
   return spawn(command.command, command.args, {
     detached: true,
     shell: false,
     stdio: withChannel ? channelStdio() : 'inherit',
-    env: withChannel ? channelEnv(process.env, token) : process.env,
+    env: withChannel ? channelEnv(process.env, token, held) : process.env,
   });
+}
+
+/** A successor started held (`prepare`), for the request whose token it carries. */
+interface HeldSuccessor {
+  token: string;
+  child: ChildProcess;
+  channel: PredecessorChannel | null;
 }
 
 export function createProcessRelauncher(options: ProcessRelauncherOptions): ProcessRelauncher {
@@ -159,6 +182,21 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
   let channel: PredecessorChannel | null = null;
   let token: string | null = null;
   let used = false;
+  let held: HeldSuccessor | null = null;
+
+  /** The held successor for `successorToken`, when it is still there to be told `go`. */
+  const takeHeld = (successorToken: string): HeldSuccessor | null => {
+    const taken = held;
+    held = null;
+    if (!taken) return null;
+    if (taken.token === successorToken && taken.channel && taken.child.exitCode === null && taken.child.signalCode === null) return taken;
+    dropHeld(taken);
+    return null;
+  };
+  const dropHeld = (h: HeldSuccessor) => {
+    h.channel?.close(); // its channel closes: it exits without running anything
+    if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGKILL');
+  };
 
   const giveUp = (successorToken: string) => {
     // Our own child first: once it is SIGKILLed no late successor of ours can exist, whatever happens to
@@ -183,15 +221,21 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
     }
     const plan = options.plan;
     if (plan.strategy === 'execve') execveInto(plan, successorToken, options);
+    const prepared = takeHeld(successorToken);
     try {
-      child = spawnSuccessor(plan, successorToken);
-      child.unref();
-      channel = predecessorChannel(child);
+      if (prepared) {
+        ({ child, channel } = prepared);
+        channel!.go();
+      } else {
+        child = spawnSuccessor(plan, successorToken);
+        child.unref();
+        channel = predecessorChannel(child);
+      }
     } catch (error) {
       giveUp(successorToken);
       throw new RelaunchError(`The successor could not be started: ${(error as Error).message}`, { cause: error });
     }
-    emit('restart.handoff_started', { strategy: plan.strategy, child_pid: child.pid ?? null, channel: channel !== null });
+    emit('restart.handoff_started', { strategy: plan.strategy, child_pid: child.pid ?? null, channel: channel !== null, held: prepared !== null });
     const outcome = await awaitSuccessorProof({
       stateDir: options.stateDir,
       token: successorToken,
@@ -209,8 +253,37 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
     return { newPid: outcome.pid };
   }
 
+  /**
+   * The restart is decided and about to be committed: start the `node` successor now, held (it boots
+   * Node while the RS-3 commit is written, and runs nothing of ours before `go`, which `relaunch` says
+   * where it would otherwise spawn). Only for an entry that holds (`holdsForGo`). Never throws: a
+   * successor that cannot be started now is started by `relaunch` as before.
+   */
+  function prepare(request: RelaunchRequest): void {
+    const plan = options.plan;
+    if (used || held || plan.strategy !== 'node' || plan.holdsForGo !== true) return;
+    const successorToken = tokenForRequest(request.requestId);
+    if (!successorToken) return;
+    try {
+      const heldChild = spawnSuccessor(plan, successorToken, true);
+      heldChild.unref();
+      heldChild.on('error', () => {}); // a failed start: `relaunch` spawns afresh
+      held = { token: successorToken, child: heldChild, channel: predecessorChannel(heldChild) };
+    } catch {
+      held = null;
+      return;
+    }
+    emit('restart.handoff_prepared', { child_pid: held.child.pid ?? null });
+  }
+
   return {
     relaunch,
+    prepare,
+    abandon() {
+      const h = held;
+      held = null;
+      if (h) dropHeld(h);
+    },
     notifyReleased() {
       channel?.released();
     },

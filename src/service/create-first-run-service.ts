@@ -35,6 +35,14 @@ export interface Relauncher {
   relaunch(request: RelaunchRequest): Promise<{ newPid: number }>;
   /** Stop a successor that has not taken over yet (the user quit during the hand-off). */
   abort?(requestId: string): void;
+  /**
+   * Optional: the restart is decided and about to be committed (the gate is `armed`, `deferred` or
+   * `committing` for this process's own request): a relauncher may start the successor *held* now, so
+   * that it boots meanwhile — it must run nothing before {@link relaunch} is called for the same request.
+   */
+  prepare?(request: RelaunchRequest): void;
+  /** Optional: the prepared restart will not happen (cancelled, rejected, the service stopped). */
+  abandon?(): void;
 }
 
 /** Persists the root snapshot durably (the ledger). Resolves when the bytes are on disk. */
@@ -337,6 +345,27 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     throw new ServiceError(`The snapshot cannot be restored: ${String(actor.getSnapshot().error)}`);
   }
 
+  /**
+   * Tell the relauncher, when it can prepare (`Relauncher.prepare`), the moment this process's own
+   * restart request is armed, and when that request ends without being executed (`abandon`).
+   */
+  let prepared: string | null = null;
+  const watchGateForPrepare = () => {
+    const relauncher = options.relauncher;
+    if (!relauncher?.prepare) return;
+    actor.system.get('relaunchGate')?.subscribe((snapshot: { value: unknown; context: { request?: { id: string; armedBy?: string } | null; restartCount: number } }) => {
+      const value = String(snapshot.value);
+      const request = snapshot.context.request;
+      if (prepared === null && ['armed', 'deferred', 'committing'].includes(value) && request && request.armedBy === bootId) {
+        prepared = request.id;
+        relauncher.prepare!({ requestId: request.id, restartCount: snapshot.context.restartCount });
+      } else if (prepared !== null && ['idle', 'checking'].includes(value)) {
+        prepared = null;
+        relauncher.abandon?.();
+      }
+    });
+  };
+
   let settledResolve: ((result: SettledResult) => void) | null = null;
   const settled = new Promise<SettledResult>((resolve) => {
     settledResolve = resolve;
@@ -377,6 +406,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
         error: (error) => emit({ type: 'service.error', payload: { message: String(error) } }),
       });
       actor.start();
+      watchGateForPrepare();
       actor.send({ type: 'runtime.booted', bootId, pid, at: clock.now(), settings: options.settings });
       if (busyBeforeStart !== null) actor.send({ type: 'app.busy_changed', busy: busyBeforeStart });
       booted = true;
@@ -394,6 +424,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
         );
       }
       actor.stop();
+      if (prepared !== null) options.relauncher?.abandon?.();
       await backend.close?.();
     },
     on(type: string, listener: (event: never) => void) {

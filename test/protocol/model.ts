@@ -225,6 +225,11 @@ export function judgeToken(state: State, options: ModelOptions, token: string, s
   });
 }
 
+/*
+ * A successor started *held* (handoff-protocol.ts, step 1) is not in this model before its `go`: until
+ * then it writes, proves and takes nothing, and exits when the predecessor dies. Its `go` is sent where
+ * the un-held spawn happens, so the model's `spawn` step is the `go` of a held start too.
+ */
 /** `findPendingHandoff` (and the pending half of `sweepAndFindPending`): the first token whose proof is pending. */
 export function findPending(state: State, options: ModelOptions, self: Proc): string | null {
   for (const token of Object.keys(state.files).sort()) {

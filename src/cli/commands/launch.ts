@@ -3,7 +3,7 @@
  * relaunch, verify; exit when settled (`--stay` keeps running until SIGTERM/SIGINT). SIGINT/SIGTERM
  * is the user quitting (`tray.quit_clicked`): a restart not yet executed is cancelled, exit 0.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RelaunchStrategy } from '../../../machines/types.js';
@@ -11,6 +11,7 @@ import { loadBackend, type BackendKind } from '../../backend/load-backend.js';
 import { UsageError } from '../../errors.js';
 import { parseSuccessorFlags, withoutOptions, type RelaunchPlan } from '../../runtime/relauncher.js';
 import { runFirstRun, type RuntimeResult } from '../../runtime/run-first-run.js';
+import { holdForGo } from '../../handoff/handoff-channel.js';
 import { resolveSettings, resolveStateDir } from '../common.js';
 import { EXIT, stdoutIsTerminal, type Command } from '../io.js';
 import { parseMs, type ParsedCLI } from '../parse-cli.js';
@@ -59,7 +60,7 @@ export function composeSuccessorCliArgs(args: readonly string[], cwd: string = p
 
 /** How this very CLI process is started again, per strategy (RS-8), with arguments composed for the successor. */
 export function relaunchPlanFor(strategy: RelaunchStrategy, argv: readonly string[] = process.argv): RelaunchPlan {
-  const entry = argv[1] ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../bin/first-run.js');
+  const entry = argv[1] ?? ourLauncher();
   const args = composeSuccessorCliArgs(argv.slice(2));
   if (strategy === 'bundle') {
     const appPath = appBundleOf(process.execPath);
@@ -70,7 +71,29 @@ export function relaunchPlanFor(strategy: RelaunchStrategy, argv: readonly strin
     }
     return { strategy, appPath, args };
   }
-  return { strategy, execPath: process.execPath, execArgv: [...process.execArgv], entry, args };
+  return {
+    strategy,
+    execPath: process.execPath,
+    execArgv: [...process.execArgv],
+    entry,
+    args,
+    // Our own CLI holds for `go` (`holdForGo` in runLaunch): the successor may boot before the RS-3
+    // commit. Worked out when asked (only a run that restarts asks), not at every launch.
+    get holdsForGo() {
+      return isOurLauncher(entry);
+    },
+  };
+}
+
+const ourLauncher = () => resolve(dirname(fileURLToPath(import.meta.url)), '../../../../bin/first-run.js');
+
+/** Whether `entry` is this package's `bin/first-run.js`, whose `launch` holds for `go`. */
+function isOurLauncher(entry: string): boolean {
+  try {
+    return realpathSync(entry) === realpathSync(ourLauncher());
+  } catch {
+    return false;
+  }
 }
 
 /** The successor flags, checked by the same parser an embedding host uses (`readSuccessorInfo`); bad usage exits 2. */
@@ -98,6 +121,12 @@ export const runLaunch: Command = async (cli, io) => {
 
   const { createInspectionFromCli } = await import('../inspection.js');
   const inspection = await createInspectionFromCli(cli, io);
+  // A successor started held waits here, booted, for the predecessor's `go` (after the RS-3 commit);
+  // told nothing, it was never a successor and leaves without a trace.
+  if (successor && !holdForGo()) {
+    await backend.close?.();
+    return EXIT.ok;
+  }
 
   const runtime = runFirstRun({
     stateDir,
