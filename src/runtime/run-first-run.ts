@@ -440,8 +440,10 @@ class FirstRunProcess {
   async startWarm({ store, loaded }: OpenedLedger, lock: InstanceLockHandle, view: WarmLedgerView): Promise<RuntimeResult | null> {
     const { settings, backend } = this.options;
     const reading = await readEveryStatus(backend, settings.order, Date.now);
+    if (this.fatalError) throw this.fatalError; // the lock was lost (or the journal failed) meanwhile
     const events = warmLaunchEvents(view, settings, reading);
-    if (!events || this.fatalError || this.quitRequested || this.busy !== null || this.suspending) return null;
+    // A quit or "busy" said meanwhile, or anything but all granted as recorded: the machines decide.
+    if (!events || this.quitRequested || this.busy !== null || this.suspending) return null;
     try {
       await store.keepAsIs(); // what the machines' skipped commit would do
     } catch {
@@ -450,7 +452,7 @@ class FirstRunProcess {
     this.legacyFlags(lock).committed(loaded.snapshot, loaded.summary as { phase: Phase; restart_count: number }, loaded.snapshotGeneration as number);
     this.recorder.recordAll(events);
     await backend.close?.();
-    if (this.fatalError) throw this.fatalError; // the lock was lost or the journal failed meanwhile
+    if (this.fatalError) throw this.fatalError; // the journal failed on these lines
     return { outcome: 'completed', phase: 'COMPLETED', restartCount: view.restartCount, warnings: [], ledger: loaded.kind };
   }
 

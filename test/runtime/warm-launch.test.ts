@@ -4,7 +4,7 @@
  * that no longer reads granted, runs the machines instead — which publish each event once. And a warm
  * `first-run launch` process never loads xstate (a module-load probe, not a timing).
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSimBackend } from '../../src/backend/sim-backend.js';
@@ -28,6 +28,7 @@ async function start(box: Sandbox, extra: Partial<RunFirstRunOptions> = {}) {
   return { result, events, types: events.map((e) => e.type), service: runtime.service };
 }
 
+const lstatOrNull = (file: string) => lstatSync(file, { throwIfNoEntry: false }) ?? null;
 const generationOf = (box: Sandbox) => JSON.parse(readFileSync(join(box.stateDir, 'permission_ledger.json'), 'utf8')).generation as number;
 
 /** A state dir after a first run and one warm launch through the machines. */
@@ -95,6 +96,24 @@ describe('the warm route of runFirstRun', () => {
     expect(run.events.filter((e) => e.type === 'permissions.changed')).toEqual([
       expect.objectContaining({ permission: 'accessibility', from: 'granted', to: 'denied' }),
     ]);
+  });
+
+  it('a full disk on the warm route ends the run with ERR_JOURNAL and releases the lock', async () => {
+    const box = await warmBox();
+    process.env.FIRST_RUN_FAULT_JOURNAL_ENOSPC = 'first:3'; // lock acquired, ledger loaded, then the warm lines
+    try {
+      const runtime = runFirstRun({
+        stateDir: box.stateDir,
+        settings,
+        backend: createSimBackend({ file: box.simDb }),
+        relaunch: { strategy: 'node', execPath: process.execPath, execArgv: [], entry: BIN, args: [] },
+      });
+      await expect(runtime.result).rejects.toMatchObject({ code: 'ERR_JOURNAL' });
+      expect(runtime.service).toBeNull();
+    } finally {
+      delete process.env.FIRST_RUN_FAULT_JOURNAL_ENOSPC;
+    }
+    expect(lstatOrNull(join(box.stateDir, 'instance.lock'))).toBeNull();
   });
 
   it('a warm `first-run launch` process settles without loading xstate or node:crypto', async () => {
