@@ -1,5 +1,5 @@
 /** The durable ledger (LG-1..5): the root actor's persisted snapshot in a checksummed, generational envelope. */
-export { openLedgerStore } from './ledger-store.js';
+export { openLedgerStore, peekLedger } from './ledger-store.js';
 export type {
   LedgerStore,
   LedgerStoreOptions,

@@ -1,9 +1,10 @@
+import type { BigIntStats } from 'node:fs';
 import { describeValue, LedgerConflictError, LedgerError } from '../errors.js';
 import type { JournalSink } from '../journal/journal.js';
 import { canonicalJson, sha256Checksum } from './canonical-json.js';
 import { serializeEnvelope, type LedgerProblemReason, type LedgerSummary } from './envelope.js';
 import { resolveLedgerFs, type LedgerFs } from './ledger-fs.js';
-import { identityOf, moveToQuarantine, readLedgerFile, sameIdentity, type FileIdentity } from './ledger-files.js';
+import { identityOf, moveToQuarantine, readLedgerFile, sameIdentity, type FileIdentity, type ReadLedgerFile } from './ledger-files.js';
 import { ledgerPaths, type LedgerPaths } from './paths.js';
 import { writeFileAtomicSync, type AtomicWriteOptions } from './write-atomic.js';
 
@@ -135,8 +136,12 @@ export interface LedgerStore {
    * Call once, before the first {@link commit}. Bad files are journaled (`ledger.corrupt`) and moved to
    * `quarantine/`, never deleted; see {@link LedgerLoadKind} for the outcomes, including safe mode.
    * Never throws on file content.
+   * @param options.main a read of the ledger file made just before ({@link peekLedger}): used as this
+   *   load's read of it when the file is still the one read (same identity), so a launch that looks at the
+   *   ledger before it decides how to check it does not read it twice. Checked with `validateSnapshot`
+   *   like any read.
    */
-  load(): LedgerLoadResult;
+  load(options?: { main?: ReadLedgerFile }): LedgerLoadResult;
   /**
    * Queue a durable write of `snapshot` (a persisted snapshot, plain JSON) as the next generation.
    * Writes run one at a time in call order. Each one: `assertWriter()`; compare-and-set against the
@@ -299,10 +304,29 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     }
   }
 
-  function load(): LedgerLoadResult {
+  /** The peeked read when the file is still that one, checked like a read; otherwise a read. */
+  function readMain(peeked: ReadLedgerFile | undefined): ReadLedgerFile {
+    if (peeked?.kind !== 'ok') return readLedgerFile(fsx, paths.ledger, validateSnapshot);
+    let stats: BigIntStats | undefined;
+    try {
+      stats = fsx.lstatSync(paths.ledger, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      stats = undefined;
+    }
+    if (stats === undefined || !sameIdentity(identityOf(stats), peeked.identity)) return readLedgerFile(fsx, paths.ledger, validateSnapshot);
+    try {
+      validateSnapshot?.(peeked.envelope.snapshot);
+      return peeked;
+    } catch (error) {
+      const message = `holds a snapshot the machine cannot restore: ${error instanceof Error ? error.message : String(error)}`;
+      return { kind: 'bad', reason: 'unknown_state', message, generation: peeked.envelope.generation };
+    }
+  }
+
+  function load(options: { main?: ReadLedgerFile } = {}): LedgerLoadResult {
     const problems: LedgerProblem[] = [];
     let maxGeneration = generation;
-    const main = readLedgerFile(fsx, paths.ledger, validateSnapshot);
+    const main = readMain(options.main);
     if (main.kind === 'ok') {
       generation = Math.max(generation, main.envelope.generation);
       expected = { kind: 'file', identity: main.identity, valid: true };
@@ -657,3 +681,11 @@ function checkCommitArguments(file: string, snapshot: unknown, summary: LedgerSu
   }
 }
 
+/**
+ * Read and check the ledger file of `stateDir` (envelope and checksum; no snapshot check), changing
+ * nothing — no quarantine, no journal. For a launch that decides from what it holds how to check it, then
+ * hands the read to {@link LedgerStore.load} (`{ main }`). Never throws.
+ */
+export function peekLedger(stateDir: string, fsOverrides?: Partial<LedgerFs>): ReadLedgerFile {
+  return readLedgerFile(resolveLedgerFs(fsOverrides), ledgerPaths(stateDir).ledger);
+}

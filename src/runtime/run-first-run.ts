@@ -21,7 +21,8 @@ import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.
 import { FirstRunError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
 import { prepareStateDir } from '../fs/state-dir.js';
 import { tokenForRequest } from '../handoff/index.js';
-import { openLedgerStore, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
+import { openLedgerStore, peekLedger, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
+import type { ReadLedgerFile } from '../ledger/ledger-files.js';
 import type { InstanceLockHandle } from '../lock/index.js';
 import type { FirstRunService, SettledResult } from '../service/create-first-run-service.js';
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
@@ -279,10 +280,11 @@ class FirstRunProcess {
   }
 
   /**
-   * Open and load the ledger, its snapshot checked by the machines — or, before they are loaded, by its
-   * shape only (`validatedWithMachines` completes that check before anything restores it).
+   * Open and load the ledger, its snapshot checked by the machines — or, for a snapshot the warm launch
+   * answers for (`runWarmOrMachines`), by its shape only (`checkedByMachines` completes that check before
+   * the machines restore it).
    */
-  openLedger(lock: InstanceLockHandle, modules: MachineModules | null): OpenedLedger {
+  openLedger(lock: InstanceLockHandle, modules: MachineModules | null, peeked?: ReadLedgerFile): OpenedLedger {
     const store = openLedgerStore({
       stateDir: this.options.stateDir,
       validateSnapshot: modules ? modules.validateOrchestratorSnapshot : validateSnapshotShape,
@@ -291,7 +293,7 @@ class FirstRunProcess {
       assertWriter: () => lock.assertHeld(),
     });
     this.store = store;
-    return { store, loaded: store.load() };
+    return { store, loaded: store.load(peeked ? { main: peeked } : {}) };
   }
 
   /**
@@ -391,36 +393,40 @@ class FirstRunProcess {
   }
 
   /**
-   * A launch that may end warm reads the ledger before it loads the machines (docs/performance.md): a
-   * ledger the warm launch can answer for may settle without them (`startWarm`); any other is checked by
-   * the machines, then run by them.
+   * A launch that may end warm looks at the ledger before it loads the machines (docs/performance.md):
+   * `peekLedger` reads and checks the file without changing anything. A snapshot the warm launch can
+   * answer for is loaded on that read, checked by its shape (`validateSnapshotShape`), and may settle
+   * without the machines (`startWarm`); anything else is loaded by the machines' own check, as always — so
+   * no store ever quarantines or falls back on a check weaker than the machines'.
    */
   async runWarmOrMachines(lock: InstanceLockHandle): Promise<RuntimeResult> {
-    const opened = this.openLedger(lock, null);
-    const { loaded } = opened;
-    const view = loaded.kind === 'restored' ? warmLedgerView(loaded.snapshot, this.options.settings) : null;
-    if (view) this.recordLoaded(opened);
-    const warm = view ? await this.startWarm(opened, lock, view) : null;
+    const peeked = peekLedger(this.options.stateDir);
+    const view = peeked.kind === 'ok' ? warmLedgerView(peeked.envelope.snapshot, this.options.settings) : null;
+    if (!view) {
+      const machines = await loadMachineModules();
+      return this.runMachines(this.recordLoaded(this.openLedger(lock, machines)), lock, machines);
+    }
+    const opened = this.recordLoaded(this.openLedger(lock, null, peeked));
+    const warm = opened.loaded.snapshot === (peeked.kind === 'ok' ? peeked.envelope.snapshot : null) ? await this.startWarm(opened, lock, view) : null;
     if (warm) return warm;
     const machines = await loadMachineModules();
-    const checked = this.validatedWithMachines(opened, lock, machines);
-    if (!view || checked !== opened) this.recordLoaded(checked);
-    return this.runMachines(checked, lock, machines);
+    return this.runMachines(this.checkedByMachines(opened, lock, machines), lock, machines);
   }
 
   /**
-   * A ledger loaded without the machines passed only the shape check (`validateSnapshotShape`). Before
-   * the machines restore it, the machines' own check: a snapshot it refuses is loaded again by a new store
-   * with that check, which quarantines it and falls back as any load does (the first store wrote
-   * nothing but what any load does: a file bad by its envelope or shape is in quarantine already).
+   * The warm launch declined (a permission changed, a quit…): the machines run on the snapshot loaded
+   * for it, which passed the shape check only — so their own check first. A snapshot the warm launch can
+   * answer for passes it (`test/runtime/warm-start.test.ts` checks each one it answers for); were one
+   * refused, the ledger is loaded again by the machines' check, which quarantines it and falls back as any
+   * load does (nothing was changed before: the file was valid).
    */
-  validatedWithMachines(opened: OpenedLedger, lock: InstanceLockHandle, machines: MachineModules): OpenedLedger {
+  checkedByMachines(opened: OpenedLedger, lock: InstanceLockHandle, machines: MachineModules): OpenedLedger {
     if (opened.loaded.snapshot === null) return opened;
     try {
       machines.validateOrchestratorSnapshot(opened.loaded.snapshot);
       return opened;
     } catch {
-      return this.openLedger(lock, machines);
+      return this.recordLoaded(this.openLedger(lock, machines));
     }
   }
 

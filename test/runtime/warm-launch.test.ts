@@ -8,6 +8,7 @@ import { lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSimBackend } from '../../src/backend/sim-backend.js';
+import { canonicalJson, sha256Checksum, serializeEnvelope } from '../../src/ledger/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { runFirstRun, type RunFirstRunOptions, type RuntimeEvent } from '../../src/runtime/run-first-run.js';
 import { ALL_GRANTED, assertBuilt, BIN, lastJson, launch, quickConfig, sandbox, type Sandbox } from '../support/processes.js';
@@ -96,6 +97,23 @@ describe('the warm route of runFirstRun', () => {
     expect(run.events.filter((e) => e.type === 'permissions.changed')).toEqual([
       expect.objectContaining({ permission: 'accessibility', from: 'granted', to: 'denied' }),
     ]);
+  });
+
+  it('a torn ledger over a backup the machines refuse: the machines load it, whole — safe mode, a generation above the torn one', async () => {
+    const box = await warmBox();
+    const ledgerFile = join(box.stateDir, 'permission_ledger.json');
+    const envelope = JSON.parse(readFileSync(ledgerFile, 'utf8')) as { snapshot: { value: unknown }; summary: { phase: string; restart_count: number } };
+    const gone = { ...envelope.snapshot, value: 'GONE' };
+    const snapshotJson = canonicalJson(gone);
+    const backup = serializeEnvelope({ generation: 5, writerPid: 1, writtenAt: new Date().toISOString(), summary: envelope.summary, snapshotJson, checksum: sha256Checksum(snapshotJson) });
+    writeFileSync(join(box.stateDir, 'permission_ledger.json.bak'), backup);
+    writeFileSync(ledgerFile, '{"schema":1,"generation":9,"writer_pid":1,'); // torn
+    const run = await start(box);
+    expect(run.result.ledger).toBe('safe_mode');
+    expect(run.events.filter((e) => e.type === 'ledger.loaded')).toEqual([expect.objectContaining({ kind: 'safe_mode' })]);
+    expect(run.events.find((e) => e.type === 'ledger.safe_mode')).toMatchObject({ reasons: ['ledger:truncated', 'backup:unknown_state'] });
+    expect(run.types).not.toContain('ledger.recovered');
+    expect(generationOf(box)).toBeGreaterThan(9);
   });
 
   it('a full disk on the warm route ends the run with ERR_JOURNAL and releases the lock', async () => {
