@@ -150,8 +150,8 @@ function writeCache(dir, file, build, data) {
  * Which cache a run reads and writes, per command kind (`launch`, and every other command). A cache
  * holds every function compiled so far — and every function of the cache the run had read — so which
  * run writes it decides what every later run deserializes:
- * - a run that does not load the machines (a warm `launch`: src/runtime/warm-start.ts; `status`) writes
- *   the `complete` cache after it ran, when there is none (or it was rejected);
+ * - a run that does not load the machines writes the `complete` cache after it ran, when there is none
+ *   (or it was rejected) — for `launch`, only one that settled warm (src/runtime/warm-start.ts);
  * - a run that loads the machines (a first run, its relaunched successor, `demo`, `--stay`) writes, when
  *   there is no cache at all, an `early` one right before they load (`whenMachinesLoad`,
  *   src/runtime/machines-loaded.ts): what it ran up to there, never the machines' code, which a warm
@@ -202,7 +202,10 @@ async function runBundle(stats) {
   if (!usable || picked.file === names.early) {
     // After the run, so the functions it compiled lazily are in the cache too — never after the machines.
     process.once('exit', () => {
-      if (!machinesLoaded) writeCache(dir, names.complete, names.build, script.createCachedData());
+      // A launch writes it only after it settled warm: one that exited early (another instance holds the
+      // lock, a usage error, a held successor told nothing) ran too little of what a warm launch runs.
+      const launchRanWarm = typeof module.exports.settledWarm === 'function' && module.exports.settledWarm();
+      if (!machinesLoaded && (process.argv[2] !== 'launch' || launchRanWarm)) writeCache(dir, names.complete, names.build, script.createCachedData());
     });
   }
   return module.exports;

@@ -21,25 +21,66 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
 }
 
+/** How long a write waits for a full non-blocking pipe to drain before the output is given up. */
+const DRAIN_LIMIT_MS = 10_000;
+const failed: Record<1 | 2, boolean> = { 1: false, 2: false };
+
 /**
- * Write a line to fd 1 or 2 with `write(2)` itself. `process.stdout` would do the same (it is synchronous
- * for files, pipes and terminals on Linux and macOS) but its first use builds a stream and loads Node's
- * whole streams machinery — ~2–3 ms of every launch (docs/performance.md). A closed reader
- * (`first-run status | head`) ends the output quietly: EPIPE exits with the exit code so far.
+ * Write a line to fd 1 or 2 with `write(2)` itself. `process.stdout` would do the same on Linux (it is
+ * synchronous there for files, pipes and terminals) but its first use builds a stream and loads Node's
+ * whole streams machinery — ~2–3 ms of every launch (docs/performance.md). Elsewhere a pipe goes through
+ * the stream: `process.stdout` writes to pipes asynchronously there, so a host that reads our output
+ * slowly never blocks this process. A closed reader (`first-run status | head`) ends the output quietly
+ * (EPIPE exits with the exit code so far); any other failure (EIO, ENOSPC, a pipe full for too long) stops
+ * that output and says so once on the other descriptor — it never throws into the run.
  */
 function writeLine(fd: 1 | 2, text: string): void {
-  const bytes = Buffer.from(text.endsWith('\n') ? text : `${text}\n`, 'utf8');
+  const line = text.endsWith('\n') ? text : `${text}\n`;
+  if (failed[fd]) return;
+  if (viaStream(fd)) {
+    (fd === 1 ? process.stdout : process.stderr).write(line);
+    return;
+  }
+  const bytes = Buffer.from(line, 'utf8');
   let offset = 0;
+  let waitedMs = 0;
   while (offset < bytes.length) {
     try {
       offset += writeSync(fd, bytes, offset, bytes.length - offset);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      // A non-blocking pipe that is full for a moment: wait for the reader, 1 ms at a time.
-      if (code === 'EAGAIN') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-      else throw error;
+      if (code === 'EAGAIN' && waitedMs < DRAIN_LIMIT_MS) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // a non-blocking pipe, full for a moment
+        waitedMs += 1;
+        continue;
+      }
+      giveUpOutput(fd, code ?? String(error));
+      return;
     }
+  }
+}
+
+function giveUpOutput(fd: 1 | 2, why: string): void {
+  failed[fd] = true;
+  const other = fd === 1 ? 2 : 1;
+  if (!failed[other]) writeLine(other, `first-run: writing to ${fd === 1 ? 'stdout' : 'stderr'} failed (${why}); its output stops here`);
+}
+
+let streamed: Record<1 | 2, boolean> | null = null;
+/** Whether fd goes through `process.stdout`/`stderr`: a pipe or socket, on a platform where those are asynchronous. */
+function viaStream(fd: 1 | 2): boolean {
+  if (process.platform === 'linux') return false;
+  streamed ??= { 1: isPipe(1), 2: isPipe(2) };
+  return streamed[fd];
+}
+
+function isPipe(fd: number): boolean {
+  try {
+    const stats = fstatSync(fd);
+    return stats.isFIFO() || stats.isSocket();
+  } catch {
+    return false;
   }
 }
 

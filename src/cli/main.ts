@@ -9,7 +9,7 @@ import { helpText, parseCLI, type CommandName, type ParsedCLI } from './parse-cl
 import { processIO, reportError, type CliIO, type Command } from './io.js';
 
 /** For the launcher's code cache (bin/first-run.js): written right before the machines load, if at all. */
-export { whenMachinesLoad } from '../runtime/machines-loaded.js';
+export { settledWarm, whenMachinesLoad } from '../runtime/machines-loaded.js';
 
 const loaders: Record<Exclude<CommandName, 'help' | 'version'>, () => Promise<Command>> = {
   launch: async () => (await import('./commands/launch.js')).runLaunch,

@@ -233,8 +233,9 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
   let lastDurable: DurableKey | null = null;
   // The restored generation's key, computed at the first commit, not at load: a launch that commits
   // nothing (a warm one) never pays for the projection and its canonical JSON. (The snapshot object is
-  // handed to the caller meanwhile; XState restores from it without writing to it — a deep-frozen one
-  // restores and runs — and the runtime never writes to it.)
+  // handed to the caller meanwhile; XState restores from it without writing to it — every ledger of a
+  // first run, deep-frozen, restores and runs: test/ledger/restored-snapshot-untouched.test.ts — and the
+  // runtime never writes to it.)
   let restoredDurable: { snapshot: unknown; summary: LedgerSummary } | null = null;
   let backupChecked = false;
 

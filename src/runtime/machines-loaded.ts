@@ -22,3 +22,19 @@ export function noteMachinesLoading(): void {
     // only a cache: the run goes on
   }
 }
+
+let warmSettled = false;
+
+/** Called by the runtime when a launch settled warm, without the machines (`warm-start.ts`). */
+export function noteWarmSettled(): void {
+  warmSettled = true;
+}
+
+/**
+ * Whether a launch in this process settled warm. The launcher writes the complete `launch` code cache
+ * only after such a run: one written by a launch that exited early (another instance holds the lock, a
+ * usage error, a held successor told nothing) would hold too little, and stay.
+ */
+export function settledWarm(): boolean {
+  return warmSettled;
+}

@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { InspectionEvent, Observer } from 'xstate';
+import type { PublishParams } from '../../machines/effects.js';
 import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
 import { FirstRunError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
 import { prepareStateDir } from '../fs/state-dir.js';
@@ -32,7 +33,7 @@ import { assertStrategyAvailable, createProcessRelauncher, mayRelaunch, type Pro
 import { createRuntimeRecorder } from './runtime-recorder.js';
 import { orchestratorDurableProjection } from './durable-projection.js';
 import { validateSnapshotShape } from './snapshot-shape.js';
-import { noteMachinesLoading } from './machines-loaded.js';
+import { noteMachinesLoading, noteWarmSettled } from './machines-loaded.js';
 import { warmLaunchEvents, warmLedgerView, type WarmLedgerView } from './warm-start.js';
 import { readEveryStatus, type PermissionBackend } from '../backend/permission-backend.js';
 
@@ -443,23 +444,39 @@ class FirstRunProcess {
    * and every permission still reads granted, publish what the machines would and settle, writing
    * nothing but the journal. `null`: run the machines.
    */
-  async startWarm({ store, loaded }: OpenedLedger, lock: InstanceLockHandle, view: WarmLedgerView): Promise<RuntimeResult | null> {
+  async startWarm(opened: OpenedLedger, lock: InstanceLockHandle, view: WarmLedgerView): Promise<RuntimeResult | null> {
     const { settings, backend } = this.options;
-    const reading = await readEveryStatus(backend, settings.order, Date.now);
-    if (this.fatalError) throw this.fatalError; // the lock was lost (or the journal failed) meanwhile
-    const events = warmLaunchEvents(view, settings, reading);
-    // A quit or "busy" said meanwhile, or anything but all granted as recorded: the machines decide.
-    if (!events || this.quitRequested || this.busy !== null || this.suspending) return null;
+    let settled = false;
+    try {
+      // A lost lock (or a failed journal) ends the run at once, as it does the machines' run.
+      const reading = await Promise.race([readEveryStatus(backend, settings.order, Date.now), this.fatal]);
+      const events = warmLaunchEvents(view, settings, reading);
+      // A quit or "busy" said meanwhile, or anything but all granted as recorded: the machines decide.
+      if (!events || this.quitRequested || this.busy !== null || this.suspending) return null;
+      settled = await this.settleWarm(opened, lock, events);
+      if (!settled) return null;
+      if (this.fatalError) throw this.fatalError; // the journal failed on these lines
+      return { outcome: 'completed', phase: 'COMPLETED', restartCount: view.restartCount, warnings: [], ledger: opened.loaded.kind };
+    } catch (error) {
+      settled = true;
+      throw error;
+    } finally {
+      // The run ends here (settled, or failed): the backend is done, as `service.stop()` leaves it.
+      if (settled) await backend.close?.();
+    }
+  }
+
+  /** What the machines' warm run leaves: the skipped commit's checks, the flags, the events. `false`: let the machines run. */
+  async settleWarm({ store, loaded }: OpenedLedger, lock: InstanceLockHandle, events: PublishParams[]): Promise<boolean> {
     try {
       await store.keepAsIs(); // what the machines' skipped commit would do
     } catch {
-      return null; // the machines meet the same and report it as they do (`ledger.write_failed`)
+      return false; // the machines meet the same and report it as they do (`ledger.write_failed`)
     }
     this.legacyFlags(lock).committed(loaded.snapshot, loaded.summary as { phase: Phase; restart_count: number }, loaded.snapshotGeneration as number);
     this.recorder.recordAll(events);
-    await backend.close?.();
-    if (this.fatalError) throw this.fatalError; // the journal failed on these lines
-    return { outcome: 'completed', phase: 'COMPLETED', restartCount: view.restartCount, warnings: [], ledger: loaded.kind };
+    noteWarmSettled();
+    return true;
   }
 
   /** Restore (or start) the machines and run until the run settles here. */

@@ -3,6 +3,7 @@
  * gone (`first-run --help | head -0`) ends the output quietly with the exit code so far, no stack.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assertBuilt, BIN } from '../support/processes.js';
 
@@ -25,5 +26,19 @@ describe('a closed stdout', () => {
     await new Promise((resolve) => child.on('close', resolve));
     expect(stdout).toMatch(/^first-run — /);
     expect(stdout).toContain('Exit codes:');
+  });
+
+  it.runIf(existsSync('/dev/full'))('a stdout that fails otherwise (a full disk: /dev/full) stops that output and says so on stderr, never a crash', async () => {
+    const out = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', out, 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', (exitCode) => resolve(exitCode)));
+      expect(code).toBe(0);
+      expect(stderr).toBe('first-run: writing to stdout failed (ENOSPC); its output stops here\n');
+    } finally {
+      closeSync(out);
+    }
   });
 });

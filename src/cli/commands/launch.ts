@@ -115,18 +115,19 @@ export const runLaunch: Command = async (cli, io) => {
     ...(simDb ? { simDb } : {}),
   });
   const successor = successorOf(cli);
+  // A successor started held waits here, booted, for the predecessor's `go` (after the RS-3 commit) —
+  // before dev mode or inspection start anything; told nothing, it was never a successor and leaves
+  // without a trace.
+  if (successor && !holdForGo()) {
+    await backend.close?.();
+    return EXIT.ok;
+  }
   const dev = await prepareDevFromCli(cli, io, stateDir, successor, json);
   const lockTimeoutMs = cli.options['lock-timeout'] === undefined ? undefined : parseMs('lock-timeout', cli.options['lock-timeout'], 0);
   const reporter = json ? null : createReporter(io, { tty: stdoutIsTerminal() });
 
   const { createInspectionFromCli } = await import('../inspection.js');
   const inspection = await createInspectionFromCli(cli, io);
-  // A successor started held waits here, booted, for the predecessor's `go` (after the RS-3 commit);
-  // told nothing, it was never a successor and leaves without a trace.
-  if (successor && !holdForGo()) {
-    await backend.close?.();
-    return EXIT.ok;
-  }
 
   const runtime = runFirstRun({
     stateDir,
