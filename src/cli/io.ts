@@ -13,6 +13,7 @@ import {
 } from '../errors.js';
 import type { ParsedCLI } from './parse-cli.js';
 import { fstatSync, statSync, writeSync } from 'node:fs';
+import { currentPlatform } from '../platform.js';
 import { isatty } from 'node:tty';
 
 export interface CliIO {
@@ -70,7 +71,7 @@ function giveUpOutput(fd: 1 | 2, why: string): void {
 let streamed: Record<1 | 2, boolean> | null = null;
 /** Whether fd goes through `process.stdout`/`stderr`: a pipe or socket, on a platform where those are asynchronous. */
 function viaStream(fd: 1 | 2): boolean {
-  if (process.platform === 'linux') return false;
+  if (currentPlatform() === 'linux') return false;
   streamed ??= { 1: isPipe(1), 2: isPipe(2) };
   return streamed[fd];
 }
