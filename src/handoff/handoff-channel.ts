@@ -18,8 +18,8 @@ export const CHANNEL_FD = 3;
 
 /**
  * Set (to `1`) in the environment of a successor started *held* (`prepare`, src/runtime/relauncher.ts):
- * the CLI's `launch` boots, reads its config and opens its backend, then blocks on the channel
- * ({@link holdForGo}) before it touches the state dir, until the predecessor says `go` — which it says
+ * the CLI's `launch` boots, reads its config, opens its backend and journal, then blocks on the channel
+ * ({@link holdForGo}) right before its first journal line, until the predecessor says `go` — which it says
  * exactly where it used to spawn the successor, after the RS-3 commit. Its channel closing first means
  * the predecessor is gone: it exits without doing anything.
  */

@@ -19,9 +19,10 @@
  *    socket pair on fd 3, announced by `FIRST_RUN_HANDOFF_CHANNEL=3:T` in its environment).
  *    *Held start* (`node` strategy, an entry that holds — the CLI's `launch`): the child may be started
  *    earlier, once this process's own request is armed (`Relauncher.prepare`), with
- *    `FIRST_RUN_HANDOFF_HOLD=1`; it boots, reads its config, and blocks on the channel before it touches
- *    the state dir (`holdForGo`), until the predecessor says `go` — exactly where step 1 would start it,
- *    after the RS-3 commit. Until `go` it writes nothing, proves nothing, takes nothing, so for this
+ *    `FIRST_RUN_HANDOFF_HOLD=1`; it boots, reads its config, checks the state dir and opens its journal,
+ *    then blocks on the channel right before its first journal line (`holdForGo`, the runtime's
+ *    `holdForGo` option), until the predecessor says `go` — exactly where step 1 would start it, after
+ *    the RS-3 commit. Until `go` it writes nothing, proves nothing, takes nothing, so for this
  *    protocol it does not exist yet (the model's `spawn` is the `go`); a channel that closes first (the
  *    predecessor died) or says anything else makes it exit, and a restart that does not go ahead kills
  *    it (`abandon`). It saves the successor's Node start-up from the hand-off (docs/performance.md).

@@ -19,7 +19,8 @@ export interface LaunchLockContext {
 }
 
 /** The lock is ours, or this successor must not run. */
-export type LaunchLock = { kind: 'held'; lock: InstanceLockHandle; waitedMs: number } | { kind: 'cancelled' };
+/** The lock is ours, or this successor must not run (`quietly`: it was never told to start, and leaves no trace). */
+export type LaunchLock = { kind: 'held'; lock: InstanceLockHandle; waitedMs: number } | { kind: 'cancelled'; quietly?: boolean };
 
 /**
  * Under the lock: `handoff/` usable, dead successors' files swept (journaled); returns the successor

@@ -55,6 +55,13 @@ export interface RunFirstRunOptions {
   /** Present when this process is a relaunched successor. */
   successor?: SuccessorInfo | undefined;
   /**
+   * A successor started *held* (`Relauncher.prepare`; the CLI passes `holdForGo`): called right before
+   * the successor's first line in the journal, it blocks until the predecessor says `go` (`true`) or
+   * gives up (`false`: this process was never a successor, and ends with `cancelled_successor` having
+   * written nothing). Ignored without `successor`.
+   */
+  holdForGo?: () => boolean;
+  /**
    * Wait up to this long for the lock instead of failing at once. Ignored by a successor, whose wait is
    * derived from the hand-off (`successorWaitMs(handoff_timeout_s)`), never from an inherited flag.
    * @default 0
@@ -254,7 +261,10 @@ class FirstRunProcess {
     const { options } = this;
     const ctx = { stateDir: options.stateDir, handoffTimeoutMs: options.settings.restart.handoffTimeoutMs, record: this.record };
     // A dev restart uses the same hand-off, journaled under its own names (it is never a first-run restart).
-    if (options.successor) return takeLockAsSuccessor(ctx, options.successor, 'restart');
+    if (options.successor) {
+      if (options.holdForGo && !options.holdForGo()) return Promise.resolve({ kind: 'cancelled', quietly: true });
+      return takeLockAsSuccessor(ctx, options.successor, 'restart');
+    }
     if (options.devRestart) return takeLockAsSuccessor(ctx, options.devRestart, 'dev');
     return takeLockAsLaunch(ctx, options.lockTimeoutMs ?? 0);
   }
@@ -370,6 +380,7 @@ class FirstRunProcess {
   async run(): Promise<RuntimeResult> {
     this.checkPlan();
     const taken = await this.takeLock();
+    if (taken.kind === 'cancelled' && taken.quietly) return cancelledResult; // never a successor: no trace
     if (taken.kind === 'cancelled') {
       const handoff = this.options.successor ?? this.options.devRestart;
       this.record(`${this.options.successor ? 'restart' : 'dev'}.successor_cancelled`, { predecessor_pid: handoff?.predecessorPid ?? null });

@@ -87,6 +87,11 @@ export function relaunchPlanFor(strategy: RelaunchStrategy, argv: readonly strin
 
 const ourLauncher = () => resolve(dirname(fileURLToPath(import.meta.url)), '../../../../bin/first-run.js');
 
+/** Whether the command line asks for an inspector (the viewer or the Stately relay). */
+function inspectionAsked(cli: ParsedCLI): boolean {
+  return cli.options.inspect === true || typeof cli.options['inspect-url'] === 'string' || typeof cli.options['inspect-viewer'] === 'string';
+}
+
 /** Whether `entry` is this package's `bin/first-run.js`, whose `launch` holds for `go`. */
 function isOurLauncher(entry: string): boolean {
   try {
@@ -115,10 +120,11 @@ export const runLaunch: Command = async (cli, io) => {
     ...(simDb ? { simDb } : {}),
   });
   const successor = successorOf(cli);
-  // A successor started held waits here, booted, for the predecessor's `go` (after the RS-3 commit) —
-  // before dev mode or inspection start anything; told nothing, it was never a successor and leaves
-  // without a trace.
-  if (successor && !holdForGo()) {
+  // A successor started held, in dev mode or with inspection, waits here for the predecessor's `go`
+  // before those start anything; otherwise it waits inside the runtime, right before its first journal
+  // line (`holdForGo` below), having opened all it needs. Told nothing, it was never a successor.
+  const heldEarly = successor !== undefined && (cli.options.dev === true || inspectionAsked(cli));
+  if (heldEarly && !holdForGo()) {
     await backend.close?.();
     return EXIT.ok;
   }
@@ -134,7 +140,7 @@ export const runLaunch: Command = async (cli, io) => {
     settings,
     backend,
     relaunch: relaunchPlanFor(settings.restart.strategy),
-    ...(successor && !dev?.runtimeOptions.devRestart ? { successor } : {}),
+    ...(successor && !dev?.runtimeOptions.devRestart ? { successor, holdForGo } : {}),
     stay: cli.options.stay === true,
     // Dev mode: the dev session's hand-off, restore and `stay`; otherwise a stale dev-restart file is only reported.
     ...(dev ? dev.runtimeOptions : { onLocked: () => setAsideStaleDevStateLater(stateDir, io) }),
