@@ -4,10 +4,12 @@
  * together.
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { UsageError } from '../../src/errors.js';
-import { COMMAND_OPTIONS, COMMANDS, helpText, parseCLI } from '../../src/cli/parse-cli.js';
+import { COMMAND_OPTIONS, COMMANDS, helpText, parseCLI, plainTokens } from '../../src/cli/parse-cli.js';
 
 describe('parseCLI', () => {
   it.each([
@@ -82,5 +84,34 @@ describe('runCli --version', () => {
     expect(await runCli(['--version'], { stdout: (t) => out.push(t), stderr: () => {}, env: {} })).toBe(0);
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(out).toEqual([pkg.version]);
+  });
+});
+
+describe('plainTokens (the command lines every launch uses, without loading parseArgs)', () => {
+  it('gives exactly the tokens parseArgs gives, wherever it answers — and answers for a launch', () => {
+    const specs = COMMAND_OPTIONS.launch;
+    const names = [...Object.keys(specs), 'nope', 'help', 'h'];
+    const arg = fc.oneof(
+      fc.constantFrom(...names).map((name) => `--${name}`),
+      fc.constantFrom(...names).map((name) => `--${name}=x`),
+      fc.constantFrom('-h', '-x', '--', '-', 'value', '/tmp/state', '-5', '--json', ''),
+      fc.string({ maxLength: 6 }),
+    );
+    const options = Object.fromEntries(
+      Object.entries(specs).map(([name, spec]) => [name, spec.kind === 'flag' ? { type: 'boolean' as const } : { type: 'string' as const, multiple: spec.kind === 'list' }]),
+    );
+    let answered = 0;
+    fc.assert(
+      fc.property(fc.array(arg, { maxLength: 8 }), (args) => {
+        const plain = plainTokens(args, specs);
+        if (plain === null) return;
+        answered += 1;
+        const { tokens } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, strict: false, allowPositionals: true, tokens: true });
+        expect(plain).toEqual(tokens);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(answered).toBeGreaterThan(100);
+    expect(plainTokens(['--state-dir', '/s', '--sim-db', '/d', '--config', '/c', '--json', '--watch', 'a', '--watch', 'b'], specs)).not.toBeNull();
   });
 });
