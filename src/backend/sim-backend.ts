@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { BackendError, ScenarioError } from '../errors.js';
 import { probeProcess, selfIdentity } from '../lock/process-identity.js';
-import { readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
+import { fileVersionSync, isSettledVersion, readRegularFileSync, readRegularFileWithIdentitySync, UnsafeFileError, type FileVersion } from '../fs/regular-file.js';
 import { processStartedAtMs } from '../clock-monotonic.js';
 import { PERMISSIONS, type PermissionName, type PermissionStatus } from '../../machines/types.js';
 import { parseJsonText, isRecord } from '../config/validate.js';
@@ -115,12 +115,17 @@ export function createSimBackend(options: SimBackendOptions): SimBackend {
   // Fail early and clearly; and keep what was decoded: a status read whose file holds the same text
   // again (the usual case: a launch reads it right after creating the backend) skips the JSON parse and
   // the scenario's validation. Only status reads use it; a read-modify-write always decodes afresh.
-  let lastRead = { text: readDbSync(file), db: null as Db | null };
-  lastRead.db = decodeDb(file, lastRead.text);
+  let lastRead = readDbWithVersionSync(file);
+  let lastDb = decodeDb(file, lastRead.text);
   const readForStatus = (): Db => {
-    const text = readDbSync(file);
-    if (text !== lastRead.text || lastRead.db === null) lastRead = { text, db: decodeDb(file, text) };
-    return lastRead.db!;
+    // Unchanged since the last read (same inode, size, mtime and ctime, and not changed within the last
+    // moments, when a same-size rewrite could keep them): one stat instead of open, fstat, read, close,
+    // parse and validate.
+    if (isSettledVersion(lastRead.version, Date.now()) && safeVersion(file) === lastRead.version) return lastDb;
+    const read = readDbWithVersionSync(file);
+    if (read.text !== lastRead.text) lastDb = decodeDb(file, read.text);
+    lastRead = read;
+    return lastDb;
   };
   const workers = new Set<{ worker: Worker; done: Promise<void> }>();
   let closed = false;
@@ -256,6 +261,24 @@ interface Db {
 
 // A FIFO or /dev/zero given as --sim-db must be refused before a byte is read (it would block or grow
 // without bound): the type and size are checked on the open descriptor (src/fs/regular-file.ts).
+function readDbWithVersionSync(file: string): { text: string; version: FileVersion } {
+  try {
+    const { bytes, version } = readRegularFileWithIdentitySync(file, { maxBytes: SIM_MAX_DB_BYTES });
+    return { text: bytes.toString('utf8'), version };
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+}
+
+/** The database's version now, or `null` (not there, not a regular file, not readable): then read it. */
+function safeVersion(file: string): FileVersion | null {
+  try {
+    return fileVersionSync(file);
+  } catch {
+    return null;
+  }
+}
+
 function readDbSync(file: string): string {
   try {
     return readRegularFileSync(file, { maxBytes: SIM_MAX_DB_BYTES }).toString('utf8');

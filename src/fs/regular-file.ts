@@ -40,7 +40,7 @@ export class UnsafeFileError extends Error {
 }
 
 /** What kind of thing a stat describes, in words for an error message. */
-export function describeFileType(stat: fs.Stats): string {
+export function describeFileType(stat: fs.Stats | fs.BigIntStats): string {
   if (stat.isFIFO()) return 'a FIFO (named pipe)';
   if (stat.isDirectory()) return 'a directory';
   if (stat.isCharacterDevice()) return 'a character device';
@@ -54,7 +54,7 @@ function flagsFor(options: RegularFileOptions): number {
   return O_RDONLY | O_NONBLOCK | (options.noFollow ? O_NOFOLLOW : 0);
 }
 
-function check(file: string, stat: fs.Stats, options: RegularFileOptions): void {
+function check(file: string, stat: fs.Stats | fs.BigIntStats, options: RegularFileOptions): void {
   if (!stat.isFile()) throw new UnsafeFileError(file, 'ENOTREG', describeFileType(stat), `${file} is ${describeFileType(stat)}, expected a regular file`);
   if (stat.size > options.maxBytes) {
     throw new UnsafeFileError(file, 'EFBIG', `${stat.size} bytes`, `${file} is ${stat.size} bytes, expected at most ${options.maxBytes} bytes`);
@@ -67,13 +67,48 @@ function check(file: string, stat: fs.Stats, options: RegularFileOptions): void 
  *   symlink with `noFollow`, `EACCES`, …).
  */
 export function readRegularFileSync(file: string, options: RegularFileOptions): Buffer {
+  return readRegularFileWithIdentitySync(file, options).bytes;
+}
+
+/**
+ * What tells one version of a file from another without reading it: device, inode, size, mtime and
+ * ctime. A replace (rename) always changes it; an in-place rewrite changes it unless it happens within
+ * the file system's timestamp tick and keeps the size — so a version is only to be trusted once the
+ * file is older than that ({@link isSettledVersion}), as git does with "racily clean" index entries.
+ */
+export type FileVersion = string;
+
+/** How long after its last change a file's version is trusted to change with its content (timestamps are coarse). */
+const SETTLED_MS = 2_000;
+
+/** Whether `version` was last changed long enough before `now` (epoch ms) to be trusted (see {@link FileVersion}). */
+export function isSettledVersion(version: FileVersion, now: number): boolean {
+  return now - Number(version.split(':')[3] ?? '0') > SETTLED_MS;
+}
+
+/** The version of what is at `file` now (following a symlink, as a read does); `null` when it is not a regular file or not there. */
+export function fileVersionSync(file: string): FileVersion | null {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  return stat?.isFile() ? versionOf(stat) : null;
+}
+
+/** Numbers, not bigints (cheap on a cold path): `mtimeMs`/`ctimeMs` keep sub-millisecond digits. */
+function versionOf(stat: fs.Stats): FileVersion {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+/**
+ * {@link readRegularFileSync}, with the version of the file it read (from the open descriptor), so a
+ * later {@link fileVersionSync} tells whether it changed since.
+ */
+export function readRegularFileWithIdentitySync(file: string, options: RegularFileOptions): { bytes: Buffer; version: FileVersion } {
   const fd = fs.openSync(file, flagsFor(options));
   try {
     const stat = fs.fstatSync(fd);
     check(file, stat, options);
     // Sized by the file (one byte more, to see it end), grown only if it grows while being read: a
     // buffer of `maxBytes` per read cost more than the read itself.
-    let buffer = Buffer.allocUnsafe(Math.min(stat.size, options.maxBytes) + 1);
+    let buffer = Buffer.allocUnsafe(Math.min(Number(stat.size), options.maxBytes) + 1);
     let length = 0;
     for (;;) {
       if (length === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(Math.min(buffer.length, options.maxBytes + 1 - length))]);
@@ -84,7 +119,7 @@ export function readRegularFileSync(file: string, options: RegularFileOptions): 
         throw new UnsafeFileError(file, 'EFBIG', `more than ${options.maxBytes} bytes`, `${file} grew past ${options.maxBytes} bytes while being read`);
       }
     }
-    return buffer.subarray(0, length);
+    return { bytes: buffer.subarray(0, length), version: versionOf(stat) };
   } finally {
     fs.closeSync(fd);
   }
