@@ -21,3 +21,27 @@ export function safeReplacer(transform: (value: unknown) => unknown = (value) =>
     return value;
   };
 }
+
+/** A JSON object (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Parse a record this product wrote but cannot trust (a lock owner, a hand-off proof): a JSON object, or
+ * `null` for anything else — not JSON, an array, a scalar. The caller checks each field.
+ */
+export function parseJsonObject(text: string): Record<string, unknown> | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return isRecord(value) ? value : null;
+}
+
+/** A process id as a record may carry one: a positive safe integer (0 and negatives address process groups). */
+export function isPid(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}

@@ -14,6 +14,7 @@ import { BackendError, ScenarioError } from '../errors.js';
 import { probeProcess, selfIdentity } from '../lock/process-identity.js';
 import { fileVersionSync, isSettledVersion, readRegularFileSync, readRegularFileWithIdentitySync, UnsafeFileError, type FileVersion } from '../fs/regular-file.js';
 import { processStartedAtMs } from '../clock-monotonic.js';
+import { isPid } from '../safe-json.js';
 import { PERMISSIONS, type PermissionName, type PermissionStatus } from '../../machines/types.js';
 import { parseJsonText, isRecord } from '../config/validate.js';
 import type { PermissionBackend } from './permission-backend.js';
@@ -403,7 +404,7 @@ function holderIsGone(file: string): boolean {
   }
   const [pidText = '', startId = ''] = text.trim().split(' ');
   const pid = Number(pidText);
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (!isPid(pid)) return false;
   const probe = probeProcess(pid);
   return !probe.exists || probe.zombie || (startId !== '' && probe.startId !== null && probe.startId !== startId);
 }

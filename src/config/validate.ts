@@ -3,6 +3,7 @@
  * descriptions, "did you mean" suggestions and a JSON syntax locator. Pure: no I/O.
  */
 import { describeValue, type InputProblem } from '../errors.js';
+import { isRecord } from '../safe-json.js';
 
 /** Collects every problem found in one input, so the error can list them all at once (CF-2). */
 export class ProblemList {
@@ -38,10 +39,7 @@ export function describe(value: unknown): string {
   }
 }
 
-/** A JSON object (not an array, not null). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord };
 
 /** Own property or `undefined` (never an inherited `constructor`, `toString`, …). */
 export function own(record: Record<string, unknown>, key: string): unknown {

@@ -5,9 +5,15 @@
  * directory), 0600. It carries the hand-off token, so a successor only ever restores the file written for
  * it; any other file (a crashed session's, an old one) is stale and is never restored.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DevRestartError } from '../errors.js';
+import { readRegularFileSync } from '../fs/regular-file.js';
+import { writeFileAtomicSync } from '../ledger/write-atomic.js';
+
+/** A dev-restart state file holds one persisted snapshot (a few kB); anything near this is not ours. */
+const DEV_STATE_MAX_BYTES = 16 * 1024 * 1024;
 
 /** The file's name inside the state dir. */
 export const DEV_STATE_FILE = 'dev-restart-state.json';
@@ -50,29 +56,18 @@ export function devStatePath(stateDir: string): string {
   return join(stateDir, DEV_STATE_FILE);
 }
 
-/** Write the file atomically and durably. */
+/** Write the file atomically and durably (the ledger's atomic write, then the directory's fsync). */
 export function writeDevState(stateDir: string, document: Omit<DevStateDocument, 'kind' | 'version'>): string {
   const file = devStatePath(stateDir);
-  const temp = `${file}.${process.pid}.tmp`;
-  const bytes = Buffer.from(`${JSON.stringify({ kind: KIND, version: VERSION, ...document })}\n`, 'utf8');
   try {
-    const fd = openSync(temp, 'w', 0o600);
+    writeFileAtomicSync(fs, file, `${JSON.stringify({ kind: KIND, version: VERSION, ...document })}\n`, { mode: 0o600, fsync: true });
+    const dir = fs.openSync(dirname(file), 'r');
     try {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-      fsyncSync(fd);
+      fs.fsyncSync(dir);
     } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
-    const dir = openSync(dirname(file), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
+      fs.closeSync(dir);
     }
   } catch (error) {
-    rmSync(temp, { force: true });
     throw new DevRestartError(`Cannot write the dev-restart state file ${file}: ${(error as Error).message}. Check that the state dir is writable.`, {
       cause: error,
     });
@@ -88,7 +83,8 @@ export function readDevState(stateDir: string, token: string): DevStateDocument 
   const file = devStatePath(stateDir);
   let raw: string;
   try {
-    raw = readFileSync(file, 'utf8');
+    // Never blocks or balloons on what is there (a FIFO, /dev/zero, a link): checked on the descriptor.
+    raw = readRegularFileSync(file, { maxBytes: DEV_STATE_MAX_BYTES, noFollow: true }).toString('utf8');
   } catch (error) {
     throw new DevRestartError(`Cannot read the dev-restart state file ${file}: ${(error as Error).message}.`, { cause: error });
   }

@@ -76,6 +76,7 @@
  * sharing one, and a process that can write the state dir as this user (it can do anything we can).
  */
 import type { ProcessProbe } from '../lock/process-identity.js';
+import { isPid, parseJsonObject } from '../safe-json.js';
 
 /** The proof format this module writes and accepts. */
 export const HANDOFF_VERSION = 2;
@@ -221,17 +222,9 @@ export function sweepDecision(verdict: ProofVerdict | 'malformed' | null, marker
 
 /** Parse a proof file's text; `null` for anything that is not a complete, well-formed v2 proof. */
 export function parseProof(text: string, token: string): AliveProof | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const v = value as Record<string, unknown>;
-  if (v.version !== HANDOFF_VERSION || v.token !== token) return null;
-  if (v.role !== 'restart' && v.role !== 'dev') return null;
-  if (typeof v.pid !== 'number' || !Number.isSafeInteger(v.pid) || v.pid <= 0) return null;
+  const v = parseJsonObject(text);
+  if (v === null || v.version !== HANDOFF_VERSION || v.token !== token) return null;
+  if ((v.role !== 'restart' && v.role !== 'dev') || !isPid(v.pid)) return null;
   if (v.startId !== null && typeof v.startId !== 'string') return null;
   if (typeof v.host !== 'string' || typeof v.provedAt !== 'string' || !Number.isFinite(Date.parse(v.provedAt))) return null;
   if (typeof v.waitMs !== 'number' || !Number.isFinite(v.waitMs) || v.waitMs < 0) return null;

@@ -16,6 +16,7 @@
  *   ({@link hostLabel}).
  */
 import { urandomBytes } from '../fs/urandom.js';
+import { isPid, parseJsonObject } from '../safe-json.js';
 
 /** The metadata a holder publishes with its lock: the target of the lock's symbolic link, created in one step. */
 export interface LockOwner {
@@ -150,16 +151,8 @@ function parseV2(text: string): LockOwnerV2 | null {
 }
 
 function parseV1(text: string): LockOwner | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const v = value as Record<string, unknown>;
-  if (v.version !== 1) return null;
-  if (typeof v.pid !== 'number' || !Number.isSafeInteger(v.pid) || v.pid <= 0) return null;
+  const v = parseJsonObject(text);
+  if (v === null || v.version !== 1 || !isPid(v.pid)) return null;
   if (typeof v.host !== 'string' || v.host.length === 0) return null;
   if (typeof v.token !== 'string' || !TOKEN_PATTERN.test(v.token)) return null;
   if (typeof v.acquiredAt !== 'string') return null;

@@ -19,6 +19,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { isPid } from '../safe-json.js';
 import { currentPlatform, type Platform } from '../platform.js';
 
 /** How a process's start identity is read on a platform. */
@@ -66,7 +67,7 @@ function procfsUsable(): boolean {
 /** `kill(pid, 0)`: true when the PID exists (EPERM means it exists but belongs to another user). */
 export function pidExists(pid: number): boolean {
   // pid <= 0 would address process groups: never pass it to kill.
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (!isPid(pid)) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -208,7 +209,7 @@ function probeDarwin(pid: number): ProcessProbe {
  * @param method @default startTimeMethod()
  */
 export function probeProcess(pid: number, method: StartTimeMethod = startTimeMethod()): ProcessProbe {
-  if (!Number.isSafeInteger(pid) || pid <= 0) {
+  if (!isPid(pid)) {
     return { pid, exists: false, zombie: false, stopped: false, startId: null, startedAt: null };
   }
   switch (method) {

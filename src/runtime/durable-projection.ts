@@ -49,11 +49,10 @@ const FOLDED_STEP_STATES: Record<string, string> = {
   confirmRead: 'confirmingRead',
 };
 
+import { isRecord } from '../safe-json.js';
+
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * The orchestrator snapshot as far as a later launch depends on it, or `undefined` when it adds nothing
@@ -61,15 +60,15 @@ function isObject(value: unknown): value is Json {
  * returned with whatever of the rules apply to it.
  */
 export function orchestratorDurableProjection(snapshot: unknown): unknown {
-  if (!isObject(snapshot)) return snapshot;
+  if (!isRecord(snapshot)) return snapshot;
   if (addsNothing(snapshot)) return undefined;
   let result: unknown = snapshot;
   for (const fieldPath of PER_PROCESS) result = without(result, fieldPath);
   const projected = { ...(result as Json) };
   projected.value = foldRootValue(projected.value);
-  if (isObject(projected.children)) {
+  if (isRecord(projected.children)) {
     const children = withoutKeys(projected.children, IMPLIED_ROOT_CHILDREN);
-    if (isObject(children.step)) children.step = foldStep(children.step);
+    if (isRecord(children.step)) children.step = foldStep(children.step);
     projected.children = children;
   }
   return projected;
@@ -79,20 +78,20 @@ export function orchestratorDurableProjection(snapshot: unknown): unknown {
 function addsNothing(snapshot: Json): boolean {
   const value = snapshot.value;
   if (value === 'PRECHECK') return true;
-  if (!isObject(value) || value.PIPELINE === undefined) return false;
-  const context = isObject(snapshot.context) ? snapshot.context : {};
-  if (!isObject(context.results) || Object.keys(context.results).length > 0) return false;
+  if (!isRecord(value) || value.PIPELINE === undefined) return false;
+  const context = isRecord(snapshot.context) ? snapshot.context : {};
+  if (!isRecord(context.results) || Object.keys(context.results).length > 0) return false;
   if (value.PIPELINE !== 'step') return false;
-  const step = isObject(snapshot.children) && isObject(snapshot.children.step) ? snapshot.children.step.snapshot : undefined;
-  if (!isObject(step) || !isObject(step.context)) return false;
+  const step = isRecord(snapshot.children) && isRecord(snapshot.children.step) ? snapshot.children.step.snapshot : undefined;
+  if (!isRecord(step) || !isRecord(step.context)) return false;
   const stepValue = step.value;
-  const early = stepValue === 'reading' || (isObject(stepValue) && stepValue.running === 'routing');
+  const early = stepValue === 'reading' || (isRecord(stepValue) && stepValue.running === 'routing');
   return early && step.context.requestedNow !== true && step.context.promptedNow !== true;
 }
 
 /** Rule 4: every `RESTART_REQUESTED` state and a verify that has only just begun are one value. */
 function foldRootValue(value: unknown): unknown {
-  if (isObject(value) && (value.RESTART_REQUESTED !== undefined || value.POST_RESTART_VERIFY === 'checking')) {
+  if (isRecord(value) && (value.RESTART_REQUESTED !== undefined || value.POST_RESTART_VERIFY === 'checking')) {
     return 'RESTART_REQUESTED|POST_RESTART_VERIFY.checking';
   }
   return value;
@@ -100,13 +99,13 @@ function foldRootValue(value: unknown): unknown {
 
 /** Rule 2 on the `step` child (`{ snapshot, src, … }`). */
 function foldStep(step: Json): Json {
-  if (!isObject(step.snapshot)) return step;
+  if (!isRecord(step.snapshot)) return step;
   const snapshot = { ...step.snapshot };
-  if (isObject(snapshot.value) && typeof snapshot.value.running === 'string') {
+  if (isRecord(snapshot.value) && typeof snapshot.value.running === 'string') {
     const folded = FOLDED_STEP_STATES[snapshot.value.running];
     if (folded) snapshot.value = { ...snapshot.value, running: folded };
   }
-  if (isObject(snapshot.children)) snapshot.children = withoutKeys(snapshot.children, IMPLIED_STEP_CHILDREN);
+  if (isRecord(snapshot.children)) snapshot.children = withoutKeys(snapshot.children, IMPLIED_STEP_CHILDREN);
   return { ...step, snapshot };
 }
 
@@ -117,7 +116,7 @@ function withoutKeys(value: Json, keys: readonly string[]): Json {
 }
 
 function without(value: unknown, fieldPath: readonly string[]): unknown {
-  if (!isObject(value)) return value;
+  if (!isRecord(value)) return value;
   const [head, ...rest] = fieldPath;
   if (head === undefined || !(head in value)) return value;
   const copy: Json = { ...value };

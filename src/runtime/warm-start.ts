@@ -38,6 +38,7 @@
  */
 import type { PublishParams, StatusesReading } from '../../machines/effects.js';
 import { trayStatusPayload, type TrayView } from '../../machines/tray-status.js';
+import { isRecord } from '../safe-json.js';
 import { SNAPSHOT_CHILDREN } from './snapshot-shape.js';
 import { DEFAULT_MAX_DEFER_MS, type OrchestratorSettings, type PermissionStatus, type TrayStatus } from '../../machines/types.js';
 
@@ -55,18 +56,15 @@ type Json = Record<string, unknown>;
 
 const TRAY_STATUSES: readonly TrayStatus[] = ['SLEEPING', 'LISTENING', 'PROCESSING'];
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isEmptyObject(value: unknown): boolean {
-  if (!isObject(value)) return false;
+  if (!isRecord(value)) return false;
   for (const _ in value) return false;
   return true;
 }
 
 /** Equal as JSON would write them (an `undefined` property is no property). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
+function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
@@ -84,10 +82,10 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 /** The child's snapshot when the child is `name`, active, in state `value` and has no children of its own. */
 function childAtRest(children: Json, name: string, value: string): Json | null {
   const child = children[name];
-  if (!isObject(child) || child.src !== name || child.systemId !== name) return null;
+  if (!isRecord(child) || child.src !== name || child.systemId !== name) return null;
   const snapshot = child.snapshot;
-  if (!isObject(snapshot) || snapshot.status !== 'active' || snapshot.value !== value) return null;
-  if (!isEmptyObject(snapshot.children) || !isObject(snapshot.context)) return null;
+  if (!isRecord(snapshot) || snapshot.status !== 'active' || snapshot.value !== value) return null;
+  if (!isEmptyObject(snapshot.children) || !isRecord(snapshot.context)) return null;
   return snapshot;
 }
 
@@ -95,7 +93,7 @@ function childAtRest(children: Json, name: string, value: string): Json | null {
 function rootAtRest(root: Json, settings: OrchestratorSettings): Json | null {
   if (root.status !== 'active' || root.value !== 'COMPLETED' || !isEmptyObject(root.historyValue)) return null;
   const context = root.context;
-  if (!isObject(context) || !isObject(context.statuses)) return null;
+  if (!isRecord(context) || !isRecord(context.statuses)) return null;
   if (!isEmptyObject(context.results) || context.decision !== null || context.restartOutcome !== null) return null;
   if (!Array.isArray(context.warnings) || context.warnings.length !== 0 || context.userQuit !== false) return null;
   return jsonEqual(context.settings, settings) ? context : null;
@@ -130,10 +128,10 @@ function trayAtRest(children: Json): TrayView | null {
  * `null` when the machines must run. Pure; never throws.
  */
 export function warmLedgerView(snapshot: unknown, settings: OrchestratorSettings): WarmLedgerView | null {
-  if (!isObject(snapshot) || settings.devForcePermissions === true) return null;
+  if (!isRecord(snapshot) || settings.devForcePermissions === true) return null;
   const context = rootAtRest(snapshot, settings);
   const children = snapshot.children;
-  if (!context || !isObject(children) || Object.keys(children).length !== SNAPSHOT_CHILDREN.length) return null;
+  if (!context || !isRecord(children) || Object.keys(children).length !== SNAPSHOT_CHILDREN.length) return null;
   if (!childAtRest(children, 'quitIntent', 'none')) return null;
   const restartCount = gateAtRest(children, settings);
   const tray = trayAtRest(children);

@@ -349,18 +349,18 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
    * Tell the relauncher, when it can prepare (`Relauncher.prepare`), the moment this process's own
    * restart request is armed, and when that request ends without being executed (`abandon`).
    */
-  let prepared: string | null = null;
+  let prepared = false;
   const watchGateForPrepare = () => {
     const relauncher = options.relauncher;
     if (!relauncher?.prepare) return;
     actor.system.get('relaunchGate')?.subscribe((snapshot: { value: unknown; context: { request?: { id: string; armedBy?: string } | null; restartCount: number } }) => {
       const value = String(snapshot.value);
       const request = snapshot.context.request;
-      if (prepared === null && ['armed', 'deferred', 'committing'].includes(value) && request && request.armedBy === bootId) {
-        prepared = request.id;
+      if (!prepared && ['armed', 'deferred', 'committing'].includes(value) && request && request.armedBy === bootId) {
+        prepared = true;
         relauncher.prepare!({ requestId: request.id, restartCount: snapshot.context.restartCount });
-      } else if (prepared !== null && ['idle', 'checking'].includes(value)) {
-        prepared = null;
+      } else if (prepared && ['idle', 'checking'].includes(value)) {
+        prepared = false;
         relauncher.abandon?.();
       }
     });
@@ -424,7 +424,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
         );
       }
       actor.stop();
-      if (prepared !== null) options.relauncher?.abandon?.();
+      if (prepared) options.relauncher?.abandon?.();
       await backend.close?.();
     },
     on(type: string, listener: (event: never) => void) {

@@ -2,11 +2,13 @@
  * `first-run status` — the ledger's phase and restart_count, the lock holder, the last events, and why
  * a restart did or did not happen. Read-only: it quarantines nothing and takes no lock.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { inspectHandoffs, type HandoffEntry } from '../../handoff/index.js';
 import { getLockStatus } from '../../lock/index.js';
 import { readJournal } from '../../journal/index.js';
 import { ledgerPaths, readLedgerSummary } from '../../ledger/index.js';
+import { resolveLedgerFs } from '../../ledger/ledger-fs.js';
+import { readLedgerFile } from '../../ledger/ledger-files.js';
 import { validateOrchestratorSnapshot } from '../../runtime/snapshot.js';
 import { resolveStateDir } from '../common.js';
 import { EXIT, type Command } from '../io.js';
@@ -64,7 +66,10 @@ export const runStatus: Command = async (cli, io) => {
   let why: Why | null = null;
   if (summary.kind === 'ok') {
     const file = summary.source === 'ledger' ? ledgerPaths(stateDir).ledger : ledgerPaths(stateDir).backup;
-    why = explainRestart((JSON.parse(readFileSync(file, 'utf8')) as { snapshot: unknown }).snapshot);
+    // Read again as the summary read it (lstat first, never through a link, a regular file only): the
+    // file may have been replaced since, by anything.
+    const read = readLedgerFile(resolveLedgerFs(), file);
+    why = read.kind === 'ok' ? explainRestart(read.envelope.snapshot) : null;
   }
   const held = lock.locked && !lock.stale;
   const handoff = inspectHandoffs(stateDir);
