@@ -180,10 +180,10 @@ type Step =
   | { kind: 'held'; inspection: Extract<LockInspection, { kind: 'present' }> }
   | { kind: 'busy'; inspection: Extract<LockInspection, { kind: 'present' }> };
 
-function attemptOnce(opts: ResolvedOptions, owner: LockOwnerV2): Step {
+function attemptOnce(opts: ResolvedOptions, owner: LockOwnerV2, attemptedAt: number): Step {
   const { paths } = opts;
   if (placeLock(paths.lockPath, owner)) return { kind: 'acquired' };
-  const ctx = { now: opts.now(), graceMs: opts.graceMs };
+  const ctx = { now: attemptedAt, graceMs: opts.graceMs };
   const inspection = inspectLockDir(paths.lockPath, ctx);
   if (inspection.kind === 'absent') return { kind: 'again' };
   if (inspection.kind === 'invalid') {
@@ -251,10 +251,12 @@ export async function tryAcquireInstanceLock(options: AcquireInstanceLockOptions
   const deadline = start + opts.timeoutMs;
   const transientDeadline = start + Math.max(opts.timeoutMs, TRANSIENT_BUDGET_MS);
   let immediate = 0;
+  let lastChanceTaken = false;
   for (;;) {
     // A fresh record each try: `acquiredAt` tells when the lock was really taken.
-    const owner = ownerForThisProcess(token, opts.now());
-    const step = attemptOnce(opts, owner);
+    const attemptedAt = opts.now();
+    const owner = ownerForThisProcess(token, attemptedAt);
+    const step = attemptOnce(opts, owner, attemptedAt);
     if (step.kind === 'acquired') {
       const handle = new HandleImpl(opts, owner);
       heldInThisProcess.set(paths.lockPath, handle);
@@ -270,15 +272,32 @@ export async function tryAcquireInstanceLock(options: AcquireInstanceLockOptions
       continue;
     }
     immediate = 0;
-    const now = opts.now();
     const held = step.kind === 'held';
     const limit = held ? deadline : transientDeadline;
-    if (now >= limit) {
+    const pause = pauseAfterRefusal(attemptedAt, opts.now(), limit, held ? opts.retryIntervalMs : TRANSIENT_PAUSE_MS);
+    // One immediate retry at most: a wall clock set back cannot turn it into a spin.
+    if (pause === 'give-up' || (pause === 0 && lastChanceTaken)) {
       return conflict(opts, start, held ? (step.inspection.reason as LockConflictReason) : 'takeover-in-progress', step.inspection.owner);
     }
-    if (held) await opts.sleep(Math.max(1, Math.min(opts.retryIntervalMs, limit - now)));
-    else await timerSleep(Math.max(1, Math.min(TRANSIENT_PAUSE_MS, limit - now)));
+    if (pause === 0) {
+      lastChanceTaken = true;
+      continue;
+    }
+    if (held) await opts.sleep(pause);
+    else await timerSleep(pause);
   }
+}
+
+/**
+ * After an attempt that found the lock taken: give up only on an attempt made at or after the deadline.
+ * An attempt made before it whose answer is read after it (the process was paused — SIGSTOP, a sleeping
+ * machine, a debugger — between the two) judged a lock that may be free by now: one more attempt, at once.
+ * Otherwise sleep until the next try (`pauseMs`), never past the deadline, at least 1 ms.
+ */
+export function pauseAfterRefusal(attemptedAt: number, now: number, limit: number, pauseMs: number): 'give-up' | number {
+  if (attemptedAt >= limit) return 'give-up';
+  if (now >= limit) return 0;
+  return Math.max(1, Math.min(pauseMs, limit - now));
 }
 
 function conflict(opts: ResolvedOptions, start: number, reason: LockConflictReason, holder: LockOwner | null): TryAcquireResult {
