@@ -15,6 +15,8 @@ export function canonicalJson(value: unknown): string {
   return out ?? 'null';
 }
 
+// Built by concatenation, not by arrays joined (every commit serializes its snapshot: this is ~2.5× faster
+// than `parts.map(...).join(',')` on a 2 kB snapshot — docs/performance.md, "The ledger commit").
 function serialize(value: unknown, stack: object[], key: string): string | undefined {
   if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     value = (value as { toJSON: (key: string) => unknown }).toJSON(key);
@@ -39,19 +41,32 @@ function serialize(value: unknown, stack: object[], key: string): string | undef
   const object = value as object;
   if (stack.includes(object)) throw new TypeError(`Converting circular structure to JSON (at key \`${key}\`)`);
   stack.push(object);
-  let out: string;
-  if (Array.isArray(object)) {
-    out = `[${object.map((item, index) => serialize(item, stack, String(index)) ?? 'null').join(',')}]`;
-  } else {
-    const parts: string[] = [];
-    for (const k of Object.keys(object).sort()) {
-      const v = serialize((object as Record<string, unknown>)[k], stack, k);
-      if (v !== undefined) parts.push(`${JSON.stringify(k)}:${v}`);
-    }
-    out = `{${parts.join(',')}}`;
-  }
+  const out = Array.isArray(object) ? serializeArray(object, stack) : serializeObject(object as Record<string, unknown>, stack);
   stack.pop();
   return out;
+}
+
+function serializeArray(array: readonly unknown[], stack: object[]): string {
+  let out = '[';
+  for (let index = 0; index < array.length; index++) {
+    if (index > 0) out += ',';
+    out += serialize(array[index], stack, String(index)) ?? 'null';
+  }
+  return `${out}]`;
+}
+
+function serializeObject(object: Record<string, unknown>, stack: object[]): string {
+  const keys = Object.keys(object);
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = serialize(object[k], stack, k);
+    if (v === undefined) continue;
+    out += first ? `${JSON.stringify(k)}:${v}` : `,${JSON.stringify(k)}:${v}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /**
