@@ -57,10 +57,12 @@ export function awaitSuccessorProof(options: AwaitSuccessorOptions): Promise<Suc
       if (pid !== null) finish({ ok: true, pid });
     };
     const poll = setInterval(look, options.pollMs ?? 50);
-    const timer = setTimeout(
-      () => finish({ ok: false, reason: `no successor proved itself alive within ${options.timeoutMs} ms (restart.handoff_timeout_s)`, exitCode: null, signal: null }),
-      options.timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      // One last look: after a pause (SIGSTOP, a sleeping machine, a blocked loop) Node runs this expired
+      // timer before the I/O that would have told us of a proof written meanwhile.
+      look();
+      finish({ ok: false, reason: `no successor proved itself alive within ${options.timeoutMs} ms (restart.handoff_timeout_s)`, exitCode: null, signal: null });
+    }, options.timeoutMs);
     try {
       watcher = fs.watch(handoffDir(stateDir), { persistent: false }, look);
       watcher.on('error', () => watcher?.close());
