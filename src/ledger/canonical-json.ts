@@ -72,13 +72,13 @@ function serializeObject(object: Record<string, unknown>, stack: object[]): stri
 /**
  * `sha256:<hex>` of a string's UTF-8 bytes — the ledger envelope's checksum format — by `node:crypto`,
  * loaded on first use: a commit is fsynced anyway, and the processes that commit run the machines,
- * which load it regardless.
+ * which load it regardless. The one-shot `crypto.hash` (Node 20.12+; the package needs 20.17+): no Hash object per commit.
  */
 export function sha256Checksum(text: string): string {
-  nodeCreateHash ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash;
-  return `sha256:${nodeCreateHash('sha256').update(text, 'utf8').digest('hex')}`;
+  nodeHash ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).hash;
+  return `sha256:${nodeHash('sha256', text, 'hex')}`;
 }
-let nodeCreateHash: typeof import('node:crypto').createHash | undefined;
+let nodeHash: typeof import('node:crypto').hash | undefined;
 
 /**
  * The same checksum without `node:crypto` (`sha256.ts`): for reading the ledger, which every launch does
