@@ -13,7 +13,8 @@ import { Worker } from 'node:worker_threads';
 import { BackendError, ScenarioError } from '../errors.js';
 import { probeProcess, selfIdentity } from '../lock/process-identity.js';
 import { fileVersionSync, isSettledVersion, readRegularFileSync, readRegularFileWithIdentitySync, UnsafeFileError, type FileVersion } from '../fs/regular-file.js';
-import { processStartedAtMs } from '../clock-monotonic.js';
+import { monotonicMs, processStartedAtMs } from '../clock-monotonic.js';
+import { pauseAfterRefusal } from '../retry-deadline.js';
 import { isPid } from '../safe-json.js';
 import { PERMISSIONS, type PermissionName, type PermissionStatus } from '../../machines/types.js';
 import { parseJsonText, isRecord } from '../config/validate.js';
@@ -349,9 +350,12 @@ interface LockOptions {
  */
 async function withFileLock<T>(file: string, options: LockOptions, task: () => Promise<T>): Promise<T> {
   const lockDir = `${file}.lock`;
-  const deadline = Date.now() + options.timeoutMs;
+  // Monotonic: a wall clock set back during the wait must not stretch it (nor one set forward cut it).
+  const deadline = monotonicMs() + options.timeoutMs;
   let pause = 1;
+  let lastChanceTaken = false;
   for (;;) {
+    const attemptedAt = monotonicMs();
     try {
       await mkdir(lockDir);
       // Who holds it: a holder that died (kill -9 mid-update) is seen at once, not after `staleMs`
@@ -374,12 +378,18 @@ async function withFileLock<T>(file: string, options: LockOptions, task: () => P
     } catch {
       continue; // it went away (or someone else broke it): try again at once
     }
-    if (Date.now() > deadline) {
+    // Given up on only after an attempt made past the deadline (src/retry-deadline.ts).
+    const next = pauseAfterRefusal(attemptedAt, monotonicMs(), deadline, pause);
+    if (next === 'give-up' || (next === 0 && lastChanceTaken)) {
       throw new BackendError(
         `sim backend: the database mutex ${lockDir} has been held for over ${options.timeoutMs} ms; if no first-run process is running, remove that directory`,
       );
     }
-    await sleep(pause);
+    if (next === 0) {
+      lastChanceTaken = true;
+      continue;
+    }
+    await sleep(next);
     pause = Math.min(pause * 2, 25);
   }
   try {

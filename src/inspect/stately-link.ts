@@ -4,6 +4,7 @@
  * `drain` that `close()` bounds. Used by `createStatelyInspection` (stately.ts).
  */
 import type { WsModule, WsSocket } from './stately-module.js';
+import { monotonicClock } from '../clock-monotonic.js';
 
 /** What happened to the messages of a link. */
 export interface StatelyInspectionStats {
@@ -61,11 +62,11 @@ export class RelayLink {
     this.write();
   }
 
-  /** Wait until every message is acknowledged, or `deadline` (epoch ms); not connected, it tries again at once. */
+  /** Wait until every message is acknowledged, or `deadline` (`monotonicClock` ms); not connected, it tries again at once. */
   async drain(deadline: number): Promise<void> {
     if (!this.ws) return;
     const done = () => this.queue.length === 0 && this.unacknowledged === 0;
-    while (!done() && Date.now() < deadline) {
+    while (!done() && monotonicClock.now() < deadline) {
       // The regular retry may be seconds away: try now, at most every 100 ms.
       if (!this.open && !this.socket && Date.now() - this.lastAttempt >= 100) {
         if (this.retry) clearTimeout(this.retry);
@@ -77,7 +78,7 @@ export class RelayLink {
           this.waiters.delete(finish);
           resolve();
         };
-        const timer = setTimeout(finish, Math.max(1, Math.min(100, deadline - Date.now())));
+        const timer = setTimeout(finish, Math.max(1, Math.min(100, deadline - monotonicClock.now())));
         this.waiters.add(finish);
       });
     }

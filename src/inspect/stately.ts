@@ -25,6 +25,7 @@ import { pushBounded, RelayLink, type StatelyInspectionStats } from './stately-l
 
 export type { StatelyInspectionStats } from './stately-link.js';
 import { loadStatelyInspect, loadWebSocketModule, type ModuleImporter, type StatelyMessage } from './stately-module.js';
+import { monotonicClock } from '../clock-monotonic.js';
 
 export { startStatelyRelay, type StatelyRelay, type StatelyRelayOptions, type StatelyRelayStats } from './stately-relay.js';
 
@@ -180,10 +181,11 @@ export function createStatelyInspection(options: StatelyInspectionOptions = {}):
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      const deadline = Date.now() + Math.max(0, options.closeTimeoutMs ?? 1000);
+      // On the monotonic clock (epoch-like ms): a wall clock set back must not hold exit.
+      const deadline = monotonicClock.now() + Math.max(0, options.closeTimeoutMs ?? 1000);
       // The import too is bounded by the deadline (an injected or slow loader must not hold exit).
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([loading, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()))]);
+      await Promise.race([loading, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - monotonicClock.now())).unref()))]);
       clearTimeout(timer);
       // createInspector converts each event on a setTimeout(0): one more 0 ms timer runs after all of them.
       await new Promise((resolve) => setTimeout(resolve, 0));

@@ -5,6 +5,7 @@
  */
 import { LockAcquisitionError, LockCompromisedError, LockFileError, UsageError, describeValue } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
+import { pauseAfterRefusal } from '../retry-deadline.js';
 import { resolveLockPaths, type LockLocationOptions, type LockPaths } from './lock-paths.js';
 import { inspectLockDir, ownerForThisProcess, readOwner, type LockInspection, type LockOwner, type LockStateReason } from './lock-owner.js';
 import { placeLock, removeOwnedLock, takeOver, type TakeoverEnv } from './lock-protocol.js';
@@ -288,17 +289,6 @@ export async function tryAcquireInstanceLock(options: AcquireInstanceLockOptions
   }
 }
 
-/**
- * After an attempt that found the lock taken: give up only on an attempt made at or after the deadline.
- * An attempt made before it whose answer is read after it (the process was paused — SIGSTOP, a sleeping
- * machine, a debugger — between the two) judged a lock that may be free by now: one more attempt, at once.
- * Otherwise sleep until the next try (`pauseMs`), never past the deadline, at least 1 ms.
- */
-export function pauseAfterRefusal(attemptedAt: number, now: number, limit: number, pauseMs: number): 'give-up' | number {
-  if (attemptedAt >= limit) return 'give-up';
-  if (now >= limit) return 0;
-  return Math.max(1, Math.min(pauseMs, limit - now));
-}
 
 function conflict(opts: ResolvedOptions, start: number, reason: LockConflictReason, holder: LockOwner | null): TryAcquireResult {
   const waitedMs = opts.now() - start;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BackendError, ScenarioError } from '../../src/errors.js';
 import {
   DEMO_SCENARIO,
@@ -276,6 +276,20 @@ describe('the shared database file', () => {
     expect(permissions.microphone.requestCount).toBe(25);
     expect(permissions.accessibility.settingsOpenedAt).toBe(T0);
   });
+
+  it('should bound its wait for the mutex by a monotonic clock: a wall clock set back an hour does not stretch it', async () => {
+    const backend = await open({}, { lockTimeoutMs: 150, lockStaleMs: 60_000 });
+    await mkdir(`${file}.lock`);
+    const realNow = Date.now.bind(Date);
+    const jumpAt = realNow() + 30; // set back an hour 30 ms into the wait
+    const setBack = vi.spyOn(Date, 'now').mockImplementation(() => (realNow() < jumpAt ? realNow() : realNow() - 3_600_000));
+    try {
+      // A wall-clock deadline would wait until the clock caught up (an hour): the test's timeout fails it.
+      await expect(backend.activate('microphone')).rejects.toThrow(/mutex .* held for over 150 ms/);
+    } finally {
+      setBack.mockRestore();
+    }
+  }, 10_000);
 
   it('should break a mutex left by a dead process and time out on a live one', async () => {
     const backend = await open({}, { lockTimeoutMs: 150, lockStaleMs: 60_000 });

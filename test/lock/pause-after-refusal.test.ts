@@ -5,7 +5,7 @@
  * (test/protocol/defects.test.ts caught it on CI). The real-process case is that test; this one pins the rule.
  */
 import { describe, expect, it } from 'vitest';
-import { pauseAfterRefusal } from '../../src/lock/instance-lock.js';
+import { pauseAfterRefusal } from '../../src/retry-deadline.js';
 
 describe('pauseAfterRefusal', () => {
   it('sleeps until the next try, never past the deadline, at least 1 ms', () => {

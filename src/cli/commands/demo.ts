@@ -15,6 +15,7 @@ import { readJournal } from '../../journal/index.js';
 import { readLedgerSummary } from '../../ledger/index.js';
 import { pidExists } from '../../lock/process-identity.js';
 import { EXIT, type Command } from '../io.js';
+import { monotonicMs } from '../../clock-monotonic.js';
 
 /** The package's own `first-run` launcher (found from this module, compiled or not, never from the cwd). */
 const bin = () => join(packageRoot(), 'bin', 'first-run.js');
@@ -43,8 +44,8 @@ function demoConfig(slow: boolean) {
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
+  const until = monotonicMs() + timeoutMs; // monotonic: a wall clock set back must not stretch the wait
+  while (monotonicMs() < until) {
     if (condition()) return true;
     await new Promise((r) => setTimeout(r, stepMs));
   }
