@@ -16,7 +16,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 // Built by concatenation, not by arrays joined (every commit serializes its snapshot: this is ~2.5× faster
-// than `parts.map(...).join(',')` on a 2 kB snapshot — docs/performance.md, "The ledger commit").
+// than `parts.map(...).join(',')` on a 2 kB snapshot — docs/performance.md, "What the fourth session changed").
 function serialize(value: unknown, stack: object[], key: string): string | undefined {
   if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     value = (value as { toJSON: (key: string) => unknown }).toJSON(key);
@@ -72,7 +72,8 @@ function serializeObject(object: Record<string, unknown>, stack: object[]): stri
 /**
  * `sha256:<hex>` of a string's UTF-8 bytes — the ledger envelope's checksum format — by `node:crypto`,
  * loaded on first use: a commit is fsynced anyway, and the processes that commit run the machines,
- * which load it regardless. The one-shot `crypto.hash` (Node 20.12+; the package needs 20.17+): no Hash object per commit.
+ * which load it regardless. The one-shot `crypto.hash` (Node 20.12+; the package needs 20.17+): no Hash
+ * object per commit.
  */
 export function sha256Checksum(text: string): string {
   nodeHash ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).hash;

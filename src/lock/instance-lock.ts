@@ -289,7 +289,6 @@ export async function tryAcquireInstanceLock(options: AcquireInstanceLockOptions
   }
 }
 
-
 function conflict(opts: ResolvedOptions, start: number, reason: LockConflictReason, holder: LockOwner | null): TryAcquireResult {
   const waitedMs = opts.now() - start;
   return { acquired: false, lockPath: opts.paths.lockPath, holder, reason, message: conflictMessage(opts.paths.lockPath, reason, holder, waitedMs, opts.graceMs), waitedMs };
