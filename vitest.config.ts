@@ -1,4 +1,5 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,6 +7,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The adopter fixture runs from an installed package, in its own project (test/testing/adopter-fixture.test.ts).
     exclude: ['**/node_modules/**', 'test/package/adopter/**'],
+    // The CLI processes the tests start keep their V8 code cache here, not in the developer's ~/.cache
+    // (each checkout is its own installation there, and nothing would ever remove its caches).
+    env: { FIRST_RUN_CODE_CACHE_DIR: join(tmpdir(), `first-run-test-code-cache-${userInfo().uid}`) },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -4,8 +4,9 @@
 // into one classic script, dist/cli-bundle/first-run.cjs (bench/bundle-cli.mjs), and this file compiles it
 // with a V8 code cache kept in a private per-user cache dir, so a warm launch neither resolves ~90 ES
 // modules nor parses and compiles what earlier launches already compiled. xstate stays in node_modules.
-// - The bundle is used only when it is at least as new as dist/src/cli/main.js (a bare `tsc` run never
-//   runs stale code), and never with FIRST_RUN_NO_BUNDLE=1 (then dist/ is imported module by module).
+// - The bundle is used in an installed copy, and in a checkout only when it is at least as new as
+//   dist/src/cli/main.js (a bare `tsc` run never runs stale code); never with FIRST_RUN_NO_BUNDLE=1 (then
+//   dist/ is imported module by module).
 // - The code cache: `<cache dir>/<node version>-<arch>-<install tag>-<bundle size>-<bundle mtime>-<kind>.bin` (the tag
 //   names this installation, so two apps carrying the package never delete each other's cache); V8 checks it
 //   again (source hash, flags) and a rejected or missing one is rebuilt after the run. The cache dir is
@@ -46,7 +47,7 @@ const { createRequire } = require('node:module');
 
 const { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
 const { homedir } = require('node:os');
-const { basename, dirname, join } = require('node:path');
+const { basename, dirname, join, sep } = require('node:path');
 
 // A path, not a URL: `pathToFileURL` costs ~0.2 ms, and only a launch without the bundle needs the URL.
 const plain = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
@@ -59,11 +60,21 @@ const INSTALL_TAG = (() => {
   return hash.toString(16).padStart(8, '0');
 })();
 
+/**
+ * An installed copy (under `node_modules`: the path Node resolved this file to, links followed) never
+ * changes, and its files' mtimes say only in which order `npm install` extracted them — the bundle before
+ * `dist/src/cli/main.js`, so a freshness check there would never pick the bundle. A checkout (or a
+ * linked one: `npm link`, a `file:` dependency) is compared by mtime, so a bare `tsc` never runs stale code.
+ */
+const installed = __dirname.split(sep).includes('node_modules');
+
 function freshBundle() {
   if (process.env.FIRST_RUN_NO_BUNDLE === '1') return null;
   const stats = statSync(bundle, { throwIfNoEntry: false });
-  const source = stats && statSync(plain, { throwIfNoEntry: false });
-  return stats && source && stats.mtimeMs >= source.mtimeMs ? stats : null;
+  if (!stats) return null;
+  if (installed) return stats;
+  const source = statSync(plain, { throwIfNoEntry: false });
+  return source && stats.mtimeMs >= source.mtimeMs ? stats : null;
 }
 
 function cacheDir() {

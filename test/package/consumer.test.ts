@@ -11,7 +11,7 @@
  * Everything runs from the consumer's `node_modules`, never from this checkout: a file missing from
  * the tarball, an export not exported, a declaration that does not resolve fails here.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,21 @@ describe('the installed CLI', () => {
     const result = await project('esm').run('npx', ['--no-install', 'first-run', '--version']);
     expect(result.code, explain(result)).toBe(0);
     expect(result.stdout.trim()).toBe(version);
+  });
+
+  it('should run the installed CLI from its bundle and keep a V8 code cache (the fast path is not for checkouts only)', () => {
+    // npm extracts the bundle before dist/src/cli/main.js, so an mtime check would never pick it here.
+    const { dir } = project('esm');
+    const cache = mkdtempSync(join(tmpdir(), 'fr-consumer-code-cache-'));
+    scratch.push(cache);
+    const result = spawnSync(process.execPath, [join(dir, 'node_modules', '.bin', 'first-run'), 'status', '--state-dir', join(cache, 'no-state'), '--json'], {
+      cwd: dir,
+      env: consumerEnv({ FIRST_RUN_CODE_CACHE_DIR: cache }),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(readdirSync(cache).filter((name) => name.endsWith('-other.bin'))).toHaveLength(1);
   });
 
   it('should write npx first-run statecharts to ./statecharts of the working directory, never into node_modules', async () => {

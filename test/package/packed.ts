@@ -63,7 +63,7 @@ export function runCommand(cmd: string, args: readonly string[], cwd: string, en
 /**
  * The environment of a consumer's commands: this process's, minus what `npm test` exports for *this*
  * package (`npm_*`: `npm_config_local_prefix` would point npm and npx back at the checkout) and our own
- * settings (`FIRST_RUN_*`).
+ * settings (`FIRST_RUN_*`, but for the code cache directory the test run chose).
  */
 export function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -71,7 +71,9 @@ export function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
     if (/^npm_/i.test(key) || key.startsWith('FIRST_RUN_') || key.startsWith('NEXY_') || key.startsWith('VITEST')) continue;
     env[key] = value;
   }
-  return { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', ...extra };
+  // The code cache stays where the test run keeps it (vitest.config.ts), out of the developer's home.
+  const cache = process.env.FIRST_RUN_CODE_CACHE_DIR ? { FIRST_RUN_CODE_CACHE_DIR: process.env.FIRST_RUN_CODE_CACHE_DIR } : {};
+  return { ...env, ...cache, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', ...extra };
 }
 
 /** The files `npm pack` may put in the tarball (package.json `files`, plus what npm always adds). */
