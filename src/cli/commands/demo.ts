@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../inspect/package-root.js';
 import { readJournal } from '../../journal/index.js';
 import { readLedgerSummary } from '../../ledger/index.js';
-import { pidExists } from '../../lock/process-identity.js';
+import { probeProcess, type ProcessProbe } from '../../lock/process-identity.js';
 import { EXIT, type Command } from '../io.js';
 import { monotonicMs } from '../../clock-monotonic.js';
 
@@ -41,6 +41,15 @@ function demoConfig(slow: boolean) {
       },
     },
   };
+}
+
+/**
+ * Whether the process first seen as `first` has ended: gone, a zombie (re-parented to a PID 1 that never
+ * reaps, as in a container without an init), or its PID now another process's.
+ */
+export function hasEnded(first: ProcessProbe): boolean {
+  const now = probeProcess(first.pid);
+  return !now.exists || now.zombie || (first.startId !== null && now.startId !== first.startId);
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
@@ -119,8 +128,10 @@ async function runLaunchAndSuccessor(args: string[], stateDir: string, io: Param
     const code = await new Promise<number>((resolveExit) => child.on('exit', (c) => resolveExit(c ?? 1)));
     if (code !== 0) return `the demo's launch exited with code ${code}`;
     const executed = readJournal(join(stateDir, 'events.ndjson')).events.find((e) => e.type === 'restart.executed') as { new_pid?: number } | undefined;
-    if (executed?.new_pid && !(await waitFor(() => !pidExists(executed.new_pid!), 120_000))) {
-      return `the successor (pid ${executed.new_pid}) did not settle within 120 s`;
+    const successor = executed?.new_pid;
+    if (successor) {
+      const first = probeProcess(successor);
+      if (!(await waitFor(() => hasEnded(first), 120_000))) return `the successor (pid ${successor}) did not settle within 120 s`;
     }
     return null;
   } finally {
