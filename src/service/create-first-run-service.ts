@@ -353,7 +353,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
   const watchGateForPrepare = () => {
     const relauncher = options.relauncher;
     if (!relauncher?.prepare) return;
-    actor.system.get('relaunchGate')?.subscribe((snapshot: { value: unknown; context: { request?: { id: string; armedBy?: string } | null; restartCount: number } }) => {
+    const onGate = (snapshot: { value: unknown; context: { request?: { id: string; armedBy?: string } | null; restartCount: number } }) => {
       const value = String(snapshot.value);
       const request = snapshot.context.request;
       if (!prepared && ['armed', 'deferred', 'committing'].includes(value) && request && request.armedBy === bootId) {
@@ -363,7 +363,10 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
         prepared = false;
         relauncher.abandon?.();
       }
-    });
+    };
+    // With an `error` observer: a child observer without one turns the child's error into an uncaught
+    // exception; the root's observer publishes it (`service.error`).
+    actor.system.get('relaunchGate')?.subscribe({ next: onGate, error: () => {} });
   };
 
   let settledResolve: ((result: SettledResult) => void) | null = null;
@@ -439,7 +442,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
       actor.send({ type: 'tray.quit_clicked' });
       checkSettled();
       // The gate may be mid-commit: settle once it is back to rest.
-      actor.system.get('relaunchGate')?.subscribe(() => checkSettled());
+      actor.system.get('relaunchGate')?.subscribe({ next: () => checkSettled(), error: () => {} });
     },
     setAppMode(mode) {
       actor.send({ type: 'app.mode_changed', mode });
