@@ -282,11 +282,7 @@ function safeVersion(file: string): FileVersion | null {
 }
 
 function readDbSync(file: string): string {
-  try {
-    return readRegularFileSync(file, { maxBytes: SIM_MAX_DB_BYTES }).toString('utf8');
-  } catch (error) {
-    throw unreadable(file, error);
-  }
+  return readDbWithVersionSync(file).text;
 }
 
 async function readDb(file: string): Promise<Db> {
@@ -353,7 +349,6 @@ async function withFileLock<T>(file: string, options: LockOptions, task: () => P
   // Monotonic: a wall clock set back during the wait must not stretch it (nor one set forward cut it).
   const deadline = monotonicMs() + options.timeoutMs;
   let pause = 1;
-  let lastChanceTaken = false;
   for (;;) {
     const attemptedAt = monotonicMs();
     try {
@@ -378,17 +373,15 @@ async function withFileLock<T>(file: string, options: LockOptions, task: () => P
     } catch {
       continue; // it went away (or someone else broke it): try again at once
     }
-    // Given up on only after an attempt made past the deadline (src/retry-deadline.ts).
+    // Given up on only after an attempt made past the deadline (src/retry-deadline.ts); on the monotonic
+    // clock the attempt right after a `0` is past it, so that one is the last.
     const next = pauseAfterRefusal(attemptedAt, monotonicMs(), deadline, pause);
-    if (next === 'give-up' || (next === 0 && lastChanceTaken)) {
+    if (next === 'give-up') {
       throw new BackendError(
         `sim backend: the database mutex ${lockDir} has been held for over ${options.timeoutMs} ms; if no first-run process is running, remove that directory`,
       );
     }
-    if (next === 0) {
-      lastChanceTaken = true;
-      continue;
-    }
+    if (next === 0) continue;
     await sleep(next);
     pause = Math.min(pause * 2, 25);
   }

@@ -265,11 +265,14 @@ export async function tryAcquireInstanceLock(options: AcquireInstanceLockOptions
     }
     if (step.kind === 'again') {
       if (++immediate <= MAX_IMMEDIATE_RETRIES) continue;
-      await timerSleep(TRANSIENT_PAUSE_MS); // pathological churn: back off a little, keep the bound below
-      if (opts.now() >= transientDeadline) {
+      // Pathological churn: back off a little, within the bound (the same rule as below).
+      const pause = pauseAfterRefusal(attemptedAt, opts.now(), transientDeadline, TRANSIENT_PAUSE_MS);
+      if (pause === 'give-up' || (pause === 0 && lastChanceTaken)) {
         const last = inspectLockDir(paths.lockPath, { now: opts.now(), graceMs: opts.graceMs });
         return conflict(opts, start, 'takeover-in-progress', last.kind === 'present' ? last.owner : null);
       }
+      if (pause === 0) lastChanceTaken = true;
+      else await timerSleep(pause);
       continue;
     }
     immediate = 0;
