@@ -32,7 +32,8 @@ function readDevice(n: number): Buffer | null {
   const bytes = Buffer.alloc(n);
   let fd: number | null = null;
   try {
-    fd = openSync('/dev/urandom', constants.O_RDONLY | constants.O_NOFOLLOW);
+    // Non-blocking: a FIFO planted at that name must not hold the open (its type is checked just after).
+    fd = openSync('/dev/urandom', constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     if (fstatSync(fd).isCharacterDevice() && readSync(fd, bytes, 0, n, null) === n) return bytes;
   } catch {
     // no such device here (or not readable): the crypto module instead

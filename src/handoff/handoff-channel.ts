@@ -24,8 +24,8 @@ export const CHANNEL_FD = 3;
  * the predecessor is gone: it exits without doing anything.
  */
 export const HOLD_ENV = 'FIRST_RUN_HANDOFF_HOLD';
-/** The `go` line, byte for byte. */
-export const GO_LINE = '{"type":"go"}\n';
+/** The `go` line, byte for byte (what `send` writes for `{ type: 'go' }`). */
+export const GO_LINE = `${JSON.stringify({ type: 'go' })}\n`;
 
 /**
  * A successor started held (`HOLD_ENV` in `env`, removed here): block until the predecessor says `go` on
@@ -125,9 +125,7 @@ export function predecessorChannel(child: ChildProcess): PredecessorChannel | nu
   }, () => {});
   return {
     onAlive: (callback) => void listeners.push(callback),
-    go: () => {
-      if (!stream.destroyed && stream.writable) stream.write(GO_LINE, () => {});
-    },
+    go: () => send(stream, { type: 'go' }),
     released: () => {
       send(stream, { type: 'released' });
       stream.end();
@@ -171,11 +169,9 @@ export function successorChannel(token: string, env: NodeJS.ProcessEnv = process
     return null;
   }
   let socket: Socket | null = null;
-  let closed = false;
   let signal: Promise<'released' | 'cancelled' | 'closed'> | null = null;
-  const listen = (): Promise<'released' | 'cancelled' | 'closed'> => {
-    if (closed) return Promise.resolve('closed');
-    return new Promise((resolve) => {
+  const listen = (): Promise<'released' | 'cancelled' | 'closed'> =>
+    new Promise((resolve) => {
       try {
         socket = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
       } catch {
@@ -187,10 +183,8 @@ export function successorChannel(token: string, env: NodeJS.ProcessEnv = process
         if (message.type === 'released' || message.type === 'cancelled') resolve(message.type);
       }, () => resolve('closed'));
     });
-  };
   return {
     sayAlive: (pid) => {
-      if (closed) return;
       try {
         fs.writeSync(CHANNEL_FD, `${JSON.stringify({ type: 'alive', pid } satisfies ChannelMessage)}\n`);
       } catch {
@@ -201,18 +195,6 @@ export function successorChannel(token: string, env: NodeJS.ProcessEnv = process
       signal ??= listen();
       return signal;
     },
-    close: () => {
-      closed = true;
-      if (socket) socket.destroy();
-      else if (signal === null) closeQuietly(CHANNEL_FD);
-    },
+    close: () => socket?.destroy(),
   };
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch {
-    // already closed
-  }
 }

@@ -7,7 +7,7 @@
  * sha1 temp name, chowns and chmods the temp file, registers and removes a `signal-exit` handler (which
  * loads and unloads listeners for ~15 signals unless pinned), and it never fsyncs the directory (its
  * issue #64), which the ledger must do anyway. Measured here: ~0.11 ms per write over the bare
- * sequence, 1.28–1.41× in all; this function is the bare sequence plus one `fstat`. What we keep of
+ * sequence, 1.28–1.41× in all; this function is the bare sequence (its temp created `O_EXCL | O_NOFOLLOW`). What we keep of
  * what it did: the temp file is in the same directory (so the rename is atomic), created 0600, removed
  * when the write fails. What we do not need: its in-process queue (the store has one), chown (the
  * process writes its own files), an exit handler (a temp left by a crash has a fixed name, so the next

@@ -21,7 +21,7 @@
  * of a 50-byte target ~14 µs, of a 225-byte one ~70 µs — as much as `mkdir` + `rmdir`, and the single
  * largest system-call cost of an embedded warm start. (APFS and tmpfs have no such threshold; nothing
  * is lost there.) So the record keeps only what the protocol needs, compactly:
- * - **Token**: 12 base64url characters from 9 random bytes (`crypto.randomBytes`), fresh per acquire.
+ * - **Token**: 12 base64url characters from 9 random bytes (`/dev/urandom`, `src/fs/urandom.ts`), fresh per acquire.
  *   72 bits: after 2^18 acquisitions on one state dir the chance that any two drew the same token is
  *   ~2^-37 (and a repeat only matters if it meets a stale judgement of the same lock).
  * - **Start identity**: the 48-bit FNV-1a hash of `startId` (`process-identity.ts`), compared hash to

@@ -58,7 +58,7 @@ export const FAST_SYMLINK_MAX = 59;
 /** The longest host name a version-2 record keeps as it is. */
 export const HOST_LITERAL_MAX = 18;
 /** How much of a longer host name a version-2 record keeps, before `~<hash>`. */
-export const HOST_PREFIX_MAX = 9;
+const HOST_PREFIX_MAX = 9;
 
 /** A token: v1 UUIDs, v2 base64url. Also safe inside a file name (`takeover-t-<token>`). */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{8,80}$/;

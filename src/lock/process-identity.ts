@@ -156,7 +156,7 @@ function probeLinux(pid: number): ProcessProbe {
     stopped: state === 'T' || state === 't',
     startId: `linux:${linuxBootId()}:${ticks}`,
     // For people only, and it needs the boot time from /proc/stat (a few kB to read and scan): worked
-    // out when read — a lock's own record no longer carries it, so a launch never does.
+    // out when read — a lock's own record no longer carries it, so only judging a live holder does.
     get startedAt(): string | null {
       const boot = linuxBootTimeMs();
       return boot === null ? null : new Date(boot + (Number(ticks) * 1000) / LINUX_TICKS_PER_SECOND).toISOString();

@@ -18,7 +18,6 @@ export interface LaunchLockContext {
   record: (type: string, payload?: Record<string, unknown>) => void;
 }
 
-/** The lock is ours, or this successor must not run. */
 /** The lock is ours, or this successor must not run (`quietly`: it was never told to start, and leaves no trace). */
 export type LaunchLock = { kind: 'held'; lock: InstanceLockHandle; waitedMs: number } | { kind: 'cancelled'; quietly?: boolean };
 

@@ -7,7 +7,6 @@
  */
 import { LockAcquisitionError } from '../errors.js';
 import { prepareStateDir } from '../fs/state-dir.js';
-import { findPendingHandoff } from '../handoff/index.js';
 import { openJournal } from '../journal/index.js';
 import { resetLedger } from '../ledger/index.js';
 import { acquireInstanceLock } from '../lock/index.js';
@@ -36,9 +35,8 @@ export async function resetFirstRun(options: ResetFirstRunOptions): Promise<Rese
   const journal = openJournal({ stateDir });
   try {
     const record = (type: string, payload: Record<string, unknown> = {}) => journal.append(type, payload);
-    tidyHandoffs(stateDir, record);
     // After the lock: a successor that could still take it proved alive before the lock was free.
-    const pending = findPendingHandoff(stateDir);
+    const pending = tidyHandoffs(stateDir, record);
     if (pending) {
       record('ledger.reset_refused', { successor_pid: pending.pid });
       throw new LockAcquisitionError(

@@ -2,7 +2,7 @@
  * The check of a ledger snapshot that needs no machine: what `validateOrchestratorSnapshot`
  * (`snapshot.ts`) checks before it asks XState. A launch that may end warm loads the ledger with this
  * check alone, so it reads the ledger before loading xstate; the machines' own check follows before
- * anything restores the snapshot (`run-first-run.ts`, `validatedWithMachines`).
+ * anything restores the snapshot (`run-first-run.ts`, `checkedByMachines`).
  */
 /** The child actors every persisted orchestrator snapshot has. */
 export const SNAPSHOT_CHILDREN = ['relaunchGate', 'quitIntent', 'tray'] as const;

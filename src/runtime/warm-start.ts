@@ -38,6 +38,7 @@
  */
 import type { PublishParams, StatusesReading } from '../../machines/effects.js';
 import { trayStatusPayload, type TrayView } from '../../machines/tray-status.js';
+import { canonicalJson } from '../ledger/canonical-json.js';
 import { isRecord } from '../safe-json.js';
 import { SNAPSHOT_CHILDREN } from './snapshot-shape.js';
 import { DEFAULT_MAX_DEFER_MS, type OrchestratorSettings, type PermissionStatus, type TrayStatus } from '../../machines/types.js';
@@ -63,22 +64,6 @@ function isEmptyObject(value: unknown): boolean {
   return true;
 }
 
-/** Equal as JSON would write them (an `undefined` property is no property). */
-function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const other = b as unknown[];
-    return a.length === other.length && a.every((item, index) => jsonEqual(item, other[index]));
-  }
-  const left = a as Json;
-  const right = b as Json;
-  for (const key in left) if (left[key] !== undefined && !jsonEqual(left[key], right[key])) return false;
-  for (const key in right) if (right[key] !== undefined && left[key] === undefined) return false;
-  return true;
-}
-
 /** The child's snapshot when the child is `name`, active, in state `value` and has no children of its own. */
 function childAtRest(children: Json, name: string, value: string): Json | null {
   const child = children[name];
@@ -96,7 +81,8 @@ function rootAtRest(root: Json, settings: OrchestratorSettings): Json | null {
   if (!isRecord(context) || !isRecord(context.statuses)) return null;
   if (!isEmptyObject(context.results) || context.decision !== null || context.restartOutcome !== null) return null;
   if (!Array.isArray(context.warnings) || context.warnings.length !== 0 || context.userQuit !== false) return null;
-  return jsonEqual(context.settings, settings) ? context : null;
+  // Equal as JSON would write them (key order and `undefined` properties aside).
+  return canonicalJson(context.settings) === canonicalJson(settings) ? context : null;
 }
 
 /** The gate at rest, its switches already those of this launch (the gate's `recordBoot` writes them). */

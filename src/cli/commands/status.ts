@@ -40,8 +40,6 @@ export function explainRestart(snapshot: unknown): Why {
   else if (!decision) summary = 'no restart decision yet (the pipeline has not finished, or all permissions were granted at precheck)';
   else if (!decision.allowed) summary = `no restart: blocked by ${decision.blockedBy?.join(', ') || 'unknown'}`;
   else if (!last || last.kind === 'none') summary = 'restart requested; not executed yet';
-  else if (last.kind === 'executed') summary = `restart executed: the successor was pid ${String(last.newPid)}`;
-  else if (last.kind === 'executed_by_predecessor') summary = 'restart executed by the previous process; this ledger was resumed by its successor';
   else if (last.kind === 'rejected') summary = `restart rejected by the relaunch gate: ${String(last.reason)}`;
   else if (last.kind === 'cancelled') summary = 'restart cancelled: the user quit before it executed';
   else if (last.kind === 'failed') summary = `restart failed: ${String(last.message)} (verified in place; never retried)`;
