@@ -179,7 +179,7 @@ export const relaunchGateMachine = setup({
   guards: {
     isDisabled: ({ context }) => !context.enabled,
     isLegacySource: ({ event }) => event.type === 'restart.request' && event.source !== 'orchestrator',
-    hasBudget: ({ context }) => context.restartCount === 0,
+    hasBudget: ({ context }) => hasRestartBudget(context.restartCount),
     isUserQuitting: ({ context }) => context.userQuit,
     isKillSwitchOn: ({ context }) => context.killSwitch,
     isDryRun: ({ context }) => context.dryRun,
@@ -409,6 +409,14 @@ export const relaunchGateMachine = setup({
     },
   },
 });
+
+/**
+ * The one rule of the restart budget (RS-2): a restart may be armed only while `restart_count` is 0.
+ * The gate's `hasBudget` guard, and the protocol model's launches, decide by it.
+ */
+export function hasRestartBudget(restartCount: number): boolean {
+  return restartCount === 0;
+}
 
 /** Read `restart_count` out of a persisted root snapshot (the gate is the root's `relaunchGate` child). */
 export function selectRestartCount(persisted: unknown): number | null {

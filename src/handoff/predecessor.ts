@@ -3,6 +3,7 @@
  * hand-off timeout, for a proof that passes `judgeProof`; woken by the child's channel, by `fs.watch` on
  * `handoff/`, or by a slow fallback poll — and by the child's exit, which ends the wait at once.
  */
+import { predecessorAcceptsProof } from '../protocol/decisions.js';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { handoffDir, judgeTokenNow, readAliveProof } from './handoff-files.js';
@@ -32,8 +33,7 @@ export type SuccessorOutcome =
 export function acceptableProof(stateDir: string, token: string, childPid: number | null): number | null {
   const proof = readAliveProof(stateDir, token);
   if (proof === null || proof === 'malformed') return null;
-  if (childPid !== null && proof.pid !== childPid) return null;
-  return judgeTokenNow(stateDir, proof).pending ? proof.pid : null;
+  return predecessorAcceptsProof(proof.pid, childPid, judgeTokenNow(stateDir, proof).pending) ? proof.pid : null;
 }
 
 /** Wait for the successor of `token` to prove itself alive. Never rejects. */

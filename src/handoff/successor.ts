@@ -8,6 +8,7 @@ import { monotonicMs } from '../clock-monotonic.js';
 import { successorChannel, type SuccessorChannel } from './handoff-channel.js';
 import { clearHandoff, isHandoffCancelled, proofForThisProcess, writeAliveProof } from './handoff-files.js';
 import { successorWaitMs, type HandoffRole } from './handoff-protocol.js';
+import { successorMayProve } from '../protocol/decisions.js';
 
 /** Options of {@link beginSuccession}. */
 export interface SuccessionOptions {
@@ -44,12 +45,11 @@ export function beginSuccession(options: SuccessionOptions): Succession {
   const started = monotonicMs();
   const channel = successorChannel(token, options.env ?? process.env);
   const remainingMs = () => Math.max(0, waitMs - (monotonicMs() - started));
-  const cancelledEarly = isHandoffCancelled(stateDir, token);
   // The proof promises what is left of our own wait, read at the instant its time is taken: a successor
   // paused before writing it publishes an old (or already expired) proof, never a fresh full window.
   const left = remainingMs();
-  const expiredEarly = !cancelledEarly && left === 0;
-  if (!cancelledEarly && !expiredEarly) {
+  const proves = successorMayProve({ cancelled: isHandoffCancelled(stateDir, token), remainingMs: left });
+  if (proves) {
     writeAliveProof(stateDir, proofForThisProcess(token, options.role, Math.round(left), Date.now()));
     channel?.sayAlive(process.pid);
   }
@@ -62,7 +62,7 @@ export function beginSuccession(options: SuccessionOptions): Succession {
     if (signal === 'cancelled') toldCancelled = true;
   });
   return {
-    cancelledEarly: cancelledEarly || expiredEarly,
+    cancelledEarly: !proves,
     remainingMs,
     sleep: (ms) => wakeableSleep(ms, stateDir, channel, () => woken),
     wasCancelled: () => toldCancelled || isHandoffCancelled(stateDir, token),

@@ -3,6 +3,7 @@
  * tell whether the lock is still ours, and a release that never removes someone else's lock.
  * The protocol and its race-freedom argument are in `lock-protocol.ts`.
  */
+import { writerHoldsLock } from '../protocol/decisions.js';
 import { LockAcquisitionError, LockCompromisedError, LockFileError, UsageError, describeValue } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
 import { pauseAfterRefusal } from '../retry-deadline.js';
@@ -373,7 +374,7 @@ class HandleImpl implements InstanceLockHandle {
   isHeld(): boolean {
     if (this.released) return false;
     try {
-      return readOwner(this.lockPath).owner?.token === this.token;
+      return writerHoldsLock(readOwner(this.lockPath).owner?.token ?? null, this.token);
     } catch {
       return false; // unreadable: cannot prove it is ours, so it is not
     }

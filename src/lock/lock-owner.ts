@@ -12,6 +12,7 @@ import { readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
 import { OWNER_FILE_NAME } from './lock-paths.js';
 import { hostLabel, parseOwner, startKey, type LockOwner, type LockOwnerV2 } from './lock-record.js';
 import { probeProcess, selfIdentity } from './process-identity.js';
+import { judgeHolder } from '../protocol/decisions.js';
 
 export type { LockOwner } from './lock-record.js';
 
@@ -188,26 +189,26 @@ function sameStart(owner: LockOwner, startId: string): boolean {
 }
 
 /**
- * Judge an owner record by liveness: another host → never stale; our PID with our start → held by us;
- * PID gone, zombie, or alive with another start time → stale; start unknown → held (never guess "dead").
+ * Judge an owner record by liveness (the rule is `judgeHolder`, src/protocol/decisions.ts): another host →
+ * never stale; our PID with our start → held by us; PID gone, zombie, or alive with another start time →
+ * stale; start unknown → held (never guess "dead").
  */
 export function judgeOwner(owner: LockOwner): OwnerVerdict {
-  if (!onThisHost(owner)) return { stale: false, reason: 'foreign-host' };
+  const onThisMachine = onThisHost(owner);
   const self = selfIdentity();
-  if (owner.pid === process.pid) {
-    if (owner.startId !== null && self.startId !== null && !sameStart(owner, self.startId)) {
-      return { stale: true, reason: 'recycled-pid' };
-    }
-    return { stale: false, reason: 'held-by-this-process', startedAt: self.startedAt };
-  }
-  const probe = probeProcess(owner.pid);
-  if (!probe.exists) return { stale: true, reason: 'dead-pid' };
-  if (probe.zombie) return { stale: true, reason: 'zombie' };
-  if (owner.startId !== null && probe.startId !== null) {
-    if (!sameStart(owner, probe.startId)) return { stale: true, reason: 'recycled-pid' };
-    return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held', startedAt: probe.startedAt };
-  }
-  return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held-unverified' };
+  const own = owner.pid === process.pid;
+  const probe = onThisMachine && !own ? probeProcess(owner.pid) : null;
+  const verdict = judgeHolder(owner, {
+    onThisMachine,
+    selfPid: process.pid,
+    selfStartId: self.startId,
+    probe: probe ?? { pid: owner.pid, exists: own, zombie: false, stopped: false, startId: null, startedAt: null },
+    sameStart: (startId) => sameStart(owner, startId),
+  });
+  if (verdict.reason === 'held-by-this-process') return { ...verdict, startedAt: self.startedAt } as OwnerVerdict;
+  const verified = owner.startId !== null && probe !== null && probe.startId !== null;
+  if (verdict.reason === 'held' || (verdict.reason === 'held-stopped' && verified)) return { ...verdict, startedAt: probe!.startedAt } as OwnerVerdict;
+  return verdict as OwnerVerdict;
 }
 
 /**

@@ -10,6 +10,7 @@ import { LockAcquisitionError } from '../errors.js';
 import { beginSuccession, ensureHandoffDir, successorWaitMs, sweepAndFindPending, type HandoffRole, type PendingHandoff } from '../handoff/index.js';
 import { acquireInstanceLock, tryAcquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
 import type { SuccessorInfo } from './run-first-run.js';
+import { launchUnderLock, successorUnderLock } from '../protocol/decisions.js';
 
 /** What the lock step needs from the runtime. */
 export interface LaunchLockContext {
@@ -55,11 +56,11 @@ export async function takeLockAsSuccessor(ctx: LaunchLockContext, handoff: Succe
   // One check, right after the lock is ours: given up on, or past our own wait (paused, overloaded: the
   // lock's loop makes one last attempt after its deadline) — others have judged our proof expired by
   // now and may have acted on it (a launch ran, `reset` cleared the ledger): we must not run.
-  if (succession.wasCancelled() || succession.remainingMs() === 0) {
-    const why = succession.wasCancelled() ? 'cancelled' : 'wait_over';
+  const underLock = successorUnderLock({ cancelled: succession.wasCancelled(), remainingMs: succession.remainingMs() });
+  if (underLock.kind === 'leave') {
     succession.finish({ clearFiles: true });
     await result.handle.release();
-    ctx.record(`${role}.successor_gave_up`, { reason: why });
+    ctx.record(`${role}.successor_gave_up`, { reason: underLock.reason });
     return { kind: 'cancelled' };
   }
   succession.finish({ clearFiles: true });
@@ -81,8 +82,10 @@ export async function takeLockAsLaunch(ctx: LaunchLockContext, lockTimeoutMs: nu
     await lock.release();
     throw error;
   }
-  if (!pending) return { kind: 'held', lock, waitedMs: Date.now() - started };
+  const decision = launchUnderLock(pending);
+  if (decision.kind === 'run') return { kind: 'held', lock, waitedMs: Date.now() - started };
   // We slipped into the hand-off gap: the lock belongs to the successor that is waiting for it.
+  pending = decision.to;
   await lock.release();
   ctx.record('instance.lock_yielded', { successor_pid: pending.pid, waits_until: pending.waitsUntil });
   throw new LockAcquisitionError(

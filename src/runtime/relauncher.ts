@@ -11,6 +11,7 @@ import { awaitSuccessorProof, cancelHandoff, ensureHandoffDir, HANDOFF_TOKEN_PAT
 import { channelEnv, channelStdio, predecessorChannel, type PredecessorChannel } from '../handoff/handoff-channel.js';
 import { buildBundleRelaunchCommand, buildNodeRelaunchCommand, canExecve, type RelaunchCommand } from '../relaunch/bundle-command.js';
 import type { Relauncher, RelaunchRequest } from '../service/create-first-run-service.js';
+import { giveUpPlan, type GiveUpAction } from '../protocol/decisions.js';
 
 /** How to start this app again. */
 export type RelaunchPlan =
@@ -198,12 +199,17 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
     if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGKILL');
   };
 
-  const giveUp = (successorToken: string) => {
-    // Our own child first: once it is SIGKILLed no late successor of ours can exist, whatever happens to
-    // us next (a SIGKILL between the two steps cannot leave a live successor with a marker that a sweep
-    // may later remove). The marker is for a successor that is not our child (`bundle`).
+  /**
+   * The relauncher's part of giving up (`giveUpPlan`, src/protocol/decisions.ts): the host records the
+   * give-up in the ledger first (the service does), then asks for these, in the plan's order.
+   */
+  const giveUpStep = (successorToken: string, action: Exclude<GiveUpAction, 'record'>) => {
+    if (action === 'kill-child') {
+      // Our own child: once it is SIGKILLed no late successor of ours can exist, whatever happens to us next.
+      if (options.plan.strategy === 'node' && child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return;
+    }
     channel?.cancelled();
-    if (options.plan.strategy === 'node' && child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     const failed = cancelHandoff(options.stateDir, successorToken);
     if (failed) emit('restart.handoff_cancel_failed', { message: failed.message });
   };
@@ -232,7 +238,7 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
         channel = predecessorChannel(child);
       }
     } catch (error) {
-      giveUp(successorToken);
+      // Given up by the host, in the order of `giveUpPlan` (the ledger first): see `abort`.
       throw new RelaunchError(`The successor could not be started: ${(error as Error).message}`, { cause: error });
     }
     emit('restart.handoff_started', { strategy: plan.strategy, child_pid: child.pid ?? null, channel: channel !== null, held: prepared !== null });
@@ -246,7 +252,7 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),
     });
     if (!outcome.ok) {
-      giveUp(successorToken);
+      // Given up by the host, in the order of `giveUpPlan` (the ledger first): see `abort`.
       throw new RelaunchError(`The relaunch was given up: ${outcome.reason}.`);
     }
     emit('restart.successor_alive', { new_pid: outcome.pid, request_id: request.requestId });
@@ -287,8 +293,9 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
     notifyReleased() {
       channel?.released();
     },
-    abort() {
-      if (token) giveUp(token);
+    abort(_requestId, action) {
+      if (!token) return;
+      for (const step of action ? [action] : giveUpPlan()) if (step !== 'record') giveUpStep(token, step);
     },
   };
 }

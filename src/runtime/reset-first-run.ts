@@ -11,6 +11,7 @@ import { openJournal } from '../journal/index.js';
 import { resetLedger } from '../ledger/index.js';
 import { acquireInstanceLock } from '../lock/index.js';
 import { tidyHandoffs } from './launch-lock.js';
+import { resetUnderLock } from '../protocol/decisions.js';
 
 /** Options of {@link resetFirstRun}. */
 export interface ResetFirstRunOptions {
@@ -36,8 +37,9 @@ export async function resetFirstRun(options: ResetFirstRunOptions): Promise<Rese
   try {
     const record = (type: string, payload: Record<string, unknown> = {}) => journal.append(type, payload);
     // After the lock: a successor that could still take it proved alive before the lock was free.
-    const pending = tidyHandoffs(stateDir, record);
-    if (pending) {
+    const decision = resetUnderLock(tidyHandoffs(stateDir, record));
+    if (decision.kind === 'refuse') {
+      const pending = decision.for;
       record('ledger.reset_refused', { successor_pid: pending.pid });
       throw new LockAcquisitionError(
         lock.lockPath,

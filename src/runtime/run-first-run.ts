@@ -27,6 +27,8 @@ import type { ReadLedgerFile } from '../ledger/ledger-files.js';
 import type { InstanceLockHandle } from '../lock/index.js';
 import type { FirstRunService, SettledResult } from '../service/create-first-run-service.js';
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
+import { successorOwnsLedger } from '../protocol/decisions.js';
+import { committedGate, gateLastKind, gateLedgerView } from '../protocol/gate-view.js';
 import { takeLockAsLaunch, takeLockAsSuccessor, type LaunchLock } from './launch-lock.js';
 import { createLegacyFlags } from './legacy-flags.js';
 import { assertStrategyAvailable, createProcessRelauncher, mayRelaunch, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
@@ -152,13 +154,6 @@ export interface FirstRunRuntime {
   suspend(): Promise<SuspendedState>;
 }
 
-
-/** What a successor reads of the relaunch gate in its ledger. */
-type GateView = {
-  children?: {
-    relaunchGate?: { snapshot?: { context?: { restartCount?: unknown; request?: { id?: unknown } | null; last?: { kind?: string; newPid?: number } } } };
-  };
-};
 
 /**
  * The modules that load `xstate` and build the machines, imported only once the lock is ours: a
@@ -317,13 +312,9 @@ class FirstRunProcess {
   ledgerIsNotOurs(loaded: LedgerLoadResult): boolean {
     const successor = this.options.successor;
     if (!successor || loaded.kind === 'safe_mode') return false;
-    const snapshot = loaded.snapshot as GateView | null;
-    const gate = snapshot?.children?.relaunchGate?.snapshot?.context;
-    const count = gate?.restartCount ?? null;
-    const requested = typeof gate?.request?.id === 'string' && tokenForRequest(gate.request.id) === successor.token;
-    const executed = gate?.last?.kind === 'executed' && gate.last.newPid === process.pid;
-    if (count === 1 && (requested || executed)) return false;
-    this.record('restart.successor_ledger_mismatch', { ledger: loaded.kind, restart_count: count, gate_last: gate?.last?.kind ?? null });
+    const view = gateLedgerView(loaded.snapshot);
+    if (successorOwnsLedger(view, { token: successor.token, pid: process.pid })) return false;
+    this.record('restart.successor_ledger_mismatch', { ledger: loaded.kind, restart_count: view.restartCount, gate_last: gateLastKind(loaded.snapshot) });
     return true;
   }
 
@@ -360,6 +351,10 @@ class FirstRunProcess {
         // A skipped commit wrote nothing: the generation on disk may hold another phase (LG-5).
         if (!committed.skipped) flags.committed(persisted, summary, committed.generation);
         return committed;
+      },
+      readCommitted: () => {
+        const onDisk = peekLedger(options.stateDir);
+        return onDisk.kind === 'ok' ? committedGate(onDisk.envelope.snapshot) : null;
       },
       relauncher: this.relauncher,
       ...(options.appMode ? { appMode: options.appMode } : {}),

@@ -18,6 +18,8 @@ import { PHASES } from '../../machines/types.js';
 import { readEveryStatus, type PermissionBackend } from '../backend/permission-backend.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ServiceError } from '../errors.js';
+import { giveUpPlan, mayExecuteRelaunch, type CommittedGate, type GiveUpAction } from '../protocol/decisions.js';
+import { committedGate } from '../protocol/gate-view.js';
 import type { FirstRunEvent, FirstRunEventType } from './events.js';
 
 /** What the relaunch gate asks the host to do once the 0 → 1 commit is durable (RS-7). */
@@ -33,8 +35,14 @@ export interface Relauncher {
    * reject when it did not within the hand-off timeout. Called at most once per process.
    */
   relaunch(request: RelaunchRequest): Promise<{ newPid: number }>;
-  /** Stop a successor that has not taken over yet (the user quit during the hand-off). */
-  abort?(requestId: string): void;
+  /**
+   * Give up a relaunch (it failed or timed out, or the user quit during the hand-off): stop a successor
+   * that has not taken over yet. The service calls it only after the give-up is committed to the ledger
+   * (`giveUpPlan`, src/protocol/decisions.ts), once per step of the plan that is the relauncher's
+   * (`kill-child`, then `mark-cancelled`); without `action`, every such step in order. `relaunch` itself
+   * never gives up: it rejects, and the service gives up in this order.
+   */
+  abort?(requestId: string, action?: Exclude<GiveUpAction, 'record'>): void;
   /**
    * Optional: the restart is decided and about to be committed (the gate is `armed`, `deferred` or
    * `committing` for this process's own request): a relauncher may start the successor *held* now, so
@@ -64,6 +72,11 @@ export interface FirstRunServiceOptions {
   pid?: number;
   /** A persisted snapshot to resume from (the ledger's). @default a fresh start */
   snapshot?: unknown;
+  /**
+   * What the ledger on disk holds of the relaunch gate now (RS-3 reads it back after the 0 → 1 commit,
+   * before any successor starts). @default the snapshot `persist` last acknowledged
+   */
+  readCommitted?: () => CommittedGate | null;
   /**
    * The ledger hook. Called after every change (coalesced) and, awaited, by the relaunch gate before
    * any successor starts. @default none — the state lives in memory only
@@ -235,7 +248,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
   // that restores like the last committed one (same commit key) is not committed again.
   let persistScheduled = false;
   let persistChain: Promise<unknown> = Promise.resolve();
-  let lastCommit: { key: string; result: { generation: number } } | null = null;
+  let lastCommit: { key: string; result: { generation: number }; snapshot: unknown } | null = null;
   const persistNow = (): Promise<{ generation: number }> => {
     if (!options.persist) return Promise.resolve({ generation: 0 });
     const persist = options.persist;
@@ -247,7 +260,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
         phase: phaseOf(actor.getSnapshot().value),
         restart_count: selectRestartCount(snapshot) ?? 0,
       });
-      lastCommit = { key, result };
+      lastCommit = { key, result, snapshot };
       return result;
     });
     persistChain = run.catch(() => {});
@@ -265,6 +278,25 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     });
   };
 
+  // Giving a relaunch up, in the order of `giveUpPlan`: the gate has dropped its request (the transition
+  // that called this); once that is committed, the relauncher kills its child and writes the marker.
+  let givingUp: Promise<void> | null = null;
+  const giveUpRelaunch = (requestId: string): Promise<void> => {
+    givingUp ??= (async () => {
+      for (const action of giveUpPlan()) {
+        if (action !== 'record') {
+          options.relauncher?.abort?.(requestId, action);
+          continue;
+        }
+        await new Promise((resolve) => setImmediate(resolve)); // the gate's macrostep ends first
+        await persistNow().catch((error: unknown) =>
+          emit({ type: 'ledger.write_failed', payload: { message: error instanceof Error ? error.message : String(error) } }),
+        );
+      }
+    })();
+    return givingUp;
+  };
+
   const gate = relaunchGateMachine.provide({
     actors: {
       waitDelay: timerActor(clock, 'gate.delay_elapsed'),
@@ -273,9 +305,13 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
         await new Promise((resolve) => setImmediate(resolve));
         const committed = await persistNow();
         if (options.persist) {
-          const onDisk = selectRestartCount(actor.getPersistedSnapshot());
-          if (onDisk === null || onDisk < input.restartCount) {
-            throw new ServiceError(`restart_count ${input.restartCount} was not in the committed snapshot`);
+          // RS-3 on what was committed: read back from the ledger file when the host can (the runtime
+          // does), else the snapshot the persist hook acknowledged as durable — never the live actor's.
+          const onDisk = options.readCommitted ? options.readCommitted() : committedGate(lastCommit?.snapshot);
+          if (!mayExecuteRelaunch(onDisk, input)) {
+            throw new ServiceError(
+              `restart_count ${input.restartCount} of request ${input.requestId} is not in the committed ledger (read back: ${JSON.stringify(onDisk)}); no successor is started (RS-3)`,
+            );
           }
         }
         return committed;
@@ -295,11 +331,13 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
         }
         options.relauncher.relaunch(params).then(
           ({ newPid }) => self.send({ type: 'relaunch.succeeded', newPid }),
-          (error: unknown) =>
-            self.send({ type: 'relaunch.failed', message: error instanceof Error ? error.message : String(error) }),
+          (error: unknown) => {
+            self.send({ type: 'relaunch.failed', message: error instanceof Error ? error.message : String(error) });
+            void giveUpRelaunch(params.requestId);
+          },
         );
       },
-      abortRelaunch: (_, params) => options.relauncher?.abort?.(params.requestId),
+      abortRelaunch: (_, params) => void giveUpRelaunch(params.requestId),
     },
   });
   const step = permissionStepMachine.provide({
@@ -418,6 +456,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     async stop() {
       if (stopped) return;
       stopped = true;
+      await givingUp; // a give-up under way ends (its commit, then the child and the marker) before the lock goes
       // The last state is persisted while the actor is still active (a stopped actor's snapshot says
       // `status: 'stopped'` and is not restorable); a failure is published, the ledger keeps its last
       // good generation.

@@ -4,8 +4,13 @@
  * environment (SIGKILL, SIGSTOP/SIGCONT, PID reuse, time passing, the wall clock jumping).
  *
  * Every process step is one atomic operation of the real code and names the function that performs it
- * (`Step.fn`); every decision about a proof is taken by the REAL pure functions `judgeProof` and
- * `sweepDecision` (or an injected variant, for the sabotage checks). What the model abstracts, and why
+ * (`Step.fn`). The model takes no decision of its own: every choice a process makes is taken by the REAL
+ * pure functions the runtime calls — `src/protocol/decisions.ts` (the lock's holder judgement and its
+ * writer check, yield / refuse under the lock, the successor's checks before proving, after the lock and
+ * on the ledger, the predecessor's acceptance, RS-3 on the committed ledger, the give-up order),
+ * `judgeProof`, `sweepDecision`, `successorWaitMs` and the gate's `hasRestartBudget` — over what it reads
+ * of the simulated world. Invariants are judged from the world's record (the lock's record on disk, who
+ * wrote the ledger and when, the successors started), so a wrong decision in the code refutes them. What the model abstracts, and why
  * that is sound, is in docs/architecture.md ("The multi-process protocol, model-checked").
  *
  * Time: everything time-dependent is an age in ticks since it happened, capped: 0, 1, 2, or LONG.
@@ -22,6 +27,8 @@ import {
   type ProofVerdict,
 } from '../../src/handoff/handoff-protocol.js';
 import type { ProcessProbe } from '../../src/lock/process-identity.js';
+import * as protocol from '../../src/protocol/decisions.js';
+import { hasRestartBudget } from '../../machines/relaunch-gate.machine.js';
 
 /** `restart.handoff_timeout_s` in the model (ms). */
 export const HANDOFF_TIMEOUT_MS = 1000;
@@ -43,8 +50,13 @@ if (!(TICK_MS > HANDOFF_TIMEOUT_MS && TICK_MS < WAIT_MS && 2 * TICK_MS > WAIT_MS
 }
 
 export type Kind = 'launch' | 'successor' | 'reset' | 'status';
-/** `dead`: SIGKILLed or exited (no one can tell the two apart from outside). */
-export type Life = 'alive' | 'stopped' | 'dead';
+/** The protocol's decisions (the real module; a test may inject a weakened one). */
+export type Decisions = typeof protocol;
+/**
+ * `dead`: SIGKILLed or exited (no one can tell the two apart from outside); `hung`: stopped for good (a
+ * SIGSTOP never followed by SIGCONT, a blocked thread) — it keeps its PID and never moves again.
+ */
+export type Life = 'alive' | 'stopped' | 'hung' | 'dead';
 
 /** One process of ours. */
 export interface Proc {
@@ -62,6 +74,10 @@ export interface Proc {
   child?: string;
   /** Monotonic age of the relevant start (successor: beginSuccession; predecessor: spawn). */
   age?: number;
+  /** Successor: what it saw of `T.cancelled` before proving (its check and its write are two steps). */
+  sawCancelled?: boolean;
+  /** Predecessor giving up: how many steps of `giveUpPlan()` it has done. */
+  givenUp?: number;
   /** Successor: the ledger epoch its predecessor relaunched in. */
   epoch?: number;
 }
@@ -75,7 +91,10 @@ export interface TokenFiles {
 export interface State {
   /** Wall-clock shift (ms): 0, or ±JUMP_MS after the clock jumped. */
   shift: number;
-  /** The instance lock: who holds it (a process name), whether or not it is still alive. */
+  /**
+   * The instance lock's record on disk: the holder's name (which is also its token), PID and start
+   * identity — whether or not the holder is still alive.
+   */
   lock: string | null;
   /**
    * The ledger as the hand-off reads it: restart_count, the reset epoch, the relaunch gate's pending
@@ -86,7 +105,7 @@ export interface State {
   /** PIDs of ours that now belong to another program. */
   reused: number[];
   procs: Proc[];
-  budget: { launches: number; resets: number; statuses: number; kills: number; stops: number; reuses: number; jumps: number };
+  budget: { launches: number; resets: number; statuses: number; kills: number; stops: number; hangs: number; reuses: number; jumps: number; unlinks: number; quits: number };
   /** Ghost variables: not part of the system, only for the invariants. */
   ghost: {
     /** restart_count rises 0→1 in the current epoch. */
@@ -98,6 +117,8 @@ export interface State {
     /** Tokens the predecessor gave up on (wrote `T.cancelled`). */
     cancelled: string[];
     clockMoved: boolean;
+    /** Processes whose lock the environment removed (they find out at their next guarded write). */
+    robbed: string[];
   };
 }
 
@@ -111,15 +132,21 @@ export interface Bound {
   kills: number;
   /** SIGSTOPs (each SIGCONT is always possible). */
   stops: number;
+  /** Processes that hang for good (never resume). */
+  hangs: number;
+  /** The user quits the app while it waits for its successor's proof. */
+  quits: number;
   /** PIDs reused by another program. */
   reuses: number;
   /** Wall-clock jumps (forward or back). */
   jumps: number;
+  /** The lock removed under its holder by someone else (a cleaner, a user's `rm`). */
+  unlinks: number;
   /** Processes of ours alive at once. */
   concurrent: number;
 }
 
-export const DEFAULT_BOUND: Bound = { launches: 2, resets: 1, statuses: 1, kills: 2, stops: 1, reuses: 1, jumps: 1, concurrent: 3 };
+export const DEFAULT_BOUND: Bound = { launches: 2, resets: 1, statuses: 1, kills: 2, stops: 1, hangs: 0, reuses: 1, jumps: 1, unlinks: 0, quits: 0, concurrent: 3 };
 
 /** The judge of a proof: the real `judgeProof`, or a sabotaged one. */
 export type Judge = (proof: AliveProof, seen: ProofObservation) => ProofVerdict;
@@ -128,15 +155,15 @@ export interface ModelOptions {
   strategy: 'node' | 'bundle';
   bound: Bound;
   judge: Judge;
-  /** `resetFirstRun` checks `findPendingHandoff` after taking the lock (false: the sabotage). */
-  resetChecksPending: boolean;
+  /** The protocol's decisions: the real `src/protocol/decisions.ts`, or a weakened one (a test's sabotage). */
+  decisions: Decisions;
 }
 
 export const defaultOptions = (overrides: Partial<ModelOptions> = {}): ModelOptions => ({
   strategy: 'node',
   bound: DEFAULT_BOUND,
   judge: judgeProof,
-  resetChecksPending: true,
+  decisions: protocol,
   ...overrides,
 });
 
@@ -162,7 +189,7 @@ export interface Violation {
 // ---------------------------------------------------------------------------------------------------
 // Observations of the world, as the real code makes them.
 
-const live = (p: Proc) => p.life === 'alive' || p.life === 'stopped';
+const live = (p: Proc) => p.life !== 'dead';
 
 function clone(s: State): State {
   const files: Record<string, TokenFiles> = {};
@@ -175,7 +202,7 @@ function clone(s: State): State {
     reused: [...s.reused],
     procs: s.procs.map((p) => ({ ...p })),
     budget: { ...s.budget },
-    ghost: { ...s.ghost, cancelled: [...s.ghost.cancelled] },
+    ghost: { ...s.ghost, cancelled: [...s.ghost.cancelled], robbed: [...s.ghost.robbed] },
   };
 }
 
@@ -188,7 +215,7 @@ function proc(state: State, name: string): Proc {
 /** `probeProcess(pid)`: ours if alive, else another program if the PID was reused, else none. */
 export function probe(state: State, pid: number): ProcessProbe {
   const ours = state.procs.find((p) => p.pid === pid && live(p));
-  if (ours) return { pid, exists: true, zombie: false, stopped: ours.life === 'stopped', startId: ours.startId, startedAt: null };
+  if (ours) return { pid, exists: true, zombie: false, stopped: ours.life === 'stopped' || ours.life === 'hung', startId: ours.startId, startedAt: null };
   if (state.reused.includes(pid)) return { pid, exists: true, zombie: false, stopped: false, startId: `x${pid}`, startedAt: null };
   return { pid, exists: false, zombie: false, stopped: false, startId: null, startedAt: null };
 }
@@ -257,10 +284,19 @@ function sweep(state: State, options: ModelOptions, self: Proc): void {
   }
 }
 
-/** The lock's guarantee: free, or its holder is provably dead (liveness + start identity) → taken. */
-function lockTakeable(state: State): boolean {
-  return state.lock === null || !live(proc(state, state.lock));
+/** Free, or its recorded holder judged gone by the real `judgeHolder` (liveness + start identity) → taken. */
+function lockTakeable(state: State, self: Proc, o: ModelOptions): boolean {
+  if (state.lock === null) return true;
+  const holder = proc(state, state.lock);
+  const seen = probe(state, holder.pid);
+  return o.decisions.judgeHolder(
+    { pid: holder.pid, startId: holder.startId },
+    { onThisMachine: true, selfPid: self.pid, selfStartId: self.startId, probe: seen, sameStart: (startId) => startId === holder.startId },
+  ).stale;
 }
+
+/** What a successor sees of its own wait: ages 0 and 1 are inside it, 2 is past it. */
+const remainingMsOf = (p: Proc) => ((p.age ?? 0) >= 2 ? 0 : WAIT_MS - (p.age ?? 0) * TICK_MS);
 
 /** The successor of `token` (the process that writes its proof). */
 function successorOf(state: State, token: string): Proc | undefined {
@@ -324,23 +360,42 @@ function release(s: State, p: Proc): void {
   if (s.lock === p.name) s.lock = null; // token-checked: only our own lock is removed
 }
 
-function commit(s: State, p: Proc, count: number): Violation | undefined {
-  if (s.lock !== p.name) return { invariant: 'one-ledger-writer', detail: `${p.name} commits the ledger without holding the lock (held by ${s.lock ?? 'nobody'})` };
-  if (count < s.ledger.count) return { invariant: 'restart-count-monotonic', detail: `${p.name} lowers restart_count ${s.ledger.count} → ${count} outside reset` };
-  if (count > s.ledger.count) s.ghost.rises += 1;
-  s.ledger.count = count;
-  return undefined;
+/**
+ * A write the lock guards (`assertWriter` → the real `writerHoldsLock` on the lock's record): refused —
+ * the process stops, as the runtime does on a `LockCompromisedError` — or made. A write made while the
+ * lock's record is not the writer's refutes `one-ledger-writer`, whatever the writer believed.
+ */
+function guardedWrite(s: State, p: Proc, o: ModelOptions, what: string): { refused: true } | { refused: false; violation?: Violation } {
+  if (!o.decisions.writerHoldsLock(s.lock, p.name)) {
+    bury(p);
+    return { refused: true };
+  }
+  if (s.lock !== p.name) return { refused: false, violation: { invariant: 'one-ledger-writer', detail: `${p.name} ${what} while the lock is ${s.lock ? `${s.lock}'s` : 'free'}` } };
+  return { refused: false };
 }
 
-const acquire: StepFn = (s, p) => {
-  if (lockTakeable(s)) {
+/** A ledger commit of `count` (a guarded write); `null` when the writer check refused it. */
+function commit(s: State, p: Proc, o: ModelOptions, count: number): Violation | undefined | null {
+  const write = guardedWrite(s, p, o, 'commits the ledger');
+  if (write.refused) return null;
+  const violation = write.violation ?? (count < s.ledger.count ? { invariant: 'restart-count-monotonic', detail: `${p.name} lowers restart_count ${s.ledger.count} → ${count} outside reset` } : undefined);
+  if (count > s.ledger.count) s.ghost.rises += 1;
+  s.ledger.count = count;
+  return violation;
+}
+
+/** The step's result when the writer check stopped the process. */
+const refusedWrite = (fn: string): StepResult => ({ label: `finds the lock is no longer its own: stops without writing`, fn: `${fn} → assertWriter → writerHoldsLock` });
+
+const acquire: StepFn = (s, p, o) => {
+  if (lockTakeable(s, p, o)) {
     const from = s.lock;
     s.lock = p.name;
     p.pc = 'tidy';
-    return { label: from ? `takes over the lock of dead ${from}` : 'takes the lock', fn: 'acquireInstanceLock' };
+    return { label: from ? `takes over the lock of dead ${from}` : 'takes the lock', fn: 'acquireInstanceLock → judgeHolder' };
   }
   exit(s, p, `busy (lock held by ${s.lock})`);
-  return { label: `finds the lock held by live ${s.lock}, exits 3`, fn: 'acquireInstanceLock' };
+  return { label: `finds the lock held by live ${s.lock}, exits 3`, fn: 'acquireInstanceLock → judgeHolder' };
 };
 
 const tidy: StepFn = (s, p, o) => {
@@ -351,76 +406,112 @@ const tidy: StepFn = (s, p, o) => {
   return { label: removed > 0 ? `sweeps handoff/ (removes ${removed} token)` : 'sweeps handoff/ (nothing to remove)', fn: 'tidyHandoffs → sweepAndFindPending → sweepDecision(judgeProof)' };
 };
 
+/** The token of the request a launch arms (the gate's request id gives it: `tokenForRequest`). */
+const nextToken = (s: State) => `T${s.procs.filter((q) => q.kind === 'successor').length + 1}`;
+
+/** The predecessor's next step of giving up (`giveUpPlan`, in its order), or `work` once all are done. */
+function giveUpStep(s: State, p: Proc, o: ModelOptions): StepResult {
+  const plan = o.decisions.giveUpPlan();
+  const action = plan[p.givenUp ?? 0];
+  p.givenUp = (p.givenUp ?? 0) + 1;
+  if (p.givenUp >= plan.length) {
+    p.pc = 'work';
+    delete p.givenUp;
+  }
+  const fn = `service giveUpRelaunch → giveUpPlan: ${action ?? 'nothing'}`;
+  if (action === 'record') {
+    const write = guardedWrite(s, p, o, 'records the give-up in the ledger');
+    if (write.refused) return refusedWrite(fn);
+    s.ledger.request = null; // the gate drops its request: a late successor finds the restart is not its own
+    return { label: 'records the give-up in the ledger (the gate drops its request)', fn, ...(write.violation ? { violation: write.violation } : {}) };
+  }
+  if (action === 'kill-child') {
+    const child = proc(s, p.child!);
+    const killed = o.strategy === 'node' && live(child);
+    if (killed) bury(child);
+    return { label: killed ? `SIGKILLs its child ${child.name}` : 'has no child of its own to kill', fn };
+  }
+  if (action === 'mark-cancelled') {
+    s.files[p.token!] ??= { alive: null, cancelled: null };
+    s.files[p.token!]!.cancelled = { age: 0, shift: s.shift };
+    if (!s.ghost.cancelled.includes(p.token!)) s.ghost.cancelled.push(p.token!);
+    return { label: `writes ${p.token}.cancelled`, fn };
+  }
+  return { label: 'gives up', fn };
+}
+
 const launchSteps: Record<string, StepFn> = {
   acquire,
   tidy,
   pending: (s, p, o) => {
-    const token = findPending(s, o, p);
-    if (token) {
+    const decision = o.decisions.launchUnderLock(findPending(s, o, p));
+    const fn = 'takeLockAsLaunch → tidyHandoffs → sweepAndFindPending → judgeProof; launchUnderLock';
+    if (decision.kind === 'yield') {
+      const token = decision.to;
       const violation = phantom(s, token) ?? undefined;
       release(s, p);
       exit(s, p, 'yielded');
-      return { label: `finds ${successorOf(s, token)?.name ?? token}'s proof pending: releases the lock, exits 3`, fn: 'takeLockAsLaunch → tidyHandoffs → sweepAndFindPending → judgeProof', ...(violation ? { violation } : {}) };
+      return { label: `finds ${successorOf(s, token)?.name ?? token}'s proof pending: releases the lock, exits 3`, fn, ...(violation ? { violation } : {}) };
     }
     // Finding nothing only read; loading touches only the ledger, which no one else can read or write
     // while we hold the lock: one step (no interleaving, and no crash in between, can tell them apart).
     p.pc = 'load';
-    return fuse({ label: 'finds no pending hand-off', fn: 'takeLockAsLaunch → tidyHandoffs → sweepAndFindPending → judgeProof' }, launchSteps.load!(s, p, o)!);
+    return fuse({ label: 'finds no pending hand-off', fn }, launchSteps.load!(s, p, o)!);
   },
-  // Loading and the first commit are one step for the same reason.
-  load: (s, p) => {
+  // Loading and the first commit are one step for the same reason. The gate decides by its real budget
+  // rule; a launch restoring a request it did not arm drops it (the gate's `restored_request`).
+  load: (s, p, o) => {
     const count = s.ledger.count;
-    const violation = commit(s, p, 1);
-    // RS-3 commits the request (its id gives the successor's token); a launch restoring a request it did
-    // not arm drops it (the gate's `restored_request`).
-    s.ledger.request = count === 0 ? `T${s.procs.filter((q) => q.kind === 'successor').length + 1}` : null;
-    p.pc = count === 0 ? 'spawn' : 'release';
-    const label = count === 0 ? 'loads the ledger (restart_count 0): the app runs; commits restart_count 1 before relaunching (RS-3)' : 'loads the ledger (restart_count 1): the app runs without restarting; commits';
-    return { label, fn: 'FirstRunProcess.openLedger → store.load; chooseSnapshot; relaunch gate → store.commit', ...(violation ? { violation } : {}) };
+    const restarts = hasRestartBudget(count);
+    const fn = 'FirstRunProcess.openLedger → store.load; relaunch gate (hasRestartBudget) → store.commit';
+    const violation = commit(s, p, o, restarts ? count + 1 : count);
+    if (violation === null) return refusedWrite(fn);
+    s.ledger.request = restarts ? nextToken(s) : null;
+    p.pc = restarts ? 'spawn' : 'release';
+    const label = restarts
+      ? `loads the ledger (restart_count ${count}): the app runs; commits restart_count ${count + 1} before relaunching (RS-3)`
+      : `loads the ledger (restart_count ${count}): the app runs without restarting; commits`;
+    return { label, fn, ...(violation ? { violation } : {}) };
   },
-  spawn: (s, p) => {
+  // RS-3 on the ledger as written: the successor starts only once the world's ledger holds the request.
+  spawn: (s, p, o) => {
+    const token = nextToken(s);
+    const committed = { restartCount: s.ledger.count, requestId: s.ledger.request };
+    if (!o.decisions.mayExecuteRelaunch(committed, { restartCount: 1, requestId: token })) {
+      p.pc = 'work';
+      return { label: 'finds its request is not in the committed ledger: does not relaunch', fn: 'commitLedger → mayExecuteRelaunch' };
+    }
     const n = s.procs.filter((q) => q.kind === 'successor').length + 1;
-    const token = `T${n}`;
     const pid = nextPid(s);
-    s.procs.push({ name: `S${n}`, kind: 'successor', pid, startId: `s${pid}`, pc: 'begin', life: 'alive', token, age: 0, epoch: s.ledger.epoch });
+    // No age yet: its own wait starts when `beginSuccession` runs (a slow start is not counted against it).
+    s.procs.push({ name: `S${n}`, kind: 'successor', pid, startId: `s${pid}`, pc: 'begin', life: 'alive', token, epoch: s.ledger.epoch });
     s.ghost.spawns += 1;
     p.token = token;
     p.child = `S${n}`;
     p.age = 0;
     p.pc = 'await';
     const violation: Violation | undefined = s.ghost.spawns > 1 ? { invariant: 'one-relaunch', detail: `a second successor (S${n}) is started in one ledger epoch` } : undefined;
-    return { label: `starts successor S${n} (pid ${pid}, token ${token})`, fn: 'createProcessRelauncher.relaunch → spawnSuccessor', ...(violation ? { violation } : {}) };
+    return { label: `starts successor S${n} (pid ${pid}, token ${token})`, fn: 'commitLedger → mayExecuteRelaunch; createProcessRelauncher.relaunch → spawnSuccessor', ...(violation ? { violation } : {}) };
   },
-  commitExecuted: (s, p) => {
+  commitExecuted: (s, p, o) => {
+    const fn = 'service (relaunch resolved) → store.commit';
+    const write = guardedWrite(s, p, o, 'commits restart.executed');
+    if (write.refused) return refusedWrite(fn);
     s.ghost.executed += 1;
     s.ledger.request = null;
     s.ledger.executedTo = proc(s, p.child!).pid;
-    const violation = s.lock !== p.name ? { invariant: 'one-ledger-writer', detail: `${p.name} commits restart.executed without the lock` } : s.ghost.executed > 1 ? { invariant: 'one-relaunch', detail: 'restart.executed committed twice in one epoch' } : undefined;
+    const violation = write.violation ?? (s.ghost.executed > 1 ? { invariant: 'one-relaunch', detail: 'restart.executed committed twice in one epoch' } : undefined);
     p.pc = 'release';
-    return { label: 'commits restart.executed', fn: 'service (relaunch resolved) → store.commit', ...(violation ? { violation } : {}) };
+    return { label: 'commits restart.executed', fn, ...(violation ? { violation } : {}) };
   },
-  // Giving up (`giveUp` in the relauncher): its own child first — SIGKILLed, it can never come late —
-  // then the marker, for a successor that is not its child (`bundle`).
-  kill: (s, p, o) => {
-    const child = proc(s, p.child!);
-    const killed = o.strategy === 'node' && live(child);
-    if (killed) bury(child);
-    p.pc = 'cancel';
-    return { label: killed ? `gives up: SIGKILLs its child ${child.name}` : 'gives up (its successor is not its child)', fn: 'relauncher giveUp → child.kill' };
-  },
-  cancel: (s, p) => {
-    s.files[p.token!] ??= { alive: null, cancelled: null };
-    s.files[p.token!]!.cancelled = { age: 0, shift: s.shift };
-    if (!s.ghost.cancelled.includes(p.token!)) s.ghost.cancelled.push(p.token!);
-    p.pc = 'work';
-    delete p.age;
-    return { label: `writes ${p.token}.cancelled; verifies in place (restart_unverified)`, fn: 'relauncher giveUp → cancelHandoff' };
-  },
-  work: (s, p) => {
-    const violation = commit(s, p, 1);
-    s.ledger.request = null; // the gate records the failed relaunch; the request is done
+  giveUp: giveUpStep,
+  work: (s, p, o) => {
+    const fn = 'service → store.commit';
+    const violation = commit(s, p, o, s.ledger.count);
+    if (violation === null) return refusedWrite(fn);
+    s.ledger.request = null; // the gate's request is done
     p.pc = 'release';
-    return { label: 'runs and commits its settled state', fn: 'service → store.commit', ...(violation ? { violation } : {}) };
+    return { label: 'verifies in place (restart_unverified), commits its settled state', fn, ...(violation ? { violation } : {}) };
   },
   release: (s, p) => {
     release(s, p);
@@ -435,11 +526,10 @@ function awaitMoves(s: State, p: Proc, o: ModelOptions): { next: State; result: 
   const acceptable = (state: State, self: Proc): boolean => {
     const proof = proofOf(state, self.token!);
     if (!proof) return false;
-    const child = proc(state, self.child!);
-    if (o.strategy === 'node' && proof.pid !== child.pid) return false;
-    return judgeToken(state, o, self.token!, self)?.pending === true;
+    const childPid = o.strategy === 'node' ? proc(state, self.child!).pid : null;
+    return o.decisions.predecessorAcceptsProof(proof.pid, childPid, judgeToken(state, o, self.token!, self)?.pending === true);
   };
-  const fn = 'awaitSuccessorProof → acceptableProof → judgeProof';
+  const fn = 'awaitSuccessorProof → acceptableProof → judgeProof; predecessorAcceptsProof';
   if (acceptable(s, p)) {
     const next = clone(s);
     const me = proc(next, p.name);
@@ -449,47 +539,46 @@ function awaitMoves(s: State, p: Proc, o: ModelOptions): { next: State; result: 
     out.push({ next, result: { label: `accepts ${me.child}'s proof`, fn, ...(violation ? { violation } : {}) } });
   }
   const child = proc(s, p.child!);
-  if (o.strategy === 'node' && !live(child) && !acceptable(s, p)) {
+  const giveUp = (label: string, how: string) => {
     const next = clone(s);
-    proc(next, p.name).pc = 'kill';
-    out.push({ next, result: { label: `sees child ${child.name} exit before the hand-off`, fn: "awaitSuccessorProof (child 'exit' → look → finish)" } });
-  }
-  if ((p.age ?? 0) >= 1) {
-    const next = clone(s);
-    proc(next, p.name).pc = 'kill';
-    out.push({ next, result: { label: 'times out waiting for the proof', fn: 'awaitSuccessorProof (timer: handoff_timeout_s)' } });
-  }
+    const me = proc(next, p.name);
+    me.pc = 'giveUp';
+    delete me.age;
+    out.push({ next, result: { label, fn: how } });
+  };
+  if (o.strategy === 'node' && !live(child) && !acceptable(s, p)) giveUp(`sees child ${child.name} exit before the hand-off`, "awaitSuccessorProof (child 'exit' → look → finish)");
+  if ((p.age ?? 0) >= 1) giveUp('times out waiting for the proof', 'awaitSuccessorProof (timer: handoff_timeout_s)');
   return out;
 }
 
 const successorSteps: Record<string, StepFn> = {
   begin: (s, p) => {
-    if (s.files[p.token!]?.cancelled) {
-      exit(s, p, 'cancelled early');
-      return { label: `finds ${p.token}.cancelled: exits without running`, fn: 'beginSuccession → isHandoffCancelled' };
-    }
+    p.age = 0; // `beginSuccession`: its own wait starts now, by its monotonic clock
+    p.sawCancelled = s.files[p.token!]?.cancelled != null;
     p.pc = 'prove';
-    return { label: 'is not cancelled', fn: 'beginSuccession → isHandoffCancelled' };
+    return { label: p.sawCancelled ? `finds ${p.token}.cancelled` : 'is not cancelled', fn: 'beginSuccession → isHandoffCancelled' };
   },
-  prove: (s, p) => {
-    if ((p.age ?? 0) >= 2) {
-      exit(s, p, 'wait over before proving');
-      return { label: 'its own wait is over before it proved: exits without proving', fn: 'beginSuccession (remainingMs() === 0)' };
+  prove: (s, p, o) => {
+    const fn = 'beginSuccession → successorMayProve; writeAliveProof(proofForThisProcess, remainingMs())';
+    if (!o.decisions.successorMayProve({ cancelled: p.sawCancelled === true, remainingMs: remainingMsOf(p) })) {
+      exit(s, p, 'does not prove');
+      return { label: p.sawCancelled ? 'was cancelled: exits without proving' : 'its own wait is over before it proved: exits without proving', fn };
     }
     const files = (s.files[p.token!] ??= { alive: null, cancelled: null });
     // The proof promises what is left of the successor's own wait: its window ends where the successor's
     // does (modelled as a proof as old as the successor, with the full wait).
     files.alive = { pid: p.pid, startId: p.startId, age: p.age ?? 0, shift: s.shift };
+    delete p.sawCancelled;
     p.pc = 'wait';
-    return { label: `writes ${p.token}.alive (pid ${p.pid}, start ${p.startId})`, fn: 'beginSuccession → writeAliveProof(proofForThisProcess, remainingMs())' };
+    return { label: `writes ${p.token}.alive (pid ${p.pid}, start ${p.startId})`, fn };
   },
-  wait: (s, p) => {
-    if (lockTakeable(s)) {
+  wait: (s, p, o) => {
+    if (lockTakeable(s, p, o)) {
       const from = s.lock;
       s.lock = p.name;
       p.pc = 'checkCancel';
       const late = (p.age ?? 0) >= 2 ? ' (its own wait is over: the final attempt)' : '';
-      return { label: (from ? `takes over the lock of dead ${from}` : 'takes the lock') + late, fn: 'takeLockAsSuccessor → tryAcquireInstanceLock' };
+      return { label: (from ? `takes over the lock of dead ${from}` : 'takes the lock') + late, fn: 'takeLockAsSuccessor → tryAcquireInstanceLock → judgeHolder' };
     }
     if ((p.age ?? 0) < 2) return null; // sleeps: no change
     p.pc = 'giveUp';
@@ -500,50 +589,54 @@ const successorSteps: Record<string, StepFn> = {
     exit(s, p, 'gave up waiting');
     return { label: 'removes its files and exits', fn: 'succession.finish({clearFiles}) → clearHandoff' };
   },
-  checkCancel: (s, p) => {
-    if ((p.age ?? 0) >= 2) {
-      delete s.files[p.token!];
-      release(s, p);
-      exit(s, p, 'wait over');
-      return { label: 'holds the lock, but its own wait is over: releases, exits', fn: 'takeLockAsSuccessor → remainingMs() === 0; finish; release' };
-    }
-    if (s.files[p.token!]?.cancelled) {
-      delete s.files[p.token!];
-      release(s, p);
-      exit(s, p, 'cancelled');
-      return { label: `holds the lock, finds ${p.token}.cancelled: releases, exits`, fn: 'takeLockAsSuccessor → wasCancelled; finish; release' };
-    }
+  checkCancel: (s, p, o) => {
+    const decision = o.decisions.successorUnderLock({ cancelled: s.files[p.token!]?.cancelled != null, remainingMs: remainingMsOf(p) });
     delete s.files[p.token!];
+    if (decision.kind === 'leave') {
+      release(s, p);
+      exit(s, p, decision.reason);
+      const why = decision.reason === 'cancelled' ? `finds ${p.token}.cancelled` : 'but its own wait is over';
+      return { label: `holds the lock, ${why}: releases, exits`, fn: 'takeLockAsSuccessor → successorUnderLock; finish; release' };
+    }
     p.pc = 'tidy';
-    return { label: 'holds the lock, not cancelled: removes its files', fn: 'takeLockAsSuccessor → wasCancelled; succession.finish({clearFiles})' };
+    return { label: 'holds the lock, not cancelled: removes its files', fn: 'takeLockAsSuccessor → successorUnderLock; succession.finish({clearFiles})' };
   },
   tidy: (s, p, o) => {
     sweep(s, o, p);
     p.pc = 'load';
     return { label: 'sweeps handoff/', fn: 'takeLockAsSuccessor → tidyHandoffs' };
   },
-  load: (s, p) => {
+  load: (s, p, o) => {
     const cancelled = s.ghost.cancelled.includes(p.token!);
     const count = s.ledger.count;
-    const ours = count === 1 && (s.ledger.request === p.token || s.ledger.executedTo === p.pid);
-    if (!ours) {
+    const view = { restartCount: count, requestToken: s.ledger.request, executedPid: s.ledger.executedTo };
+    if (!o.decisions.successorOwnsLedger(view, { token: p.token!, pid: p.pid })) {
       release(s, p);
       exit(s, p, 'not its restart');
       const why = count !== 1 ? `restart_count ${count}: reset under it` : 'the restart in it is not its own';
-      return { label: `loads the ledger (${why}): does not run; releases, exits`, fn: 'FirstRunProcess.ledgerIsNotOurs; close → release' };
+      return { label: `loads the ledger (${why}): does not run; releases, exits`, fn: 'FirstRunProcess.ledgerIsNotOurs → successorOwnsLedger' };
     }
+    // It runs the restored machines: the gate's budget decides whether it may restart (never, at 1).
+    const fn = 'FirstRunProcess.openLedger; successorOwnsLedger; relaunch gate (hasRestartBudget) → store.commit';
+    const restarts = hasRestartBudget(count);
+    const violation = commit(s, p, o, restarts ? count + 1 : count);
+    if (violation === null) return refusedWrite(fn);
     const resetUnder = p.epoch !== s.ledger.epoch && !s.ghost.clockMoved;
-    const violation: Violation | undefined =
-      commit(s, p, 1) ??
+    const broken: Violation | undefined =
+      violation ??
       (cancelled ? { invariant: 'cancelled-successor-never-runs', detail: `${p.name} runs although its predecessor gave up on ${p.token}` } : undefined) ??
       (resetUnder ? { invariant: 'reset-respects-handoff', detail: `${p.name} runs on the ledger of another epoch (a reset came between its predecessor's relaunch and its run)` } : undefined);
+    if (restarts) {
+      // A successor that restarts again: its own relaunch is a second successor of this epoch.
+      s.ghost.spawns += 1;
+      s.ledger.request = null;
+    }
     p.pc = 'release';
     delete p.age;
-    return {
-      label: 'loads the ledger (restart_count 1): the app runs; commits',
-      fn: 'FirstRunProcess.openLedger; ledgerIsNotOurs (false); store.commit',
-      ...(violation ? { violation } : {}),
-    };
+    const label = restarts ? `loads the ledger (restart_count ${count}): the app runs and restarts AGAIN` : `loads the ledger (restart_count ${count}): the app runs; commits`;
+    const again: Violation | undefined = restarts ? { invariant: 'one-relaunch', detail: `${p.name}, a successor, restarts again` } : undefined;
+    const found = broken ?? again;
+    return { label, fn, ...(found ? { violation: found } : {}) };
   },
   release: launchSteps.release!,
 };
@@ -552,29 +645,32 @@ const resetSteps: Record<string, StepFn> = {
   acquire,
   tidy,
   pending: (s, p, o) => {
-    const token = o.resetChecksPending ? findPending(s, o, p) : null;
-    if (token) {
+    const decision = o.decisions.resetUnderLock(findPending(s, o, p));
+    const fn = 'resetFirstRun → findPendingHandoff → judgeProof; resetUnderLock';
+    if (decision.kind === 'refuse') {
+      const token = decision.for;
       const violation = phantom(s, token) ?? undefined;
       release(s, p);
       exit(s, p, 'refused');
-      return { label: `finds ${successorOf(s, token)?.name ?? token}'s proof pending: refuses, releases`, fn: 'resetFirstRun → findPendingHandoff → judgeProof', ...(violation ? { violation } : {}) };
+      return { label: `finds ${successorOf(s, token)?.name ?? token}'s proof pending: refuses, releases`, fn, ...(violation ? { violation } : {}) };
     }
     // As for a launch: finding nothing only read, and the reset touches only the ledger: one step.
     p.pc = 'reset';
-    const checked = { label: o.resetChecksPending ? 'finds no pending hand-off' : '(sabotaged: does not look for a pending hand-off)', fn: 'resetFirstRun → findPendingHandoff' };
-    return fuse(checked, resetSteps.reset!(s, p, o)!);
+    return fuse({ label: 'goes on to reset', fn }, resetSteps.reset!(s, p, o)!);
   },
-  reset: (s, p) => {
+  reset: (s, p, o) => {
+    const fn = 'resetFirstRun → resetLedger';
     const waiting = waitingSuccessor(s);
+    const write = guardedWrite(s, p, o, 'resets the ledger');
+    if (write.refused) return refusedWrite(fn);
     const violation: Violation | undefined =
-      (s.lock !== p.name ? { invariant: 'one-ledger-writer', detail: `${p.name} resets the ledger without holding the lock` } : undefined) ??
-      (waiting ? { invariant: 'reset-respects-handoff', detail: `${p.name} resets the ledger while ${waiting.name} proved alive and waits for the lock inside its window` } : undefined);
+      write.violation ?? (waiting ? { invariant: 'reset-respects-handoff', detail: `${p.name} resets the ledger while ${waiting.name} proved alive and waits for the lock inside its window` } : undefined);
     s.ledger = { count: 0, epoch: s.ledger.epoch + 1, request: null, executedTo: null };
     s.ghost.rises = 0;
     s.ghost.spawns = 0;
     s.ghost.executed = 0;
     p.pc = 'release';
-    return { label: 'resets the ledger (restart_count 0, a new epoch)', fn: 'resetFirstRun → resetLedger', ...(violation ? { violation } : {}) };
+    return { label: 'resets the ledger (restart_count 0, a new epoch)', fn, ...(violation ? { violation } : {}) };
   },
   release: launchSteps.release!,
 };
@@ -596,14 +692,12 @@ const STEPS: Record<Kind, Record<string, StepFn>> = { launch: launchSteps, succe
 const ALTERNATIVES: Partial<Record<Kind, Record<string, StepFn>>> = {
   launch: {
     pending: (s, p, o) => {
-      if (s.ledger.count !== 0 || findPending(s, o, p)) return null;
-      const violation = commit(s, p, 0);
+      if (s.ledger.count !== 0 || o.decisions.launchUnderLock(findPending(s, o, p)).kind !== 'run') return null;
+      const fn = 'takeLockAsLaunch → launchUnderLock; FirstRunProcess.openLedger → store.load; service → store.commit';
+      const violation = commit(s, p, o, 0);
+      if (violation === null) return refusedWrite(fn);
       p.pc = 'release';
-      return {
-        label: 'finds no pending hand-off; loads the ledger (restart_count 0): the app runs, needs no restart, commits',
-        fn: 'takeLockAsLaunch → tidyHandoffs → sweepAndFindPending → judgeProof; FirstRunProcess.openLedger → store.load; service → store.commit',
-        ...(violation ? { violation } : {}),
-      };
+      return { label: 'finds no pending hand-off; loads the ledger (restart_count 0): the app runs, needs no restart, commits', fn, ...(violation ? { violation } : {}) };
     },
   },
 };
@@ -617,7 +711,7 @@ function nextPid(s: State): number {
 
 /** Where a process believes it holds the instance lock. */
 export const HOLDS_LOCK: Record<Kind, string[]> = {
-  launch: ['tidy', 'pending', 'load', 'spawn', 'await', 'commitExecuted', 'cancel', 'kill', 'work', 'release'],
+  launch: ['tidy', 'pending', 'load', 'spawn', 'await', 'commitExecuted', 'giveUp', 'work', 'release'],
   successor: ['checkCancel', 'tidy', 'load', 'release'],
   reset: ['tidy', 'pending', 'reset', 'release'],
   status: [],
@@ -625,7 +719,7 @@ export const HOLDS_LOCK: Record<Kind, string[]> = {
 
 /** Where a process has the ledger loaded (or is about to write it) and may commit. */
 export const LEDGER_WRITER: Record<Kind, string[]> = {
-  launch: ['spawn', 'await', 'commitExecuted', 'cancel', 'kill', 'work', 'release'],
+  launch: ['spawn', 'await', 'commitExecuted', 'giveUp', 'work', 'release'],
   successor: ['release'],
   reset: ['pending'],
   status: [],
@@ -656,8 +750,11 @@ export function initialState(bound: Bound): State {
       stops: bound.stops,
       reuses: bound.reuses,
       jumps: bound.jumps,
+      unlinks: bound.unlinks,
+      hangs: bound.hangs,
+      quits: bound.quits,
     },
-    ghost: { rises: 0, spawns: 0, executed: 0, cancelled: [], clockMoved: false },
+    ghost: { rises: 0, spawns: 0, executed: 0, cancelled: [], clockMoved: false, robbed: [] },
   };
 }
 
@@ -671,7 +768,7 @@ function processMoves(s: State, o: ModelOptions): Move[] {
     }
     const step = STEPS[p.kind][p.pc];
     if (!step) throw new Error(`${p.name}: no step at ${p.pc}`);
-    if (p.pc === 'wait' && !lockTakeable(s) && (p.age ?? 0) < 2) continue; // sleeps (a shortcut of the step)
+    if (p.pc === 'wait' && !lockTakeable(s, p, o) && (p.age ?? 0) < 2) continue; // sleeps (a shortcut of the step)
     for (const fn of [step, ALTERNATIVES[p.kind]?.[p.pc]]) {
       if (!fn) continue;
       const next = clone(s);
@@ -706,6 +803,24 @@ export function moveViolation(state: State): Violation | undefined {
 function userMoves(s: State, o: ModelOptions): Move[] {
   const moves: Move[] = [];
   const running = s.procs.filter(live).length;
+  for (const p of s.procs) {
+    if (p.kind !== 'launch' || p.pc !== 'await' || p.life !== 'alive' || s.budget.quits === 0) continue;
+    const next = clone(s);
+    const me = proc(next, p.name);
+    me.pc = 'giveUp';
+    delete me.age;
+    next.budget.quits -= 1;
+    moves.push({ actor: 'user', label: `quits ${p.name} during the hand-off`, fn: 'tray.quit_clicked → gate user.quit → abortRelaunch → giveUpRelaunch', fault: false, next });
+  }
+  // A hung app that holds the lock keeps every launch out — by design, a live holder is never judged
+  // stale — until the user force-quits it (Activity Monitor). A hung process that does not hold the lock
+  // (a successor hung after its proof) is left alone: its proof must expire by itself.
+  for (const p of s.procs) {
+    if (p.life !== 'hung' || s.lock !== p.name) continue;
+    const next = clone(s);
+    bury(proc(next, p.name));
+    moves.push({ actor: 'user', label: `force-quits the hung ${p.name}`, fn: 'kill -9 by the user', fault: false, next });
+  }
   if (running >= o.bound.concurrent) return moves;
   const start = (kind: Kind, name: string, pc: string, budgetKey: 'launches' | 'resets' | 'statuses', label: string, fn: string) => {
     const next = clone(s);
@@ -715,7 +830,7 @@ function userMoves(s: State, o: ModelOptions): Move[] {
     moves.push({ actor: 'user', label: `${label} (${name}, pid ${pid})`, fn, fault: false, next });
   };
   if (s.budget.launches > 0) start('launch', `L${s.procs.filter((p) => p.kind === 'launch').length + 1}`, 'acquire', 'launches', 'launches the app', 'first-run launch → runFirstRun');
-  if (s.budget.resets > 0) start('reset', 'R', 'acquire', 'resets', 'runs reset', 'first-run reset → resetFirstRun');
+  if (s.budget.resets > 0) start('reset', o.bound.resets - s.budget.resets === 0 ? 'R' : `R${o.bound.resets - s.budget.resets + 1}`, 'acquire', 'resets', 'runs reset', 'first-run reset → resetFirstRun');
   if (s.budget.statuses > 0) start('status', 'T', 'inspect', 'statuses', 'runs status', 'first-run status');
   return moves;
 }
@@ -763,6 +878,12 @@ function environmentMoves(s: State): Move[] {
         n.budget.stops -= 1;
       });
     }
+    if (p.life === 'alive' && s.budget.hangs > 0) {
+      env(`${p.name} hangs for good`, 'kill -STOP (never resumed)', true, (n) => {
+        proc(n, p.name).life = 'hung';
+        n.budget.hangs -= 1;
+      });
+    }
     if (p.life === 'stopped') env(`SIGCONT ${p.name}`, 'kill -CONT', false, (n) => (proc(n, p.name).life = 'alive'));
     const referenced = s.lock === p.name || Object.values(s.files).some((f) => f.alive?.pid === p.pid);
     if (!live(p) && referenced && s.budget.reuses > 0 && !s.reused.includes(p.pid)) {
@@ -771,6 +892,14 @@ function environmentMoves(s: State): Move[] {
         n.budget.reuses -= 1;
       });
     }
+  }
+  if (s.lock !== null && s.budget.unlinks > 0) {
+    const holder = s.lock;
+    env(`someone removes the lock (held by ${holder})`, 'rm -rf <stateDir>/instance.lock', true, (n) => {
+      n.lock = null;
+      n.budget.unlinks -= 1;
+      if (!n.ghost.robbed.includes(holder)) n.ghost.robbed.push(holder);
+    });
   }
   const tick = clone(s);
   if (passTime(tick, false)) moves.push({ actor: 'env', label: `time passes ${TICK_MS} ms`, fn: 'time', fault: false, next: tick });
@@ -795,12 +924,16 @@ export function moves(state: State, options: ModelOptions): Move[] {
 
 /** The invariants that must hold in every state. */
 export function stateViolation(s: State): Violation | null {
-  const holders = s.procs.filter((p) => live(p) && HOLDS_LOCK[p.kind].includes(p.pc));
+  // A process whose lock the environment removed still believes it holds it until its next guarded
+  // write, which the writer check refuses (`guardedWrite`): what it may not do is write, and that is
+  // judged on the write itself.
+  const believes = (p: Proc) => live(p) && !s.ghost.robbed.includes(p.name);
+  const holders = s.procs.filter((p) => believes(p) && HOLDS_LOCK[p.kind].includes(p.pc));
   if (holders.length > 1) return { invariant: 'one-lock-holder', detail: `${holders.map((p) => p.name).join(' and ')} both believe they hold the lock` };
   if (holders.length === 1 && s.lock !== holders[0]!.name) {
     return { invariant: 'one-lock-holder', detail: `${holders[0]!.name} believes it holds the lock, but it is ${s.lock ?? 'free'}` };
   }
-  const writers = s.procs.filter((p) => live(p) && LEDGER_WRITER[p.kind].includes(p.pc));
+  const writers = s.procs.filter((p) => believes(p) && LEDGER_WRITER[p.kind].includes(p.pc));
   if (writers.length > 1) return { invariant: 'one-ledger-writer', detail: `${writers.map((p) => p.name).join(' and ')} can both write the ledger` };
   if (s.ghost.rises > 1) return { invariant: 'restart-count-once', detail: `restart_count rose 0 → 1 ${s.ghost.rises} times in one epoch` };
   if (s.ghost.spawns > 1) return { invariant: 'one-relaunch', detail: `${s.ghost.spawns} successors started in one epoch` };
@@ -813,10 +946,12 @@ export function stateViolation(s: State): Violation | null {
  */
 export function appCanRunNow(s: State, options: ModelOptions): boolean {
   if (s.procs.some((p) => live(p) && APP_RUNS[p.kind]?.includes(p.pc))) return true;
-  if (s.procs.some(live)) return false;
+  // Processes still on their way keep the answer open; one hung for good, not holding the lock, does not.
+  if (s.procs.some((p) => live(p) && p.life !== 'hung')) return false;
   const probeState = clone(s);
   const fresh: Proc = { name: 'probe', kind: 'launch', pid: nextPid(probeState), startId: 'probe', pc: 'acquire', life: 'alive' };
   probeState.procs.push(fresh);
+  if (!lockTakeable(probeState, fresh, options)) return false;
   sweep(probeState, options, fresh);
   return findPending(probeState, options, fresh) === null;
 }
@@ -824,7 +959,7 @@ export function appCanRunNow(s: State, options: ModelOptions): boolean {
 /** A canonical key of a state (the visited set). */
 export function stateKey(s: State): string {
   const age = (a: number | undefined) => (a === undefined ? '' : String(a));
-  const procs = s.procs.map((p) => `${p.name}.${p.pc}.${p.life[0]}${age(p.age)}.${p.token ?? ''}.${p.epoch ?? ''}`).join(',');
+  const procs = s.procs.map((p) => `${p.name}.${p.pc}.${p.life[0]}${age(p.age)}.${p.token ?? ''}.${p.epoch ?? ''}.${p.sawCancelled ? 'c' : ''}${age(p.givenUp)}`).join(',');
   const files = Object.keys(s.files)
     .sort()
     .map((t) => {
@@ -834,5 +969,5 @@ export function stateKey(s: State): string {
     .join(',');
   const b = s.budget;
   const g = s.ghost;
-  return [s.shift, s.lock ?? '', s.ledger.count, s.ledger.epoch, s.ledger.request ?? '', s.ledger.executedTo ?? '', files, s.reused.join('/'), procs, b.launches, b.resets, b.statuses, b.kills, b.stops, b.reuses, b.jumps, g.rises, g.spawns, g.executed, g.cancelled.join('/'), g.clockMoved ? 1 : 0].join('|');
+  return [s.shift, s.lock ?? '', s.ledger.count, s.ledger.epoch, s.ledger.request ?? '', s.ledger.executedTo ?? '', files, s.reused.join('/'), procs, b.launches, b.resets, b.statuses, b.kills, b.stops, b.reuses, b.jumps, b.unlinks, g.rises, g.spawns, g.executed, g.cancelled.join('/'), g.clockMoved ? 1 : 0, g.robbed.join('/')].join('|');
 }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { judgeProof } from '../../src/handoff/handoff-protocol.js';
+import * as protocol from '../../src/protocol/decisions.js';
 import { bound, labels, named } from './checks.js';
 import { explore, formatTrace } from './explore.js';
 import { defaultOptions } from './model.js';
@@ -69,13 +70,13 @@ describe('sabotage: the exploration catches a weakened protocol, with a shortest
   });
 
   it('a reset that ignores a pending hand-off clears the ledger under a successor, with no fault and no time passing', () => {
-    const options = defaultOptions({ bound: bound({}), resetChecksPending: false });
+    const options = defaultOptions({ bound: bound({}), decisions: { ...protocol, resetUnderLock: () => ({ kind: 'reset' }) } });
     const sabotaged = explore(options, { stopOn: ['reset-respects-handoff'] });
     const found = named(sabotaged, 'reset-respects-handoff');
     console.log(formatTrace(found));
     expect(found.trace).toHaveLength(13);
     expect(found.trace.filter((step) => step.actor === 'env')).toEqual([]);
-    expect(labels(found).at(-1)).toMatch(/^R \(sabotaged: does not look for a pending hand-off\); resets the ledger/);
+    expect(labels(found).at(-1)).toMatch(/^R goes on to reset; resets the ledger/);
     const shorter = explore(options, { maxDepth: found.trace.length - 1, stopOn: ['reset-respects-handoff'] });
     expect(shorter.violations).toEqual([]);
     // The real reset holds in the same space.
