@@ -14,6 +14,9 @@ export const SAFETY = [
   'no-lockout',
 ];
 
+/** Every invariant the model judges: the safety ones and the hand-off's claims. */
+export const INVARIANTS = [...SAFETY, 'reset-respects-handoff', 'cancelled-successor-never-runs'];
+
 /**
  * Refutations the model may still report, each by its exact shortest trace (`formatTrace`), never by
  * invariant name alone: a new refutation of the same invariant elsewhere still fails. Empty since the
@@ -51,10 +54,11 @@ export function summary(name: string, result: Exploration): string {
 
 /** Explore one bound and hold it to every invariant; a known refutation is excused only by its exact trace. */
 export function checkRun({ name, options }: Run): void {
-  const result = explore(options);
+  // `npm run sabotage` only needs the first refutation: stop there (the liveness check is then skipped).
+  const result = explore(options, process.env.FIRST_RUN_SABOTAGE === '1' ? { stopOn: INVARIANTS } : {});
   console.log(summary(name, result));
-  expect(result.complete).toBe(true);
   const broken = result.violations.filter((v) => SAFETY.includes(v.invariant));
   expect(broken.map(formatTrace).join('\n\n')).toBe('');
   expect(result.violations.map(formatTrace).filter((trace) => !KNOWN_DEFECTS.includes(trace))).toEqual([]);
+  expect(result.complete).toBe(true);
 }

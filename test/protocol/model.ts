@@ -76,6 +76,10 @@ export interface Proc {
   age?: number;
   /** Successor: what it saw of `T.cancelled` before proving (its check and its write are two steps). */
   sawCancelled?: boolean;
+  /** Giving up, its record was refused (the lock is no longer its own): it ends after the plan. */
+  lockLost?: boolean;
+  /** The `restart_count` this process holds in memory since it loaded the ledger (what its commits write). */
+  count?: number;
   /** Predecessor giving up: how many steps of `giveUpPlan()` it has done. */
   givenUp?: number;
   /** Successor: the ledger epoch its predecessor relaunched in. */
@@ -365,9 +369,10 @@ function release(s: State, p: Proc): void {
  * the process stops, as the runtime does on a `LockCompromisedError` — or made. A write made while the
  * lock's record is not the writer's refutes `one-ledger-writer`, whatever the writer believed.
  */
-function guardedWrite(s: State, p: Proc, o: ModelOptions, what: string): { refused: true } | { refused: false; violation?: Violation } {
+function guardedWrite(s: State, p: Proc, o: ModelOptions, what: string, stop = true): { refused: true } | { refused: false; violation?: Violation } {
   if (!o.decisions.writerHoldsLock(s.lock, p.name)) {
-    bury(p);
+    if (stop) bury(p);
+    else p.lockLost = true;
     return { refused: true };
   }
   if (s.lock !== p.name) return { refused: false, violation: { invariant: 'one-ledger-writer', detail: `${p.name} ${what} while the lock is ${s.lock ? `${s.lock}'s` : 'free'}` } };
@@ -378,10 +383,11 @@ function guardedWrite(s: State, p: Proc, o: ModelOptions, what: string): { refus
 function commit(s: State, p: Proc, o: ModelOptions, count: number): Violation | undefined | null {
   const write = guardedWrite(s, p, o, 'commits the ledger');
   if (write.refused) return null;
-  const violation = write.violation ?? (count < s.ledger.count ? { invariant: 'restart-count-monotonic', detail: `${p.name} lowers restart_count ${s.ledger.count} → ${count} outside reset` } : undefined);
+  const lowered: Violation | undefined = count < s.ledger.count ? { invariant: 'restart-count-monotonic', detail: `${p.name} lowers restart_count ${s.ledger.count} → ${count} outside reset` } : undefined;
   if (count > s.ledger.count) s.ghost.rises += 1;
   s.ledger.count = count;
-  return violation;
+  p.count = count;
+  return lowered ?? write.violation;
 }
 
 /** The step's result when the writer check stopped the process. */
@@ -409,19 +415,27 @@ const tidy: StepFn = (s, p, o) => {
 /** The token of the request a launch arms (the gate's request id gives it: `tokenForRequest`). */
 const nextToken = (s: State) => `T${s.procs.filter((q) => q.kind === 'successor').length + 1}`;
 
-/** The predecessor's next step of giving up (`giveUpPlan`, in its order), or `work` once all are done. */
+/** The predecessor's next step of giving up (`giveUpPlan`, in its order); then `work`, or its end when the lock is lost. */
 function giveUpStep(s: State, p: Proc, o: ModelOptions): StepResult {
   const plan = o.decisions.giveUpPlan();
-  const action = plan[p.givenUp ?? 0];
-  p.givenUp = (p.givenUp ?? 0) + 1;
+  const done = p.givenUp ?? 0;
+  const result = giveUpAction(s, p, o, plan[done]);
+  p.givenUp = done + 1;
   if (p.givenUp >= plan.length) {
-    p.pc = 'work';
     delete p.givenUp;
+    if (p.lockLost) bury(p);
+    else p.pc = 'work';
   }
+  return result;
+}
+
+function giveUpAction(s: State, p: Proc, o: ModelOptions, action: protocol.GiveUpAction | undefined): StepResult {
   const fn = `service giveUpRelaunch → giveUpPlan: ${action ?? 'nothing'}`;
   if (action === 'record') {
-    const write = guardedWrite(s, p, o, 'records the give-up in the ledger');
-    if (write.refused) return refusedWrite(fn);
+    // Refused (the lock is lost), the give-up goes on: the runtime stops the service, which still ends its
+    // give-up (`stop()` awaits it) — the child is killed and the marker written — before it exits.
+    const write = guardedWrite(s, p, o, 'records the give-up in the ledger', false);
+    if (write.refused) return { label: 'cannot record the give-up (the lock is no longer its own); gives up on', fn: `${fn} → assertWriter → writerHoldsLock` };
     s.ledger.request = null; // the gate drops its request: a late successor finds the restart is not its own
     return { label: 'records the give-up in the ledger (the gate drops its request)', fn, ...(write.violation ? { violation: write.violation } : {}) };
   }
@@ -505,9 +519,10 @@ const launchSteps: Record<string, StepFn> = {
     return { label: 'commits restart.executed', fn, ...(violation ? { violation } : {}) };
   },
   giveUp: giveUpStep,
+  // The run goes on and commits what it holds in memory (its phase; its restart_count as loaded or raised).
   work: (s, p, o) => {
     const fn = 'service → store.commit';
-    const violation = commit(s, p, o, s.ledger.count);
+    const violation = commit(s, p, o, p.count ?? s.ledger.count);
     if (violation === null) return refusedWrite(fn);
     s.ledger.request = null; // the gate's request is done
     p.pc = 'release';
@@ -696,7 +711,7 @@ const ALTERNATIVES: Partial<Record<Kind, Record<string, StepFn>>> = {
       const fn = 'takeLockAsLaunch → launchUnderLock; FirstRunProcess.openLedger → store.load; service → store.commit';
       const violation = commit(s, p, o, 0);
       if (violation === null) return refusedWrite(fn);
-      p.pc = 'release';
+      p.pc = 'work';
       return { label: 'finds no pending hand-off; loads the ledger (restart_count 0): the app runs, needs no restart, commits', fn, ...(violation ? { violation } : {}) };
     },
   },
@@ -959,7 +974,7 @@ export function appCanRunNow(s: State, options: ModelOptions): boolean {
 /** A canonical key of a state (the visited set). */
 export function stateKey(s: State): string {
   const age = (a: number | undefined) => (a === undefined ? '' : String(a));
-  const procs = s.procs.map((p) => `${p.name}.${p.pc}.${p.life[0]}${age(p.age)}.${p.token ?? ''}.${p.epoch ?? ''}.${p.sawCancelled ? 'c' : ''}${age(p.givenUp)}`).join(',');
+  const procs = s.procs.map((p) => `${p.name}.${p.pc}.${p.life[0]}${age(p.age)}.${p.token ?? ''}.${p.epoch ?? ''}.${p.sawCancelled ? 'c' : ''}${age(p.givenUp)}.${age(p.count)}${p.lockLost ? 'L' : ''}`).join(',');
   const files = Object.keys(s.files)
     .sort()
     .map((t) => {
