@@ -74,8 +74,11 @@ function tryOne(scratch, sabotage) {
       const built = run('npm', ['run', '-s', 'build'], scratch);
       if (built.status !== 0) return { caught: false, why: `the sabotaged copy does not build:\n${built.output.slice(-2000)}`, ms: Date.now() - started };
     }
-    const tested = run(process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...sabotage.tests, '--bail=1'], scratch, { FIRST_RUN_SABOTAGE: '1' });
-    const failedTests = /Tests\s+(\d+) failed/.exec(tested.output);
+    const tested = run(process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...sabotage.tests], scratch, {
+      FIRST_RUN_SABOTAGE: '1',
+      FIRST_RUN_SABOTAGE_EXPECT: (sabotage.expect ?? []).join(','),
+    });
+    const failedTests = /Tests\s+(\d+) failed/.exec(tested.output) ?? /^\s*FAIL\s/m.exec(tested.output);
     const invariants = [...new Set([...tested.output.matchAll(/VIOLATION of ([a-z-]+)/g)].map((m) => m[1]))];
     if (tested.status === 0) return { caught: false, why: 'every test passed', ms: Date.now() - started };
     if (!failedTests) return { caught: false, why: `the tests did not run (exit ${tested.status}):\n${tested.output.slice(-2000)}`, ms: Date.now() - started };
@@ -102,7 +105,9 @@ function main() {
       if (result.caught) {
         caught++;
         if (sabotage.by === 'model') for (const inv of result.invariants) refuted.add(inv);
+        const missed = (sabotage.expect ?? []).filter((inv) => !result.invariants.includes(inv));
         const what = result.invariants.length > 0 ? ` (refutes ${result.invariants.join(', ')})` : '';
+        if (missed.length > 0) console.log(`note      ${sabotage.name}: expected to refute ${missed.join(', ')} too, and did not`);
         console.log(`caught    ${sabotage.name}: ${where}${what} [${(result.ms / 1000).toFixed(1)} s]`);
       } else {
         console.log(`SURVIVED  ${sabotage.name}: ${sabotage.guard} — ${result.why} [${(result.ms / 1000).toFixed(1)} s]`);

@@ -40,6 +40,8 @@ export interface Limits {
   maxDepth?: number;
   /** Stop as soon as one of these invariants is violated (the liveness check is then skipped). */
   stopOn?: string[];
+  /** Stop once every one of these invariants is violated (the liveness check is then skipped). */
+  stopOnAll?: string[];
 }
 
 /**
@@ -99,7 +101,7 @@ export function explore(options: ModelOptions, limits: Limits = {}): Exploration
   const first = add(initialState(options.bound), -1, -1);
   const initial = stateViolation(pending[first]!);
   if (initial) report(initial, () => []);
-  const stopped = () => limits.stopOn?.some((name) => found.has(name)) === true;
+  const stopped = () => limits.stopOn?.some((name) => found.has(name)) === true || limits.stopOnAll?.every((name) => found.has(name)) === true;
   for (let at = 0; at < pending.length && !stopped(); at++) {
     const state = pending[at]!;
     pending[at] = undefined;

@@ -35,7 +35,13 @@ function firstRun(stateDir: string, persistWrites: boolean) {
     backend: tcc.view(),
     clock,
     // A persist hook that acknowledges without writing stands for any commit that did not reach the file.
-    persist: persistWrites ? (snapshot, summary) => store.commit(snapshot, summary) : async () => ({ generation: 1 }),
+    // A slow disk (as macOS's F_FULLFSYNC is): the commit lands some time after it was asked for.
+    persist: persistWrites
+      ? async (snapshot, summary) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return store.commit(snapshot, summary);
+        }
+      : async () => ({ generation: 1 }),
     readCommitted: () => {
       const onDisk = peekLedger(stateDir);
       return onDisk.kind === 'ok' ? committedGate(onDisk.envelope.snapshot) : null;
