@@ -36,8 +36,10 @@
  *    start identity* and is not its own (channel message and file must agree for the `node` strategy;
  *    the file alone, seen by `fs.watch` plus a slow poll, for `bundle`, whose successor is not our
  *    child). Then `restart.executed` is committed, the lock released, `released` sent, and it exits.
- * 4. No acceptable proof within `handoff_timeout_s`: the predecessor writes `T.cancelled`, kills its
- *    child, and verifies in place (`restart_unverified`). It never relaunches again (the gate's budget).
+ * 4. No acceptable proof within `handoff_timeout_s` (or a failed start, or the user quit): the predecessor
+ *    gives up in the order of `giveUpPlan` (src/protocol/decisions.ts) — first the ledger drops the
+ *    gate's request (committed), then its child is SIGKILLed (`node`), then `T.cancelled` is written —
+ *    and verifies in place (`restart_unverified`). It never relaunches again (the gate's budget).
  * 5. Successor, once it holds the lock: if `T.cancelled` exists, or its own wait is over (it was paused
  *    or starved past it: others have judged its proof expired and may have acted), releases and exits
  *    (`cancelled_successor`); else removes T's files and reads the ledger. It runs POST_RESTART_VERIFY

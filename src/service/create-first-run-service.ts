@@ -20,6 +20,8 @@ import { systemClock, type Clock } from '../clock.js';
 import { ServiceError } from '../errors.js';
 import { giveUpPlan, mayExecuteRelaunch, type CommittedGate, type GiveUpAction } from '../protocol/decisions.js';
 import { committedGate } from '../protocol/gate-view.js';
+import { canonicalJson } from '../ledger/canonical-json.js';
+import { orchestratorDurableProjection } from '../runtime/durable-projection.js';
 import type { FirstRunEvent, FirstRunEventType } from './events.js';
 
 /** What the relaunch gate asks the host to do once the 0 → 1 commit is durable (RS-7). */
@@ -167,18 +169,16 @@ function timerActor(clock: Clock, eventType: string) {
 }
 
 /**
- * What decides whether a snapshot needs a new commit: the persisted snapshot, except where a running
- * step is inside its polling loop and what it has invoked. A restore re-enters `running` and routes again
- * from the status (and re-arms the timebox from `remainingMs`, which is in the context), so two
- * snapshots that differ only there restore alike: a poll that reads the same status commits nothing.
+ * What decides whether a snapshot needs a new commit — the ledger's own rule, not a second one: its
+ * restart count and its durable projection (`orchestratorDurableProjection`, src/runtime/durable-projection.ts,
+ * which the runtime's ledger store skips commits by). Two snapshots with the same key restore alike, so
+ * the service does not even hand the second to `persist`; a snapshot the ledger would write always has
+ * a new key. (A running step's polling loop, per-process fields, a precheck: see that module's rules.)
  */
 export function commitKey(persisted: unknown): string {
-  const root = persisted as { children?: Record<string, { snapshot?: { value?: unknown; children?: unknown } }> };
-  const step = root?.children?.step;
-  const value = step?.snapshot?.value;
-  if (!step || typeof value !== 'object' || value === null || !('running' in value)) return JSON.stringify(persisted);
-  const normalizedStep = { ...step, snapshot: { ...step.snapshot, value: 'running', children: null } };
-  return JSON.stringify({ ...root, children: { ...root.children, step: normalizedStep } });
+  const projected = orchestratorDurableProjection(persisted);
+  const count = selectRestartCount(persisted) ?? 0;
+  return `${count}\u0000${projected === undefined ? 'nothing new' : canonicalJson(projected)}`;
 }
 
 /**

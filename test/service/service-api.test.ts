@@ -70,4 +70,15 @@ describe('commitKey: what makes a snapshot worth a commit', () => {
     expect(commitKey(a)).not.toBe(commitKey(b));
     expect(commitKey({ ...a, value: 'DECISION' })).not.toBe(commitKey(a));
   });
+
+  it("should follow the ledger's rule (its durable projection), not a second one", () => {
+    // Per-process fields (a new boot id) and a precheck add nothing a later launch needs: the ledger skips
+    // them, so the service does not hand them to persist.
+    const a = snapshot('pollWait', {}) as ReturnType<typeof snapshot> & { context: Record<string, unknown> };
+    expect(commitKey({ ...a, context: { ...a.context, bootId: 'boot-1' } })).toBe(commitKey({ ...a, context: { ...a.context, bootId: 'boot-2' } }));
+    expect(commitKey({ ...a, value: 'PRECHECK', context: { x: 1 } })).toBe(commitKey({ ...a, value: 'PRECHECK', context: { x: 2 } }));
+    // The restart count always counts, whatever the projection says.
+    const gate = (count: number) => ({ ...a, value: 'PRECHECK', children: { ...a.children, relaunchGate: { snapshot: { context: { restartCount: count } } } } });
+    expect(commitKey(gate(1))).not.toBe(commitKey(gate(0)));
+  });
 });
