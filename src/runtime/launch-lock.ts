@@ -9,8 +9,15 @@ import { monotonicClock } from '../clock-monotonic.js';
 import { LockAcquisitionError } from '../errors.js';
 import { beginSuccession, ensureHandoffDir, successorWaitMs, sweepAndFindPending, type HandoffRole, type PendingHandoff } from '../handoff/index.js';
 import { acquireInstanceLock, tryAcquireInstanceLock, type InstanceLockHandle } from '../lock/index.js';
-import type { SuccessorInfo } from './run-first-run.js';
 import { launchUnderLock, successorUnderLock } from '../protocol/decisions.js';
+
+/** Set when this process was started by a relaunch. */
+export interface SuccessorInfo {
+  /** PID of the process that started us. */
+  predecessorPid: number;
+  /** The one-time token of the hand-off. */
+  token: string;
+}
 
 /** What the lock step needs from the runtime. */
 export interface LaunchLockContext {

@@ -29,7 +29,7 @@ import type { FirstRunService, SettledResult } from '../service/create-first-run
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
 import { successorOwnsLedger } from '../protocol/decisions.js';
 import { committedGate, gateLastKind, gateLedgerView } from '../protocol/gate-view.js';
-import { takeLockAsLaunch, takeLockAsSuccessor, type LaunchLock } from './launch-lock.js';
+import { takeLockAsLaunch, takeLockAsSuccessor, type LaunchLock, type SuccessorInfo } from './launch-lock.js';
 import { createLegacyFlags } from './legacy-flags.js';
 import { assertStrategyAvailable, createProcessRelauncher, mayRelaunch, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { createRuntimeRecorder } from './runtime-recorder.js';
@@ -39,13 +39,8 @@ import { noteMachinesLoading, noteWarmSettled } from './machines-loaded.js';
 import { warmLaunchEvents, warmLedgerView, type WarmLedgerView } from './warm-start.js';
 import { readEveryStatus, type PermissionBackend } from '../backend/permission-backend.js';
 
-/** Set when this process was started by a relaunch. */
-export interface SuccessorInfo {
-  /** PID of the process that started us. */
-  predecessorPid: number;
-  /** The one-time token of the hand-off. */
-  token: string;
-}
+/** Set when this process was started by a relaunch (defined beside the lock step that uses it). */
+export type { SuccessorInfo } from './launch-lock.js';
 
 export interface RunFirstRunOptions {
   /** The state dir: ledger, journal, lock, flags. Created 0700 when missing. */
