@@ -389,12 +389,15 @@ const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
 };
 
-/** The statechart SVG of every machine, by machine id, generated from the package's machines. */
-async function loadSvgs(): Promise<Map<string, () => string>> {
+/**
+ * The statechart SVG of every machine, by machine id, generated from the package's machines on the
+ * first request for it (ELK loads then, not when the viewer starts).
+ */
+async function loadSvgs(): Promise<Map<string, () => Promise<string>>> {
   const [{ machines }, { machineToSvg }] = await Promise.all([import('../../machines/index.js'), import('../statecharts/index.js')]);
-  const svgs = new Map<string, () => string>();
+  const svgs = new Map<string, () => Promise<string>>();
   for (const machine of Object.values(machines)) {
-    let cached: string | undefined;
+    let cached: Promise<string> | undefined;
     svgs.set(machine.id, () => (cached ??= machineToSvg(machine)));
   }
   return svgs;
@@ -513,7 +516,12 @@ export async function startViewerServer(options: ViewerServerOptions = {}): Prom
       if (svgMatch) {
         const render = svgs.get(svgMatch[1]!);
         if (!render) send(res, 404, 'text/plain; charset=utf-8', `No machine \`${svgMatch[1]}\`.\n`);
-        else send(res, 200, 'image/svg+xml; charset=utf-8', render());
+        else {
+          render().then(
+            (svg) => send(res, 200, 'image/svg+xml; charset=utf-8', svg),
+            (error: unknown) => send(res, 500, 'text/plain; charset=utf-8', `Internal error: ${error instanceof Error ? error.message : String(error)}\n`),
+          );
+        }
         return;
       }
       if (path === '/events') {
