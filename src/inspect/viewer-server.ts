@@ -14,7 +14,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { packageRoot } from './package-root.js';
-import { LIMITS, parseMessage, type Primitive, type ViewerMessage } from './protocol.js';
+import { LIMITS, parseMessage, type Primitive, type TakenTransition, type ViewerMessage } from './protocol.js';
 
 /** Options of {@link startViewerServer}. */
 export interface ViewerServerOptions {
@@ -60,6 +60,8 @@ export interface ActorRecord {
   summary: Record<string, Primitive>;
   /** Type of the event that led to this state. */
   event: string;
+  /** The transitions of the last macrostep that took any (kept across a stop or an ignored event). */
+  transitions: TakenTransition[];
   updatedAt: number;
 }
 
@@ -248,6 +250,7 @@ export class ViewerStore {
               active: [],
               summary: {},
               event: '',
+              transitions: [],
               updatedAt: message.t,
               ...(message.actor.systemId ? { systemId: message.actor.systemId } : {}),
               ...(message.actor.parent ? { parent: message.actor.parent } : {}),
@@ -260,6 +263,7 @@ export class ViewerStore {
             actor.active = message.active;
             actor.summary = message.summary;
             actor.event = message.event;
+            if (message.transitions !== undefined && message.transitions.length > 0) actor.transitions = message.transitions;
             actor.updatedAt = message.t;
             if (!message.micro) {
               this.addLog({ ...base, kind: 'snapshot', type: valueText(message.value), actor: actor.name, text: `${actor.name} → ${valueText(message.value)}${message.status !== 'active' ? ` (${message.status})` : ''}${message.event ? `  ⟵ ${message.event}` : ''}` }, log);

@@ -59,6 +59,8 @@ export interface SvgBox {
   headerH: number;
   /** Text lines in the box header (the first is the name). */
   lines: string[];
+  /** The self-transitions, whose `↻` lines end {@link lines}, in the same order. */
+  self: ChartTransition[];
 }
 
 /** A point of a polyline. */
@@ -183,10 +185,14 @@ export function isSelfTransition(t: ChartTransition): boolean {
   return t.internal || (t.targets.length === 1 && t.targets[0] === t.source);
 }
 
+/** The transitions of a state drawn inside its box. */
+export function selfTransitionsOf(state: ChartState, model: ChartModel): ChartTransition[] {
+  return model.transitions.filter((t) => t.source === state.id && isSelfTransition(t));
+}
+
 /** The lines of a state's box: its {@link stateLabelLines}, then `↻ label` per self-transition. */
 export function boxLines(state: ChartState, model: ChartModel): string[] {
-  const self = model.transitions.filter((t) => t.source === state.id && isSelfTransition(t)).map((t) => `\u21bb ${transitionLabel(t)}`);
-  return [...stateLabelLines(state), ...self];
+  return [...stateLabelLines(state), ...selfTransitionsOf(state, model).map((t) => `\u21bb ${transitionLabel(t)}`)];
 }
 
 /** One arrow before layout: the transitions from `source` to `target`. */
@@ -461,7 +467,7 @@ export function fromElkGraph(model: ChartModel, graph: ElkGraphNode): SvgLayout 
     const lines = boxLines(state, model);
     const headerH = state.children.length === 0 ? round(n.height) : headerSize(state, lines).height;
     const w = state === model.root ? rootWidth : n.width;
-    layout.boxes.push({ id: state.id, type: state.type, region: regions.has(state.id), x: at(n.x), y: at(n.y), w: round(w), h: round(n.height), headerH, lines });
+    layout.boxes.push({ id: state.id, type: state.type, region: regions.has(state.id), x: at(n.x), y: at(n.y), w: round(w), h: round(n.height), headerH, lines, self: selfTransitionsOf(state, model) });
     for (const [suffix, kind] of [[INITIAL_SUFFIX, 'initial'], [ANCHOR_SUFFIX, 'anchor']] as const) {
       if (!placed.has(state.id + suffix)) continue;
       const m = need(state.id + suffix);

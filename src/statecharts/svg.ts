@@ -12,9 +12,10 @@
  *   (`EVENT [guard] / actions`, like the Mermaid output); an arrow standing only for `always` / `after`
  *   transitions is dashed.
  *
- * The SVG carries what the live viewer needs to highlight the machine's state on this very picture:
- * `data-state` on every state, `data-source` / `data-target` on every arrow and `data-event` (the
- * XState event type) on every label line.
+ * The SVG carries what the live viewer needs to highlight the machine's state and its last transition
+ * on this very picture: `data-state` on every state, `data-source` / `data-target` / `data-events` on
+ * every arrow, `data-event` (the XState event type) on every transition's text, in a label or a `↻`
+ * line, and an orange arrowhead (`#arrow-last`) for the arrow taken last.
  */
 import type { AnyStateMachine } from 'xstate';
 import { LABEL_PAD, layoutStatechart, LINE_H, PAD, SVG_FONT_SIZE, transitionLabelLines, type LabelRun, type SvgEdge, type SvgLayout, type SvgPoint } from './layout.js';
@@ -94,7 +95,6 @@ function isDelayed(t: ChartTransition): boolean {
 }
 
 function renderEdge(e: SvgEdge): string[] {
-  const n = round;
   const dashed = e.transitions.every(isDelayed) ? ' stroke-dasharray="5 4"' : '';
   const events = [...new Set(e.transitions.map((t) => t.eventType))].join(' ');
   return [
@@ -116,6 +116,10 @@ function renderLabel(e: SvgEdge): string[] {
   return out;
 }
 
+function marker(id: string, fill: string): string {
+  return `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="${fill}"/></marker>`;
+}
+
 /** Renders a computed layout to SVG text. */
 export function renderSvg(layout: SvgLayout, title: string): string {
   const n = round;
@@ -123,7 +127,8 @@ export function renderSvg(layout: SvgLayout, title: string): string {
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${n(layout.width)}" height="${n(layout.height)}" viewBox="0 0 ${n(layout.width)} ${n(layout.height)}" font-family="${FONT}" font-size="${SVG_FONT_SIZE}">`,
     `<title>${escapeXml(title)}</title>`,
-    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#5b6b7f"/></marker></defs>',
+    // `arrow-last`: the live viewer's arrowhead for the last transition taken.
+    `<defs>${marker('arrow', '#5b6b7f')}${marker('arrow-last', '#e08a00')}</defs>`,
     `<rect x="0" y="0" width="${n(layout.width)}" height="${n(layout.height)}" fill="#ffffff"/>`,
   );
   for (const b of layout.boxes) {
@@ -136,8 +141,10 @@ export function renderSvg(layout: SvgLayout, title: string): string {
       out.push(`<rect x="${n(b.x + 3)}" y="${n(b.y + 3)}" width="${n(b.w - 6)}" height="${n(b.h - 6)}" rx="6" fill="none" stroke="#7d8ea3" stroke-width="1"/>`);
       out.push(`<circle cx="${n(b.x + b.w - 16)}" cy="${n(b.y + 16)}" r="6" fill="none" stroke="#222"/><circle cx="${n(b.x + b.w - 16)}" cy="${n(b.y + 16)}" r="3.5" fill="#222"/>`);
     }
+    const firstSelf = b.lines.length - b.self.length;
     b.lines.forEach((line, i) => {
-      const attrs = i === 0 ? ' font-weight="bold" fill="#111"' : ' fill="#3b4654"';
+      const self = b.self[i - firstSelf];
+      const attrs = i === 0 ? ' font-weight="bold" fill="#111"' : self ? ` class="self" data-event="${escapeXml(self.eventType)}" fill="#3b4654"` : ' fill="#3b4654"';
       out.push(`<text x="${n(b.x + PAD)}" y="${n(b.y + PAD + (i + 1) * LINE_H - 5)}"${attrs}>${escapeXml(line)}</text>`);
     });
     out.push('</g>');
