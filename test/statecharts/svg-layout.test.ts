@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.js';
 import { statechartMachines } from '../../src/cli/commands/statecharts.js';
 import { buildChartModel, layoutStatechart, machineToSvg, type ChartModel, type SvgLayout } from '../../src/statecharts/index.js';
-import { siblingRanks, toElkGraph, type ElkGraphNode } from '../../src/statecharts/layout.js';
+import { orthogonalize, runText, siblingRanks, toElkGraph, transitionLabelLines, type ElkGraphNode } from '../../src/statecharts/layout.js';
 import { kitchenSinkMachine } from './fixtures/kitchen-sink.machine.js';
 import { checkChartGeometry, geometryCounts, parseChartSvg, type GeometryReport } from './svg-geometry.js';
 
@@ -142,6 +142,34 @@ describe('the ELK layout', () => {
         expect(p.x === q.x || p.y === q.y, `${e.id} segment ${i}`).toBe(true);
       }
     }
+  });
+
+  it('should straighten the jogs where the sections of an arrow meet, keeping real bends', () => {
+    // ELK's sections of an arrow leaving a container meet half a pixel apart.
+    expect(
+      orthogonalize([
+        { x: 100.5, y: 10 },
+        { x: 101, y: 40 },
+        { x: 101, y: 50 },
+        { x: 200, y: 50 },
+        { x: 200, y: 50 },
+        { x: 200, y: 80 },
+        { x: 200, y: 120 },
+      ]),
+    ).toEqual([
+      { x: 101, y: 10 },
+      { x: 101, y: 50 },
+      { x: 200, y: 50 },
+      { x: 200, y: 120 },
+    ]);
+  });
+
+  it('should put the actions of a long label on a line of their own', () => {
+    const model = buildChartModel(machines.orchestrator);
+    const lines = (source: string, trigger: string) =>
+      transitionLabelLines(model.transitions.find((t) => t.source === source && t.trigger === trigger)!).map(runText);
+    expect(lines('orchestrator.PIPELINE.step', 'done(step)')).toEqual(['done(step) / recordStepResult']);
+    expect(lines('orchestrator.PRECHECK', 'done(precheck)')).toEqual(['done(precheck) [isAllGranted]', '  / recordStatuses, assign']);
   });
 
   it('should declare each edge in the lowest common ancestor of its ends, and a container-to-descendant arrow from its anchor', () => {
