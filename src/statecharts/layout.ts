@@ -171,7 +171,6 @@ export const ELK_OPTIONS: Readonly<Record<string, string>> = {
   // A node may move for its ports to line up: straight arrows (relaunch gate: 14 bends instead of 34).
   'elk.layered.nodePlacement.networkSimplex.nodeFlexibility.default': 'PORT_POSITION',
   'elk.layered.edgeLabels.sideSelection': 'SMART_DOWN',
-  'elk.edgeLabels.inline': 'true',
   'elk.spacing.nodeNode': '28',
   'elk.layered.spacing.nodeNodeBetweenLayers': '28',
   'elk.spacing.edgeNode': '18',
@@ -306,85 +305,87 @@ export function siblingRanks(model: ChartModel): Map<string, number> {
   return rank;
 }
 
+/** Where an arrow is attached in the ELK graph. */
+interface ArrowEnds {
+  edge: PlannedEdge;
+  /** ELK node ids of its ends: the states, or a container's anchor. */
+  source: string;
+  target: string;
+  /** The node the edge is declared in (the lowest common ancestor); `undefined`: the root graph. */
+  container: string | undefined;
+  /** The container whose anchor it starts or ends at, if any. */
+  anchor: string | undefined;
+  /** Forward in reading order between the children of `container`. */
+  forward: boolean;
+}
+
+/**
+ * An arrow's ends in the ELK graph: a transition between a container and one of its descendants runs
+ * from (or to) the container's anchor, declared in the container; any other in the lowest common
+ * ancestor of its states, as ELK expects.
+ */
+function arrowEnds(edge: PlannedEdge, index: Map<string, ChartState>, ranks: Map<string, number>): ArrowEnds {
+  const isAncestor = (a: string, b: string): boolean => ancestorsOf(b, index).includes(a);
+  if (isAncestor(edge.source, edge.target)) {
+    return { edge, source: edge.source + ANCHOR_SUFFIX, target: edge.target, container: edge.source, anchor: edge.source, forward: true };
+  }
+  if (isAncestor(edge.target, edge.source)) {
+    return { edge, source: edge.source, target: edge.target + ANCHOR_SUFFIX, container: edge.target, anchor: edge.target, forward: false };
+  }
+  const targetChain = new Set(ancestorsOf(edge.target, index));
+  const container = ancestorsOf(edge.source, index).find((id) => targetChain.has(id));
+  // The children of the container that hold each end.
+  const [a, b] = [edge.source, edge.target].map((id) => [id, ...ancestorsOf(id, index)].find((x) => index.get(x)?.parent === container));
+  const forward = a !== undefined && b !== undefined && (ranks.get(a) ?? 0) < (ranks.get(b) ?? 0);
+  return { edge, source: edge.source, target: edge.target, container, anchor: undefined, forward };
+}
+
+/** A state's ELK node: a leaf sized by its text; a container with its header as top padding, its initial dot, its anchor, its children. */
+function stateNode(state: ChartState, model: ChartModel, anchors: ReadonlySet<string>, nodes: Map<string, ElkGraphNode>): ElkGraphNode {
+  const header = headerSize(state, boxLines(state, model));
+  const node: ElkGraphNode = { id: state.id };
+  nodes.set(state.id, node);
+  if (state.children.length === 0) return Object.assign(node, header);
+  node.layoutOptions = { 'elk.padding': `[top=${header.height + 8},left=${CONTAINER_PAD},bottom=${CONTAINER_PAD},right=${CONTAINER_PAD}]` };
+  // Wide enough for the header. (ELK squares the root graph given a minimum size: the root is widened after.)
+  if (state.parent !== undefined) {
+    node.layoutOptions['elk.nodeSize.constraints'] = 'MINIMUM_SIZE';
+    node.layoutOptions['elk.nodeSize.minimum'] = `(${header.width},${header.height + 2 * CONTAINER_PAD})`;
+  }
+  node.children = [];
+  node.edges = [];
+  if (state.initial !== undefined) {
+    node.children.push({ id: state.id + INITIAL_SUFFIX, width: DOT, height: DOT, layoutOptions: { 'elk.layered.layering.layerConstraint': 'FIRST' } });
+    node.edges.push({ id: `${state.id}${INITIAL_SUFFIX}>`, sources: [state.id + INITIAL_SUFFIX], targets: [state.initial], layoutOptions: { ...FORWARD } });
+  }
+  if (anchors.has(state.id)) node.children.push({ id: state.id + ANCHOR_SUFFIX, width: DOT, height: DOT });
+  for (const child of state.children) node.children.push(stateNode(child, model, anchors, nodes));
+  return node;
+}
+
 /**
  * The ELK graph of a model. Nodes have the ids of the states (plus `<id>#initial` for an initial dot
- * and `<id>#anchor` for a container's anchor); each edge is declared in the lowest common ancestor
- * of its ends, as ELK expects.
+ * and `<id>#anchor` for a container's anchor); the machine's root is ELK's root graph, which carries
+ * the options of the run ({@link ELK_OPTIONS}).
  */
 export function toElkGraph(model: ChartModel): ElkGraphNode {
   const index = indexStates(model);
-  const edges = planEdges(model);
   const ranks = siblingRanks(model);
-  // A transition between a container and one of its descendants runs from/to the container's anchor.
-  const isAncestor = (a: string, b: string): boolean => ancestorsOf(b, index).includes(a);
-  const anchored = new Set<string>();
-  const ends = edges.map((edge) => {
-    let source = edge.source;
-    let target = edge.target;
-    let container: string | undefined;
-    if (isAncestor(edge.source, edge.target)) {
-      container = edge.source;
-      source = edge.source + ANCHOR_SUFFIX;
-    } else if (isAncestor(edge.target, edge.source)) {
-      container = edge.target;
-      target = edge.target + ANCHOR_SUFFIX;
-    } else {
-      // The lowest common ancestor of both ends, which ELK wants the edge declared in.
-      const targetChain = new Set(ancestorsOf(edge.target, index));
-      container = ancestorsOf(edge.source, index).find((id) => targetChain.has(id));
-    }
-    if (source !== edge.source || target !== edge.target) anchored.add(container as string);
-    // Forward in reading order (between the children of the container holding the arrow): ELK should
-    // rather reverse another edge of a cycle than this one.
-    const forward = container === undefined ? false : (() => {
-      const [a, b] = [edge.source, edge.target].map((id) => [id, ...ancestorsOf(id, index)].find((x) => index.get(x)?.parent === container));
-      return a !== undefined && b !== undefined && (ranks.get(a) ?? 0) < (ranks.get(b) ?? 0);
-    })();
-    return { edge, source, target, container, forward };
-  });
+  const arrows = planEdges(model).map((edge) => arrowEnds(edge, index, ranks));
   const nodes = new Map<string, ElkGraphNode>();
-
-  const build = (state: ChartState): ElkGraphNode => {
-    const lines = boxLines(state, model);
-    const header = headerSize(state, lines);
-    const node: ElkGraphNode = { id: state.id };
-    nodes.set(state.id, node);
-    if (state.children.length === 0) {
-      node.width = header.width;
-      node.height = header.height;
-      return node;
-    }
-    node.layoutOptions = { 'elk.padding': `[top=${header.height + 8},left=${CONTAINER_PAD},bottom=${CONTAINER_PAD},right=${CONTAINER_PAD}]` };
-    // Wide enough for the header. (ELK squares the root graph given a minimum size: the root is widened after.)
-    if (state.parent !== undefined) {
-      node.layoutOptions['elk.nodeSize.constraints'] = 'MINIMUM_SIZE';
-      node.layoutOptions['elk.nodeSize.minimum'] = `(${header.width},${header.height + 2 * CONTAINER_PAD})`;
-    }
-    node.children = [];
-    node.edges = [];
-    if (state.initial !== undefined) {
-      node.children.push({ id: state.id + INITIAL_SUFFIX, width: DOT, height: DOT, layoutOptions: { 'elk.layered.layering.layerConstraint': 'FIRST' } });
-      node.edges.push({ id: `${state.id}${INITIAL_SUFFIX}>`, sources: [state.id + INITIAL_SUFFIX], targets: [state.initial], layoutOptions: { ...FORWARD } });
-    }
-    if (anchored.has(state.id)) node.children.push({ id: state.id + ANCHOR_SUFFIX, width: DOT, height: DOT });
-    for (const child of state.children) node.children.push(build(child));
-    return node;
-  };
-  const root = build(model.root);
-
-  for (const { edge, source, target, container, forward } of ends) {
-    const lines = edge.transitions.map((t) => transitionLabel(t));
+  const root = stateNode(model.root, model, new Set(arrows.flatMap((a) => (a.anchor === undefined ? [] : [a.anchor]))), nodes);
+  for (const { edge, source, target, container, forward } of arrows) {
     const size = labelSize(edge.transitions);
-    const holder = container === undefined ? undefined : nodes.get(container);
-    (holder?.edges ?? (root.edges ??= [])).push({
+    const text = edge.transitions.map((t) => transitionLabel(t)).join('\n');
+    const holder = (container === undefined ? undefined : nodes.get(container)) ?? root;
+    (holder.edges ??= []).push({
       id: edge.id,
       sources: [source],
       targets: [target],
       ...(forward ? { layoutOptions: { ...FORWARD } } : {}),
-      labels: [{ id: `${edge.id}.label`, text: lines.join('\n'), width: size.width, height: size.height, layoutOptions: { 'elk.edgeLabels.placement': 'CENTER', 'elk.edgeLabels.inline': 'true' } }],
+      labels: [{ id: `${edge.id}.label`, text, ...size, layoutOptions: { 'elk.edgeLabels.placement': 'CENTER', 'elk.edgeLabels.inline': 'true' } }],
     });
   }
-  // The machine's root is ELK's root graph: the options of the run are read from it.
   root.layoutOptions = { ...ELK_OPTIONS, ...root.layoutOptions };
   return root;
 }
