@@ -144,6 +144,16 @@ describe('the ELK layout', () => {
     }
   });
 
+  it('should give each machine the same SVG whatever was laid out before it in the process', async () => {
+    // ELK is one shared instance: state it kept from a layout (identity hash codes, say) must not leak
+    // into the next one. (Across processes, `statecharts --check` of the committed files checks it.)
+    const names = Object.keys(machines) as (keyof typeof machines)[];
+    const forward = new Map<string, string>();
+    for (const name of names) forward.set(name, await machineToSvg(machines[name]));
+    await machineToSvg(kitchenSinkMachine);
+    for (const name of [...names].reverse()) expect(await machineToSvg(machines[name]), name).toBe(forward.get(name));
+  });
+
   it('should straighten the jogs where the sections of an arrow meet, keeping real bends', () => {
     // ELK's sections of an arrow leaving a container meet half a pixel apart.
     expect(
