@@ -138,6 +138,12 @@ describe('offline viewer in chromium', () => {
     expect(last.arrows.at(-1)).toBe('orchestrator.POST_RESTART_VERIFY.settling>orchestrator.COMPLETED');
     expect(last.labels).toBe(last.arrows.length);
     expect(last.lines).toContain('');
+    // A targetless transition is its state's `↻` line: the successor's relaunch gate last took
+    // `runtime.booted` in idle (recordBoot, no state change).
+    const gateLines = (await page.evaluate(
+      `[...document.querySelectorAll('article[data-actor="relaunchGate"] text.last')].map((t) => t.closest('g.state').dataset.state + ' ' + t.dataset.event)`,
+    )) as string[];
+    expect(gateLines).toEqual(['relaunchGate.idle runtime.booted']);
     expect(pageErrors).toEqual([]);
 
     // 5. The screenshot for the docs.
