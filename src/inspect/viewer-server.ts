@@ -521,10 +521,14 @@ export async function startViewerServer(options: ViewerServerOptions = {}): Prom
         const render = svgs.get(svgMatch[1]!);
         if (!render) send(res, 404, 'text/plain; charset=utf-8', `No machine \`${svgMatch[1]}\`.\n`);
         else {
-          render().then(
-            (svg) => send(res, 200, 'image/svg+xml; charset=utf-8', svg),
-            (error: unknown) => send(res, 500, 'text/plain; charset=utf-8', `Internal error: ${error instanceof Error ? error.message : String(error)}\n`),
-          );
+          // Generated on the first request (ELK's layout is asynchronous); the request's try/catch
+          // cannot see this far, so a failure to answer ends the response here.
+          render()
+            .then(
+              (svg) => send(res, 200, 'image/svg+xml; charset=utf-8', svg),
+              (error: unknown) => send(res, 500, 'text/plain; charset=utf-8', `Internal error: ${error instanceof Error ? error.message : String(error)}\n`),
+            )
+            .catch(() => res.destroy());
         }
         return;
       }
