@@ -390,7 +390,8 @@ export function toElkGraph(model: ChartModel): ElkGraphNode {
   return root;
 }
 
-function round(n: number): number {
+/** A coordinate as drawn: rounded to 0.1 px. */
+export function round(n: number): number {
   return Math.round(n * 10) / 10;
 }
 

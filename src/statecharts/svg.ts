@@ -18,7 +18,7 @@
  * line, and an orange arrowhead (`#arrow-last`) for the arrow taken last.
  */
 import type { AnyStateMachine } from 'xstate';
-import { LABEL_PAD, layoutStatechart, LINE_H, PAD, SVG_FONT_SIZE, transitionLabelLines, type LabelRun, type SvgEdge, type SvgLayout, type SvgPoint } from './layout.js';
+import { LABEL_PAD, layoutStatechart, LINE_H, PAD, round, SVG_FONT_SIZE, transitionLabelLines, type LabelRun, type SvgEdge, type SvgLayout, type SvgPoint } from './layout.js';
 import { buildChartModel, type ChartModel, type ChartTransition } from './model.js';
 
 export {
@@ -37,10 +37,6 @@ export {
 const FONT = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace";
 /** Radius of the rounded corners of an arrow. */
 const CORNER = 6;
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
-}
 
 /** Escapes text for SVG element content and attribute values. */
 export function escapeXml(text: string): string {
