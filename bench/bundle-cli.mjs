@@ -19,6 +19,8 @@
  *   the packaged tarball must not ship a second copy of xstate (issue 11), and an embedding app shares
  *   the one in `node_modules`. It is `require`d at run time (its CommonJS build, the same code its ESM
  *   entry wraps); what that costs is measured by the benchmark (`warm_launch_xstate_load`).
+ * - **elkjs is not bundled** either: its 1.6 MB would be read and compiled by every launch, for the
+ *   statechart layout only `first-run statecharts` and the viewer's SVGs use (a lazy `import()`).
  *
  * Opt out at run time with `FIRST_RUN_NO_BUNDLE=1`.
  */
@@ -35,7 +37,7 @@ const outdir = path.join(dist, 'cli-bundle');
 /** The one output file (its name is what `bin/first-run.js` loads). */
 const BUNDLE_NAME = 'first-run.cjs';
 
-const EXTERNAL = ['xstate', 'xstate/*', 'node-mac-permissions', '@statelyai/inspect', 'playwright-core'];
+const EXTERNAL = ['xstate', 'xstate/*', 'node-mac-permissions', '@statelyai/inspect', 'playwright-core', 'elkjs', 'elkjs/*'];
 
 /**
  * Built-ins loaded on first use instead of at start-up: a module of the launch path that imports

@@ -11,7 +11,8 @@
  * - `actor`    — an actor was created (`actor`: its key, name, machine id, parent);
  * - `snapshot` — an actor's state (`value`, `status`, the triggering event type, `micro` for a
  *                transient microstep, `active`: the XState ids of its active state nodes, `summary`:
- *                the primitive fields of its context);
+ *                the primitive fields of its context, `transitions`: the transitions the macrostep
+ *                took, in order — what the page highlights on the statechart);
  * - `event`    — an event was delivered to an actor (its type and primitive fields);
  * - `contract` — an event of the product's contract (`permissions.*`, `restart.*`, `ledger.committed`, …);
  * - `dropped`  — the sender's buffer overflowed and this many messages were dropped;
@@ -54,6 +55,13 @@ interface Envelope<K extends MessageKind> {
   t: number;
 }
 
+/** One transition an actor took: XState ids of its source and targets (none: targetless), its event type (`''` for `always`). */
+export interface TakenTransition {
+  source: string;
+  targets: string[];
+  event: string;
+}
+
 /** Every message of the protocol. */
 export type ViewerMessage =
   | (Envelope<'hello'> & { startedAt: number; argv?: string[] })
@@ -66,6 +74,8 @@ export type ViewerMessage =
       micro?: boolean;
       active: string[];
       summary: Record<string, Primitive>;
+      /** On a macrostep's snapshot (not `micro`): the transitions it took; absent or empty when none. */
+      transitions?: TakenTransition[];
     })
   | (Envelope<'event'> & { actor: ActorInfo; event: Record<string, Primitive> & { type: string }; source?: string })
   | (Envelope<'contract'> & { event: Record<string, unknown> & { type: string } })
@@ -82,6 +92,8 @@ export const LIMITS = {
   maxFields: 12,
   /** Most active state ids kept per snapshot. */
   maxActive: 64,
+  /** Most transitions kept per snapshot. */
+  maxTransitions: 32,
 } as const;
 
 /** Keeps the primitive fields of an object (strings cut to {@link LIMITS.maxString}). */
@@ -132,6 +144,21 @@ function parseActor(v: unknown): ActorInfo | undefined {
   if (systemId !== undefined) actor.systemId = systemId;
   if (parent !== undefined) actor.parent = parent;
   return actor;
+}
+
+/** The valid entries of a snapshot's `transitions`, bounded. */
+export function parseTransitions(v: unknown): TakenTransition[] {
+  if (!Array.isArray(v)) return [];
+  const out: TakenTransition[] = [];
+  for (const item of v.slice(0, LIMITS.maxTransitions)) {
+    if (typeof item !== 'object' || item === null) continue;
+    const o = item as Record<string, unknown>;
+    const source = str(o.source, 200);
+    if (source === undefined || typeof o.event !== 'string' || !Array.isArray(o.targets)) continue;
+    const targets = o.targets.filter((t): t is string => typeof t === 'string' && t.length > 0).slice(0, 16).map((t) => t.slice(0, 200));
+    out.push({ source, targets, event: o.event.slice(0, 200) });
+  }
+  return out;
 }
 
 /** Cuts a JSON value to a bounded size (depth 6, 50 keys per object) — for state values. */
@@ -187,6 +214,7 @@ export function parseMessage(input: unknown): ViewerMessage | null {
         ...(o.micro === true ? { micro: true } : {}),
         active,
         summary: primitiveFields(o.summary),
+        ...(Array.isArray(o.transitions) ? { transitions: parseTransitions(o.transitions) } : {}),
       };
     }
     case 'event': {

@@ -16,7 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { InspectionEvent } from 'xstate';
 import { UsageError } from '../errors.js';
-import { activeStateIds, primitiveFields, PROTOCOL_VERSION, type ActorInfo, type ViewerMessage } from './protocol.js';
+import { activeStateIds, LIMITS, primitiveFields, PROTOCOL_VERSION, type ActorInfo, type TakenTransition, type ViewerMessage } from './protocol.js';
 
 /** Options of {@link createViewerClient}. */
 export interface ViewerClientOptions {
@@ -150,6 +150,8 @@ export function createViewerClient(options: ViewerClientOptions): ViewerClient {
   let warned = false;
   let idleWaiters: (() => void)[] = [];
   const actorInfo = new WeakMap<object, ActorInfo>();
+  // The transitions of each actor's macrostep under way (its microsteps'), sent with its snapshot.
+  const taking = new WeakMap<object, TakenTransition[]>();
 
   const warn = (message: string) => {
     if (warned) return;
@@ -300,6 +302,18 @@ export function createViewerClient(options: ViewerClientOptions): ViewerClient {
     return info;
   }
 
+  /** Adds a microstep's transitions to its actor's macrostep (bounded), read structurally. */
+  function noteTransitions(ref: object, transitions: unknown): void {
+    if (!Array.isArray(transitions) || transitions.length === 0) return;
+    const list = taking.get(ref) ?? [];
+    for (const t of transitions as { source?: { id?: unknown }; target?: readonly { id?: unknown }[]; eventType?: unknown }[]) {
+      if (list.length >= LIMITS.maxTransitions || typeof t.source?.id !== 'string') continue;
+      const targets = (t.target ?? []).map((n) => n.id).filter((id): id is string => typeof id === 'string');
+      list.push({ source: t.source.id, targets, event: typeof t.eventType === 'string' ? t.eventType : '' });
+    }
+    taking.set(ref, list);
+  }
+
   function snapshotBody(ref: object, snapshot: unknown, eventType: string, micro: boolean): Body<'snapshot'> | null {
     const info = describe(ref);
     if (info.machine === null) return null;
@@ -330,10 +344,13 @@ export function createViewerClient(options: ViewerClientOptions): ViewerClient {
             break;
           case '@xstate.snapshot': {
             const body = snapshotBody(event.actorRef, event.snapshot, event.event.type, false);
-            if (body) push('snapshot', body);
+            const transitions = taking.get(event.actorRef);
+            taking.delete(event.actorRef);
+            if (body) push('snapshot', transitions ? { ...body, transitions } : body);
             break;
           }
           case '@xstate.microstep': {
+            noteTransitions(event.actorRef, (event as { _transitions?: unknown })._transitions);
             if (!microsteps) break;
             const body = snapshotBody(event.actorRef, event.snapshot, event.event.type, true);
             if (body) push('snapshot', body);

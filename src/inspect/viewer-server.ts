@@ -14,7 +14,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { packageRoot } from './package-root.js';
-import { LIMITS, parseMessage, type Primitive, type ViewerMessage } from './protocol.js';
+import { LIMITS, parseMessage, type Primitive, type TakenTransition, type ViewerMessage } from './protocol.js';
 
 /** Options of {@link startViewerServer}. */
 export interface ViewerServerOptions {
@@ -60,6 +60,8 @@ export interface ActorRecord {
   summary: Record<string, Primitive>;
   /** Type of the event that led to this state. */
   event: string;
+  /** The transitions of the last macrostep that took any (kept across a stop or an ignored event). */
+  transitions: TakenTransition[];
   updatedAt: number;
 }
 
@@ -248,6 +250,7 @@ export class ViewerStore {
               active: [],
               summary: {},
               event: '',
+              transitions: [],
               updatedAt: message.t,
               ...(message.actor.systemId ? { systemId: message.actor.systemId } : {}),
               ...(message.actor.parent ? { parent: message.actor.parent } : {}),
@@ -260,6 +263,7 @@ export class ViewerStore {
             actor.active = message.active;
             actor.summary = message.summary;
             actor.event = message.event;
+            if (message.transitions !== undefined && message.transitions.length > 0) actor.transitions = message.transitions;
             actor.updatedAt = message.t;
             if (!message.micro) {
               this.addLog({ ...base, kind: 'snapshot', type: valueText(message.value), actor: actor.name, text: `${actor.name} → ${valueText(message.value)}${message.status !== 'active' ? ` (${message.status})` : ''}${message.event ? `  ⟵ ${message.event}` : ''}` }, log);
@@ -389,12 +393,15 @@ const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
 };
 
-/** The statechart SVG of every machine, by machine id, generated from the package's machines. */
-async function loadSvgs(): Promise<Map<string, () => string>> {
+/**
+ * The statechart SVG of every machine, by machine id, generated from the package's machines on the
+ * first request for it (ELK loads then, not when the viewer starts).
+ */
+async function loadSvgs(): Promise<Map<string, () => Promise<string>>> {
   const [{ machines }, { machineToSvg }] = await Promise.all([import('../../machines/index.js'), import('../statecharts/index.js')]);
-  const svgs = new Map<string, () => string>();
+  const svgs = new Map<string, () => Promise<string>>();
   for (const machine of Object.values(machines)) {
-    let cached: string | undefined;
+    let cached: Promise<string> | undefined;
     svgs.set(machine.id, () => (cached ??= machineToSvg(machine)));
   }
   return svgs;
@@ -513,7 +520,16 @@ export async function startViewerServer(options: ViewerServerOptions = {}): Prom
       if (svgMatch) {
         const render = svgs.get(svgMatch[1]!);
         if (!render) send(res, 404, 'text/plain; charset=utf-8', `No machine \`${svgMatch[1]}\`.\n`);
-        else send(res, 200, 'image/svg+xml; charset=utf-8', render());
+        else {
+          // Generated on the first request (ELK's layout is asynchronous); the request's try/catch
+          // cannot see this far, so a failure to answer ends the response here.
+          render()
+            .then(
+              (svg) => send(res, 200, 'image/svg+xml; charset=utf-8', svg),
+              (error: unknown) => send(res, 500, 'text/plain; charset=utf-8', `Internal error: ${error instanceof Error ? error.message : String(error)}\n`),
+            )
+            .catch(() => res.destroy());
+        }
         return;
       }
       if (path === '/events') {

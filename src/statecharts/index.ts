@@ -10,7 +10,22 @@
  * @packageDocumentation
  */
 export { machineToMermaid, modelToMermaid, mermaidIds, mermaidArrowLabel, stateLabelLines, type MermaidOptions } from './mermaid.js';
-export { machineToSvg, modelToSvg, layoutStatechart, renderSvg, textWidth, escapeXml, SVG_CHAR_WIDTH, SVG_FONT_SIZE, type SvgLayout, type SvgBox, type SvgEdge, type SvgInitial } from './svg.js';
+export {
+  machineToSvg,
+  modelToSvg,
+  layoutStatechart,
+  renderSvg,
+  textWidth,
+  escapeXml,
+  SVG_CHAR_WIDTH,
+  SVG_FONT_SIZE,
+  type SvgLayout,
+  type SvgBox,
+  type SvgEdge,
+  type SvgMarker,
+  type SvgInitialArrow,
+  type SvgPoint,
+} from './svg.js';
 export { machineToJSON } from './json.js';
 export { machineToMarkdown, modelToMarkdown, type MarkdownOptions } from './markdown.js';
 export { generateStatecharts, renderStatechartFiles, type GenerateStatechartsOptions, type GenerateStatechartsResult } from './generate.js';

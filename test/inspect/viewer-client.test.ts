@@ -83,6 +83,11 @@ describe('viewer client', () => {
     const root = current.find((a) => a.parent === undefined);
     expect(root).toMatchObject({ machine: 'orchestrator', value: 'COMPLETED' });
     expect(root?.active).toEqual(['orchestrator', 'orchestrator.COMPLETED']);
+    // The transitions of the successor's last macrostep, in order, as XState took them (the page
+    // highlights them on the statechart): into COMPLETED by the `always` of settling.
+    expect(root?.transitions.at(-1)).toEqual({ source: 'orchestrator.POST_RESTART_VERIFY.settling', targets: ['orchestrator.COMPLETED'], event: '' });
+    expect(root?.transitions[0]?.event).toMatch(/^xstate\.done\.actor\./);
+    expect(root?.transitions.slice(1).every((t) => t.event === '')).toBe(true);
     const names = new Set(current.map((a) => a.name));
     for (const name of ['relaunchGate', 'quitIntent', 'tray']) expect(names).toContain(name);
     const gate = current.find((a) => a.name === 'relaunchGate');

@@ -154,6 +154,35 @@ describe('viewer server', () => {
       expect(state.actors[0]?.active).toEqual(['orchestrator', 'orchestrator.PIPELINE', 'orchestrator.PIPELINE.step']);
     });
 
+    it('should keep the transitions of the last macrostep that took any, bounded and validated', async () => {
+      server = await startViewerServer({ port: 0 });
+      const snapshot = (seq: number, event: string, transitions?: unknown) => ({
+        v: 1,
+        kind: 'snapshot',
+        pid: 42,
+        session: 's1',
+        seq,
+        t: seq,
+        actor: { id: 'x:0', name: 'tray', machine: 'tray' },
+        value: 'following',
+        status: 'active',
+        event,
+        ...(transitions === undefined ? {} : { transitions }),
+      });
+      const taken = [{ source: 'tray.firstRun', targets: ['tray.following'], event: 'permissions.first_run_completed' }];
+      const garbage = [null, 'x', { source: '', targets: [], event: 'a' }, { source: 'tray', targets: 'tray.following', event: 'a' }, { source: 'tray', targets: [], event: 5 }];
+      const post = (...messages: unknown[]) =>
+        request(server!, { method: 'POST', path: '/ingest', headers: { 'content-type': 'application/x-ndjson' }, body: messages.map((m) => JSON.stringify(m)).join('\n') });
+      await post(snapshot(1, 'permissions.first_run_completed', [...garbage, ...taken]));
+      expect(server.state().actors[0]?.transitions).toEqual(taken);
+      // An event that took no transition (here the actor's stop) leaves the last transition shown.
+      await post(snapshot(2, 'xstate.stop', []), snapshot(3, 'xstate.stop'));
+      expect(server.state().actors[0]?.transitions).toEqual(taken);
+      const many = Array.from({ length: 100 }, (_, i) => ({ source: 'tray.following', targets: [], event: `e${i}` }));
+      await post(snapshot(4, 'e', many));
+      expect(server.state().actors[0]?.transitions).toHaveLength(32);
+    });
+
     it('should refuse a batch over the size limit with 413', async () => {
       server = await startViewerServer({ port: 0 });
       const res = await request(server, { method: 'POST', path: '/ingest', body: 'x'.repeat(3 * 1024 * 1024) }).catch(() => ({ status: 413, body: '', headers: {} }));

@@ -2,13 +2,15 @@
  * The offline viewer in a real browser (Debian chromium through playwright-core): a simulated first
  * run with a real relaunch (`first-run demo --inspect-viewer URL`) streams to `first-run inspect`,
  * and the page must follow the root state PRECHECK → … → COMPLETED across the relaunch, showing
- * both pids. Saves a screenshot in the temp dir (with `UPDATE_DOCS=1`: `docs/viewer.png`, the one the docs show).
+ * both pids, on the generated statechart (the SVG of statecharts/) with the active states and the last
+ * transition highlighted. Saves a screenshot in the temp dir (with `UPDATE_DOCS=1`: `docs/viewer.png`,
+ * the one the docs show).
  *
  * Needs `npm run build` (the CLI runs from dist/) and /usr/bin/chromium: a missing chromium FAILS
  * this test (`apt-get install -y chromium`; `.ci/run` installs it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -117,10 +119,37 @@ describe('offline viewer in chromium', () => {
     expect(before).not.toBe(after);
     expect(pidMarkers).toBeGreaterThanOrEqual(1);
     expect(ledger).toEqual({ phase: 'COMPLETED', restartCount: '1' });
+
+    // The chart is the generated SVG, the very picture of statecharts/ (not a drawing of the page's).
+    const served = await fetch(new URL('statecharts/orchestrator.svg', url));
+    expect(await served.text()).toBe(readFileSync(join(ROOT, 'statecharts', 'orchestrator.svg'), 'utf8'));
+    const drawn = (await page.evaluate(
+      `[...document.querySelectorAll('article[data-actor="orchestrator"] .chart svg g.transition')].map((g) => g.dataset.edge).join(' ')`,
+    )) as string;
+    expect(drawn).toBe([...readFileSync(join(ROOT, 'statecharts', 'orchestrator.svg'), 'utf8').matchAll(/<g class="transition" data-edge="(e\d+)"/g)].map((m) => m[1]).join(' '));
+    // The last transition is highlighted on it: the successor's last macrostep ends in COMPLETED (an
+    // `always` from settling, after `done(verify)` or `done(step)`), its arrow and its label's line.
+    await page.waitForSelector('article[data-actor="orchestrator"] g.transition.last[data-target="orchestrator.COMPLETED"]', { timeout: 15_000 });
+    const last = (await page.evaluate(`({
+      arrows: document.querySelector('article[data-actor="orchestrator"]').dataset.lastTransition.split(' '),
+      lines: [...document.querySelectorAll('article[data-actor="orchestrator"] text.last')].map((t) => t.dataset.event),
+      labels: document.querySelectorAll('article[data-actor="orchestrator"] g.label.last').length,
+    })`)) as { arrows: string[]; lines: string[]; labels: number };
+    expect(last.arrows.at(-1)).toBe('orchestrator.POST_RESTART_VERIFY.settling>orchestrator.COMPLETED');
+    expect(last.labels).toBe(last.arrows.length);
+    expect(last.lines).toContain('');
+    // A targetless transition is its state's `↻` line: the successor's relaunch gate last took
+    // `runtime.booted` in idle (recordBoot, no state change).
+    const gateLines = (await page.evaluate(
+      `[...document.querySelectorAll('article[data-actor="relaunchGate"] text.last')].map((t) => t.closest('g.state').dataset.state + ' ' + t.dataset.event)`,
+    )) as string[];
+    expect(gateLines).toEqual(['relaunchGate.idle runtime.booted']);
     expect(pageErrors).toEqual([]);
 
     // 5. The screenshot for the docs.
     mkdirSync(join(ROOT, 'docs'), { recursive: true });
+    // Tall enough for the orchestrator's whole chart under the header and the timeline.
+    await page.setViewportSize({ width: 1600, height: 1700 });
     await page.evaluate('window.scrollTo(0, 0)');
     // A test run never rewrites a tracked file; `UPDATE_DOCS=1` refreshes the docs' screenshot on purpose.
     const shot = process.env.UPDATE_DOCS === '1' ? join(ROOT, 'docs', 'viewer.png') : join(tmpdir(), `first-run-viewer-${process.pid}.png`);

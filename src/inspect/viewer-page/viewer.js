@@ -1,6 +1,7 @@
 // The offline viewer page: no framework, no CDN. It reads the viewer's Server-Sent Events
 // (`reset` = the whole state, `patch` = what one ingested batch changed) and draws, for the process
-// streaming last, one statechart per actor with its active states highlighted, the phase timeline
+// streaming last, one statechart per actor (the generated SVG, the same picture as statecharts/) with
+// its active states and its last transition highlighted, the phase timeline
 // (marking pid changes: a relaunch), the ledger, and the event log.
 'use strict';
 (() => {
@@ -40,6 +41,37 @@
     return svgText.get(machine);
   }
 
+  /**
+   * Highlights the transitions of the actor's last macrostep (what its process sent with the
+   * snapshot): the arrow from each source to each target, and in its label the line of that event;
+   * a targetless transition is the `↻` line of its state.
+   */
+  function highlightTransitions(svg, transitions) {
+    for (const el of svg.querySelectorAll('g.transition.last, g.label.last, text.last')) el.classList.remove('last');
+    const shown = [];
+    for (const t of transitions || []) {
+      const mark = (scope) => {
+        for (const text of scope ? scope.querySelectorAll('text[data-event]') : []) {
+          if (text.dataset.event === t.event) text.classList.add('last');
+        }
+      };
+      if (t.targets.length === 0) {
+        mark(svg.querySelector(`g.state[data-state="${CSS.escape(t.source)}"]`));
+        continue;
+      }
+      for (const target of t.targets) {
+        const arrow = svg.querySelector(`g.transition[data-source="${CSS.escape(t.source)}"][data-target="${CSS.escape(target)}"]`);
+        if (!arrow) continue;
+        arrow.classList.add('last');
+        const label = svg.querySelector(`g.label[data-edge="${CSS.escape(arrow.dataset.edge)}"]`);
+        label?.classList.add('last');
+        mark(label);
+        shown.push(`${t.source}>${target}`);
+      }
+    }
+    return shown;
+  }
+
   function highlight(panel, actor) {
     const svg = panel.chart.querySelector('svg');
     if (!svg) return;
@@ -52,6 +84,7 @@
       if (on) for (const other of active) if (other.startsWith(id + '.')) leaf = false;
       g.classList.toggle('leaf', leaf);
     }
+    panel.el.dataset.lastTransition = highlightTransitions(svg, actor.transitions).join(' ');
   }
 
   /** The actor shown under each name: the latest of the current session (a new `step` replaces the last). */
