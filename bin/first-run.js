@@ -45,9 +45,9 @@ if (stdoutDescriptor && stdoutDescriptor.configurable && typeof stdoutDescriptor
 }
 const { createRequire } = require('node:module');
 
-const { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
+const { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } = require('node:fs');
 const { homedir } = require('node:os');
-const { basename, dirname, join, sep } = require('node:path');
+const { dirname, join, sep } = require('node:path');
 
 // A path, not a URL: `pathToFileURL` costs ~0.2 ms, and only a launch without the bundle needs the URL.
 const plain = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
@@ -77,6 +77,104 @@ function freshBundle() {
   return source && stats.mtimeMs >= source.mtimeMs ? stats : null;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The code cache (SPEC HE-5: a cache never changes behaviour; docs/architecture.md, "Caches"). Every
+// function below is best effort: any error means "no cache" (FIRST_RUN_DEBUG_CODE_CACHE=1 says why on
+// stderr), never a crash, a stack trace or another result.
+
+/** FIRST_RUN_DEBUG_CODE_CACHE=1: one line on stderr per decision about a cache file (read, rejected, written). */
+const debugCache = process.env.FIRST_RUN_DEBUG_CODE_CACHE === '1';
+function note(file, what) {
+  if (!debugCache) return;
+  try {
+    writeSync(2, `first-run: code cache ${file}: ${what}\n`);
+  } catch {
+    // stderr closed: the note is a courtesy
+  }
+}
+const why = (error) => (error && error.code) || String(error);
+
+/**
+ * A 64-bit hash of a byte array, in WebAssembly: FxHash over little-endian 8-byte words (the last one
+ * zero-padded; `h = (rotl(h, 5) ^ word) * 0x517cc1b727220a95`, seeded with the length), then MurmurHash3's
+ * fmix64. Not cryptographic — it guards against accidents (another build, damaged or torn bytes), not
+ * against someone who can write our private cache dir (who could write code anyway). Why WebAssembly: the
+ * launcher hashes ~0.5 MB of source and ~0.3 MB of cache at every warm launch; a JavaScript loop takes
+ * ~2 ms per 0.5 MB in a process that has just started (nothing is optimized yet), loading `node:crypto`
+ * ~2 ms and `node:zlib` (crc32) ~1.3 ms before any hashing (measured); this takes ~0.3 ms to compile and
+ * ~0.25 ms per 0.5 MB. The module, as text:
+ *   (module (memory (export "m") 1)
+ *     (func (export "h") (param $p i32) (param $end i32) (param $h i64) (result i64)
+ *       (local.set $end (i32.add (local.get $p) (local.get $end)))
+ *       (block (loop
+ *         (br_if 1 (i32.ge_u (local.get $p) (local.get $end)))
+ *         (local.set $h (i64.mul (i64.xor (i64.rotl (local.get $h) (i64.const 5)) (i64.load (local.get $p)))
+ *                                (i64.const 0x517cc1b727220a95)))
+ *         (local.set $p (i32.add (local.get $p) (i32.const 8)))
+ *         (br 0)))
+ *       (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 33))) (i64.const 0xff51afd7ed558ccd)))
+ *       (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 33))) (i64.const 0xc4ceb9fe1a85ec53)))
+ *       (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 33)))))
+ * test/launcher/code-cache-format.test.ts checks it against the same function written with BigInts.
+ */
+const HASH_WASM = [
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 127, 127, 126, 1, 126, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 9, 2, 1, 109, 2, 0, 1, 104, 0, 0, 10,
+  104, 1, 102, 0, 32, 0, 32, 1, 106, 33, 1, 2, 64, 3, 64, 32, 0, 32, 1, 79, 13, 1, 32, 2, 66, 5, 137, 32, 0, 41, 3, 0, 133, 66, 149, 149,
+  136, 185, 242, 182, 176, 190, 209, 0, 126, 33, 2, 32, 0, 65, 8, 106, 33, 0, 12, 0, 11, 11, 32, 2, 32, 2, 66, 33, 136, 133, 66, 205, 153,
+  214, 234, 254, 250, 235, 168, 127, 126, 34, 2, 32, 2, 66, 33, 136, 133, 66, 211, 216, 151, 212, 225, 191, 174, 231, 68, 126, 34, 2, 32,
+  2, 66, 33, 136, 133, 11,
+];
+let hasher;
+/** {@link HASH_WASM}'s hash of `bytes`, as a signed 64-bit BigInt. Throws where WebAssembly is off (`--jitless`). */
+function hash64(bytes) {
+  hasher ??= new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(HASH_WASM))).exports;
+  const padded = (bytes.length + 7) & ~7;
+  const pages = Math.ceil(padded / 65536) - hasher.m.buffer.byteLength / 65536;
+  if (pages > 0) hasher.m.grow(pages);
+  const memory = new Uint8Array(hasher.m.buffer, 0, padded);
+  memory.set(bytes);
+  memory.fill(0, bytes.length);
+  return hasher.h(0, padded, BigInt(bytes.length));
+}
+
+/**
+ * A cache file is this header, then V8's cached data. Every field is compared with what it must be
+ * before V8 sees a byte: V8's own check of cached data compares the source's *length*, not its content
+ * (another build of the same length ran the old code), and it has no checksum in release builds (one
+ * damaged block crashed V8 in the deserializer: SIGTRAP, SIGSEGV).
+ *   0 u32 magic 'FRCC'   4 u32 format   8 i64 hash of the bundle's bytes (the build it was compiled from)
+ *  16 i64 hash of the cached data   24 u32 the data's length   28 u32 the bundle's length
+ */
+const HEADER_BYTES = 32;
+const MAGIC = 0x43435246;
+const FORMAT = 1;
+
+/** The file's bytes for `data`, V8's cached data of the bundle whose bytes hash to `sourceHash`. */
+function encodeCache(sourceHash, sourceLength, data) {
+  const file = Buffer.allocUnsafe(HEADER_BYTES + data.length);
+  file.writeUInt32LE(MAGIC, 0);
+  file.writeUInt32LE(FORMAT, 4);
+  file.writeBigInt64LE(sourceHash, 8);
+  file.writeBigInt64LE(hash64(data), 16);
+  file.writeUInt32LE(data.length, 24);
+  file.writeUInt32LE(sourceLength, 28);
+  data.copy(file, HEADER_BYTES);
+  return file;
+}
+
+/**
+ * The cached data in `file` if it was written for exactly this bundle and is whole, else why not.
+ * `source` is `{ length, hash() }` (the hash is taken only when the header is otherwise right).
+ */
+function decodeCache(file, source) {
+  if (file.length < HEADER_BYTES || file.readUInt32LE(0) !== MAGIC || file.readUInt32LE(4) !== FORMAT) return { rejected: 'damaged or an older format (header)' };
+  if (file.readUInt32LE(24) !== file.length - HEADER_BYTES) return { rejected: 'damaged (length)' };
+  if (file.readUInt32LE(28) !== source.length || file.readBigInt64LE(8) !== source.hash()) return { rejected: 'another build of the bundle' };
+  const data = file.subarray(HEADER_BYTES);
+  if (file.readBigInt64LE(16) !== hash64(data)) return { rejected: 'damaged (checksum)' };
+  return { data };
+}
+
 function cacheDir() {
   if (process.env.FIRST_RUN_NO_CODE_CACHE === '1') return null;
   if (process.env.FIRST_RUN_CODE_CACHE_DIR) return process.env.FIRST_RUN_CODE_CACHE_DIR;
@@ -88,14 +186,17 @@ function cacheDir() {
 const uid = typeof process.getuid === 'function' ? process.getuid() : null;
 const ours = (stats) => (uid === null || stats.uid === uid) && (stats.mode & 0o022) === 0;
 
-/** Whether `dir` is a directory of ours that nobody else can write (a shared one may hold planted files). */
+/**
+ * Whether `dir` is a directory of ours that nobody else can write (a shared one may hold planted files).
+ * Throws what `stat` throws for a path that cannot be looked up (ENOTDIR, ELOOP, ENAMETOOLONG, EACCES).
+ */
 function privateDir(dir) {
   const stats = statSync(dir, { throwIfNoEntry: false });
   return stats !== undefined && stats.isDirectory() && ours(stats) && (stats.mode & 0o077) === 0;
 }
 
 /**
- * The cached data, or undefined (missing, not ours, not private, not a regular file). Never throws.
+ * The file's bytes, or undefined (missing, not ours, not a regular file, unreadable). Never throws.
  * (The same checks as `readRegularFileSync` in src/fs/regular-file.ts, written out: this launcher runs
  * before anything of dist/ is loaded.)
  */
@@ -103,12 +204,16 @@ function readCache(file) {
   let fd;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
+  } catch (error) {
+    if (error.code !== 'ENOENT') note(file, `not read (${why(error)})`);
     return undefined;
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile() || !ours(stats) || stats.size > 64 * 1024 * 1024) return undefined;
+    if (!stats.isFile() || !ours(stats) || stats.size > 64 * 1024 * 1024) {
+      note(file, 'not read (not a private regular file of ours)');
+      return undefined;
+    }
     const data = Buffer.allocUnsafe(stats.size);
     let read = 0;
     while (read < stats.size) {
@@ -117,23 +222,36 @@ function readCache(file) {
       read += n;
     }
     return read === stats.size ? data : undefined;
-  } catch {
+  } catch (error) {
+    note(file, `not read (${why(error)})`);
     return undefined;
   } finally {
     closeSync(fd);
   }
 }
 
-/** Write the cache atomically into a private dir of ours. Best effort: a failure only costs speed. */
-function writeCache(dir, file, build, data) {
-  const tmp = `${file}.${process.pid}.tmp`;
+/** Our cache files' names (for the clean-up: FIRST_RUN_CODE_CACHE_DIR may point at a dir with other files). */
+const OUR_NAMES = new RegExp(`^v[\\d.]+-\\w+-(${INSTALL_TAG}-)?\\d+-\\d+(-[a-z]+(-early)?)?\\.bin(\\.\\d+(\\.[0-9a-f]+)?\\.tmp)?$`);
+/** A temp file of ours this old was left by a writer that died (a write takes milliseconds). */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/**
+ * Write the cache into a private dir of ours: a temp file of this writer's own (pid + random: concurrent
+ * writers never share one), renamed over the cache, so a reader sees a whole file, old or new. Not
+ * fsynced: a file torn by a crash fails its checksum and is only rewritten. Never throws (a read-only
+ * home, a full disk, a dir that cannot be listed only cost speed).
+ */
+function writeCache(dir, file, build, source, script) {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(16).slice(2, 10)}.tmp`;
   try {
+    const bytes = encodeCache(source.hash(), source.length, script.createCachedData());
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!privateDir(dir)) return;
-    writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+    if (!privateDir(dir)) return note(file, 'not written (the dir is not a private dir of ours)');
+    writeFileSync(tmp, bytes, { mode: 0o600, flag: 'wx' });
     renameSync(tmp, file);
-  } catch {
-    // read-only home, full disk: the next launch compiles from source again
+    note(file, 'written');
+  } catch (error) {
+    note(file, `not written (${why(error)})`);
     try {
       unlinkSync(tmp);
     } catch {
@@ -141,16 +259,28 @@ function writeCache(dir, file, build, data) {
     }
     return;
   }
-  // One build at a time: every build (another bundle size or mtime) would otherwise leave its caches behind.
-  const ourNames = new RegExp(`^v[\\d.]+-\\w+-(${INSTALL_TAG}-)?\\d+-\\d+(-[a-z]+(-early)?)?\\.bin(\\.\\d+\\.tmp)?$`);
+  try {
+    removeOtherBuilds(dir, build);
+  } catch (error) {
+    note(dir, `not cleaned up (${why(error)})`);
+  }
+}
+
+/**
+ * One build at a time: every build (another bundle size or mtime) would otherwise leave its caches
+ * behind. Only names this launcher makes, and only this installation's earlier builds (and untagged
+ * names of earlier versions): another app's copy of the package keeps its cache in the same per-user
+ * dir, and deleting it would make each of the two compile from source and rewrite its cache at every
+ * launch. This build's other caches stay; its temp files only when a writer that died left them.
+ */
+function removeOtherBuilds(dir, build) {
+  const now = Date.now();
   for (const name of readdirSync(dir)) {
-    // Only names this launcher makes: FIRST_RUN_CODE_CACHE_DIR may point at a directory with other files.
-    // Only this installation's earlier builds (and untagged names of earlier versions): another app's
-    // copy of the package keeps its cache in the same per-user dir, and deleting it would make each of
-    // the two compile from source and rewrite its cache at every launch. This build's other caches stay.
-    if (name.startsWith(build) || !ourNames.test(name)) continue;
+    if (!OUR_NAMES.test(name)) continue;
+    const full = join(dir, name);
     try {
-      unlinkSync(join(dir, name));
+      if (name.startsWith(build) && !(name.endsWith('.tmp') && now - lstatSync(full).mtimeMs > STALE_TEMP_MS)) continue;
+      unlinkSync(full);
     } catch {
       // another launch is writing it, or it is gone
     }
@@ -169,33 +299,57 @@ function writeCache(dir, file, build, data) {
  *   launch would deserialize for nothing (~3 ms of a 30 ms launch, measured).
  * A run reads the complete cache, else the early one; a warm launch that read the early one writes the
  * complete one after it (the early one holds nothing a warm launch does not run, so nothing extra).
+ * The name (Node version, arch, installation, the bundle's size and mtime) only sorts the files: what
+ * binds a cache to the bundle is the hash of the bundle's bytes in its header ({@link decodeCache}).
  */
 function cacheNames(dir, stats) {
   const build = `${process.version}-${process.arch}-${INSTALL_TAG}-${stats.size}-${Math.trunc(stats.mtimeMs)}-`;
   const command = process.argv[2] === 'launch' ? 'launch' : 'other';
-  return { build, complete: join(dir, `${build}${command}.bin`), early: join(dir, `${build}${command}-early.bin`) };
+  return { dir, build, complete: join(dir, `${build}${command}.bin`), early: join(dir, `${build}${command}-early.bin`) };
 }
 
-/** The cache to compile with: the complete one, else the early one (both checked by `readCache`). */
-function pickCache(dir, names) {
-  if (!names || !privateDir(dir)) return { file: null, data: undefined };
-  for (const file of [names.complete, names.early]) {
-    const data = readCache(file);
-    if (data !== undefined) return { file, data };
+/** The cache to compile with, checked: the complete one, else the early one. Never throws. */
+function pickCache(names, source) {
+  try {
+    if (!privateDir(names.dir)) {
+      note(names.dir, 'not used (not a private dir of ours)');
+      return { file: null, data: undefined };
+    }
+    for (const file of [names.complete, names.early]) {
+      const bytes = readCache(file);
+      if (bytes === undefined) continue;
+      const { data, rejected } = decodeCache(bytes, source);
+      if (data) return { file, data };
+      note(file, `rejected: ${rejected}`);
+    }
+  } catch (error) {
+    note(names.dir, `not used (${why(error)})`);
   }
   return { file: null, data: undefined };
+}
+
+/** Where the cache goes, or null (off, or no dir can be named: `homedir()` throws without a home). Never throws. */
+function cacheNamesFor(stats) {
+  try {
+    const dir = cacheDir();
+    return dir ? cacheNames(dir, stats) : null;
+  } catch (error) {
+    note('(dir)', `not used (${why(error)})`);
+    return null;
+  }
 }
 
 /** Run the bundle like Node's CommonJS loader would, compiled from the code cache when there is one. */
 async function runBundle(stats) {
   const vm = require('node:vm');
-  const dir = cacheDir();
-  const names = dir ? cacheNames(dir, stats) : null;
-  const picked = pickCache(dir, names);
-  const source = readFileSync(bundle, 'utf8');
+  const names = cacheNamesFor(stats);
+  const bytes = readFileSync(bundle);
+  let sourceHash;
+  const source = { length: bytes.length, hash: () => (sourceHash ??= hash64(bytes)) };
+  const picked = names ? pickCache(names, source) : { file: null, data: undefined };
   // The bundle's dynamic `import()`s come here (`__import`): a vm.Script has no module loader of its
   // own on Node 20 without --experimental-vm-modules. Its specifiers are packages and absolute URLs.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __import) {${source}\n})`, {
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __import) {${bytes.toString('utf8')}\n})`, {
     filename: bundle,
     cachedData: picked.data,
   });
@@ -203,11 +357,12 @@ async function runBundle(stats) {
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), (specifier) => import(specifier));
   if (!names) return module.exports;
   const usable = picked.data !== undefined && !script.cachedDataRejected;
+  if (picked.data !== undefined) note(picked.file, usable ? 'accepted' : 'rejected by V8');
   let machinesLoaded = false;
   if (typeof module.exports.whenMachinesLoad === 'function') {
     module.exports.whenMachinesLoad(() => {
       machinesLoaded = true;
-      if (!usable) writeCache(dir, names.early, names.build, script.createCachedData());
+      if (!usable) writeCache(names.dir, names.early, names.build, source, script);
     });
   }
   if (!usable || picked.file === names.early) {
@@ -216,14 +371,19 @@ async function runBundle(stats) {
       // A launch writes it only after it settled warm: one that exited early (another instance holds the
       // lock, a usage error, a held successor told nothing) ran too little of what a warm launch runs.
       const launchRanWarm = typeof module.exports.settledWarm === 'function' && module.exports.settledWarm();
-      if (!machinesLoaded && (process.argv[2] !== 'launch' || launchRanWarm)) writeCache(dir, names.complete, names.build, script.createCachedData());
+      if (!machinesLoaded && (process.argv[2] !== 'launch' || launchRanWarm)) writeCache(names.dir, names.complete, names.build, source, script);
     });
   }
   return module.exports;
 }
 
-(async () => {
-  const stats = freshBundle();
-  const cli = stats ? await runBundle(stats) : await import(require('node:url').pathToFileURL(plain).href);
-  await cli.main(process.argv.slice(2));
-})();
+if (require.main === module) {
+  (async () => {
+    const stats = freshBundle();
+    const cli = stats ? await runBundle(stats) : await import(require('node:url').pathToFileURL(plain).href);
+    await cli.main(process.argv.slice(2));
+  })();
+} else {
+  // Required, not run (test/launcher/code-cache-format.test.ts): the cache format, for its tests only.
+  module.exports = { hash64, encodeCache, decodeCache };
+}
