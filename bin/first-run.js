@@ -30,18 +30,20 @@ function guardStdout(stream) {
   });
   return stream;
 }
-const stdoutDescriptor = Object.getOwnPropertyDescriptor(process, 'stdout');
-if (stdoutDescriptor && stdoutDescriptor.configurable && typeof stdoutDescriptor.get === 'function') {
-  Object.defineProperty(process, 'stdout', {
-    configurable: true,
-    enumerable: stdoutDescriptor.enumerable,
-    get() {
-      Object.defineProperty(process, 'stdout', stdoutDescriptor); // Node's own lazy getter again
-      return guardStdout(process.stdout);
-    },
-  });
-} else {
-  guardStdout(process.stdout);
+function guardStdoutOnFirstUse() {
+  const stdoutDescriptor = Object.getOwnPropertyDescriptor(process, 'stdout');
+  if (stdoutDescriptor && stdoutDescriptor.configurable && typeof stdoutDescriptor.get === 'function') {
+    Object.defineProperty(process, 'stdout', {
+      configurable: true,
+      enumerable: stdoutDescriptor.enumerable,
+      get() {
+        Object.defineProperty(process, 'stdout', stdoutDescriptor); // Node's own lazy getter again
+        return guardStdout(process.stdout);
+      },
+    });
+  } else {
+    guardStdout(process.stdout);
+  }
 }
 const { createRequire } = require('node:module');
 
@@ -378,6 +380,7 @@ async function runBundle(stats) {
 }
 
 if (require.main === module) {
+  guardStdoutOnFirstUse();
   (async () => {
     const stats = freshBundle();
     const cli = stats ? await runBundle(stats) : await import(require('node:url').pathToFileURL(plain).href);
