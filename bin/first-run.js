@@ -97,22 +97,26 @@ function note(file, what) {
 const why = (error) => (error && error.code) || String(error);
 
 /**
- * A 64-bit hash of a byte array, in WebAssembly: FxHash over little-endian 8-byte words (the last one
- * zero-padded; `h = (rotl(h, 5) ^ word) * 0x517cc1b727220a95`, seeded with the length), then MurmurHash3's
- * fmix64. Not cryptographic — it guards against accidents (another build, damaged or torn bytes), not
- * against someone who can write our private cache dir (who could write code anyway). Why WebAssembly: the
- * launcher hashes ~0.5 MB of source and ~0.3 MB of cache at every warm launch; a JavaScript loop takes
- * ~2 ms per 0.5 MB in a process that has just started (nothing is optimized yet), loading `node:crypto`
- * ~2 ms and `node:zlib` (crc32) ~1.3 ms before any hashing (measured); this takes ~0.3 ms to compile and
- * ~0.25 ms per 0.5 MB. The module, as text:
+ * A 64-bit hash, in WebAssembly: FxHash over little-endian 8-byte words, zero-padded to a multiple of 32
+ * bytes (`h = (rotl(h, 5) ^ word) * 0x517cc1b727220a95`, seeded with the length), then MurmurHash3's
+ * fmix64. Not cryptographic: it guards against accidents (damaged or torn bytes), not against someone who
+ * can write our private cache dir (who could write code anyway). Why WebAssembly: a warm launch checks
+ * ~0.2–0.3 MB of cache; a JavaScript loop takes ~1 ms for that in a process that has just started
+ * (nothing is optimized yet), loading `node:crypto` ~2 ms and `node:zlib` (crc32) ~1.3 ms before any
+ * hashing (measured); this ~0.3 ms to compile and instantiate and ~0.2 ms to hash 0.3 MB in V8's baseline
+ * wasm compiler, four words per turn of the loop with the running hash on the operand stack (one word
+ * per turn, with a local, took ~0.5–0.8 ms); the file is read straight into its memory (no copy).
+ * The module, as text:
  *   (module (memory (export "m") 1)
  *     (func (export "h") (param $p i32) (param $end i32) (param $h i64) (result i64)
  *       (local.set $end (i32.add (local.get $p) (local.get $end)))
  *       (block (loop
  *         (br_if 1 (i32.ge_u (local.get $p) (local.get $end)))
- *         (local.set $h (i64.mul (i64.xor (i64.rotl (local.get $h) (i64.const 5)) (i64.load (local.get $p)))
- *                                (i64.const 0x517cc1b727220a95)))
- *         (local.set $p (i32.add (local.get $p) (i32.const 8)))
+ *         local.get $h
+ *         ;; four times, for offset = 0, 8, 16, 24:
+ *         i64.const 5  i64.rotl  (i64.load offset=<offset> (local.get $p))  i64.xor  (i64.const 0x517cc1b727220a95)  i64.mul
+ *         local.set $h
+ *         (local.set $p (i32.add (local.get $p) (i32.const 32)))
  *         (br 0)))
  *       (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 33))) (i64.const 0xff51afd7ed558ccd)))
  *       (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 33))) (i64.const 0xc4ceb9fe1a85ec53)))
@@ -121,22 +125,37 @@ const why = (error) => (error && error.code) || String(error);
  */
 const HASH_WASM = [
   0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 127, 127, 126, 1, 126, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 9, 2, 1, 109, 2, 0, 1, 104, 0, 0, 10,
-  104, 1, 102, 0, 32, 0, 32, 1, 106, 33, 1, 2, 64, 3, 64, 32, 0, 32, 1, 79, 13, 1, 32, 2, 66, 5, 137, 32, 0, 41, 3, 0, 133, 66, 149, 149,
-  136, 185, 242, 182, 176, 190, 209, 0, 126, 33, 2, 32, 0, 65, 8, 106, 33, 0, 12, 0, 11, 11, 32, 2, 32, 2, 66, 33, 136, 133, 66, 205, 153,
-  214, 234, 254, 250, 235, 168, 127, 126, 34, 2, 32, 2, 66, 33, 136, 133, 66, 211, 216, 151, 212, 225, 191, 174, 231, 68, 126, 34, 2, 32,
-  2, 66, 33, 136, 133, 11,
+  168, 1, 1, 165, 1, 0, 32, 0, 32, 1, 106, 33, 1, 2, 64, 3, 64, 32, 0, 32, 1, 79, 13, 1, 32, 2, 66, 5, 137, 32, 0, 41, 3, 0, 133, 66, 149,
+  149, 136, 185, 242, 182, 176, 190, 209, 0, 126, 66, 5, 137, 32, 0, 41, 3, 8, 133, 66, 149, 149, 136, 185, 242, 182, 176, 190, 209, 0,
+  126, 66, 5, 137, 32, 0, 41, 3, 16, 133, 66, 149, 149, 136, 185, 242, 182, 176, 190, 209, 0, 126, 66, 5, 137, 32, 0, 41, 3, 24, 133, 66,
+  149, 149, 136, 185, 242, 182, 176, 190, 209, 0, 126, 33, 2, 32, 0, 65, 32, 106, 33, 0, 12, 0, 11, 11, 32, 2, 32, 2, 66, 33, 136, 133, 66,
+  205, 153, 214, 234, 254, 250, 235, 168, 127, 126, 34, 2, 32, 2, 66, 33, 136, 133, 66, 211, 216, 151, 212, 225, 191, 174, 231, 68, 126,
+  34, 2, 32, 2, 66, 33, 136, 133, 11,
 ];
 let hasher;
-/** {@link HASH_WASM}'s hash of `bytes`, as a signed 64-bit BigInt. Throws where WebAssembly is off (`--jitless`). */
-function hash64(bytes) {
+/** The hash reads whole blocks of this many bytes (zero-padded). */
+const HASH_BLOCK = 32;
+const padded = (length) => Math.ceil(length / HASH_BLOCK) * HASH_BLOCK;
+
+/**
+ * The hasher's memory as `size` bytes to fill (zeroed past them up to the next block, which the hash
+ * reads). The view is valid until the next call. Throws where WebAssembly is off (`--jitless`).
+ */
+function hashMemory(size) {
   hasher ??= new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(HASH_WASM))).exports;
-  const padded = (bytes.length + 7) & ~7;
-  const pages = Math.ceil(padded / 65536) - hasher.m.buffer.byteLength / 65536;
+  const end = padded(size);
+  const pages = Math.ceil(end / 65536) - hasher.m.buffer.byteLength / 65536;
   if (pages > 0) hasher.m.grow(pages);
-  const memory = new Uint8Array(hasher.m.buffer, 0, padded);
-  memory.set(bytes);
-  memory.fill(0, bytes.length);
-  return hasher.h(0, padded, BigInt(bytes.length));
+  new Uint8Array(hasher.m.buffer, size, end - size).fill(0);
+  return new Uint8Array(hasher.m.buffer, 0, size);
+}
+
+/** The hash of `bytes` from `offset` (a multiple of 32) to its end; no copy when `bytes` is {@link hashMemory}'s view. */
+function hash64(bytes, offset = 0) {
+  const length = bytes.length - offset;
+  if (hasher !== undefined && bytes.buffer === hasher.m.buffer && bytes.byteOffset === 0) return hasher.h(offset, padded(length), BigInt(length));
+  hashMemory(length).set(bytes.subarray(offset));
+  return hasher.h(0, padded(length), BigInt(length));
 }
 
 /**
@@ -144,37 +163,43 @@ function hash64(bytes) {
  * before V8 sees a byte: V8's own check of cached data compares the source's *length*, not its content
  * (another build of the same length ran the old code), and it has no checksum in release builds (one
  * damaged block crashed V8 in the deserializer: SIGTRAP, SIGSEGV).
- *   0 u32 magic 'FRCC'   4 u32 format   8 i64 hash of the bundle's bytes (the build it was compiled from)
- *  16 i64 hash of the cached data   24 u32 the data's length   28 u32 the bundle's length
+ *   0 u32 magic 'FRCC'    4 u32 format
+ *   8 u64 device, 16 u64 inode, 24 u64 size, 32 u64 mtime (ns), 40 u64 ctime (ns) of the bundle file the
+ *     cached code was compiled from, read from the descriptor its bytes were read through: its identity.
+ *     A replaced bundle has another inode (`rsync -a`, an archive, `npm install`) or another ctime
+ *     (`cp -p` rewrites it in place, and nothing but the clock sets a ctime), whatever its size and mtime.
+ *     Cheaper than hashing its ~0.5 MB at every launch (~0.5 ms measured); what it does not see is a
+ *     same-size rewrite in place within one tick of the file system's clock (docs/architecture.md, "Caches").
+ *  48 i64 hash of the cached data ({@link hash64})   56 u32 the data's length   60 u32 zero
  */
-const HEADER_BYTES = 32;
+const HEADER_BYTES = 64;
 const MAGIC = 0x43435246;
-const FORMAT = 1;
+const FORMAT = 2;
+const IDENTITY = ['dev', 'ino', 'size', 'mtimeNs', 'ctimeNs'];
 
-/** The file's bytes for `data`, V8's cached data of the bundle whose bytes hash to `sourceHash`. */
-function encodeCache(sourceHash, sourceLength, data) {
-  const file = Buffer.allocUnsafe(HEADER_BYTES + data.length);
+/** The bundle file's identity: the fields of a `{ bigint: true }` fstat the header keeps. */
+const identityOf = (bigStats) => IDENTITY.map((key) => BigInt.asUintN(64, bigStats[key]));
+
+/** The file's bytes for `data`, V8's cached data compiled from the bundle file of `identity`. */
+function encodeCache(identity, data) {
+  const file = Buffer.alloc(HEADER_BYTES + data.length);
   file.writeUInt32LE(MAGIC, 0);
   file.writeUInt32LE(FORMAT, 4);
-  file.writeBigInt64LE(sourceHash, 8);
-  file.writeBigInt64LE(hash64(data), 16);
-  file.writeUInt32LE(data.length, 24);
-  file.writeUInt32LE(sourceLength, 28);
-  data.copy(file, HEADER_BYTES);
+  identity.forEach((value, i) => file.writeBigUInt64LE(value, 8 + 8 * i));
+  file.writeUInt32LE(data.length, 56);
+  Buffer.from(data.buffer, data.byteOffset, data.length).copy(file, HEADER_BYTES);
+  file.writeBigInt64LE(hash64(data), 48);
   return file;
 }
 
-/**
- * The cached data in `file` if it was written for exactly this bundle and is whole, else why not.
- * `source` is `{ length, hash() }` (the hash is taken only when the header is otherwise right).
- */
-function decodeCache(file, source) {
-  if (file.length < HEADER_BYTES || file.readUInt32LE(0) !== MAGIC || file.readUInt32LE(4) !== FORMAT) return { rejected: 'damaged or an older format (header)' };
-  if (file.readUInt32LE(24) !== file.length - HEADER_BYTES) return { rejected: 'damaged (length)' };
-  if (file.readUInt32LE(28) !== source.length || file.readBigInt64LE(8) !== source.hash()) return { rejected: 'another build of the bundle' };
-  const data = file.subarray(HEADER_BYTES);
-  if (file.readBigInt64LE(16) !== hash64(data)) return { rejected: 'damaged (checksum)' };
-  return { data };
+/** The cached data in `file` (a view of it) if it was written for the bundle file of `identity` and is whole, else why not. */
+function decodeCache(file, identity) {
+  const view = new DataView(file.buffer, file.byteOffset, file.length);
+  if (file.length < HEADER_BYTES || view.getUint32(0, true) !== MAGIC || view.getUint32(4, true) !== FORMAT) return { rejected: 'damaged or an older format (header)' };
+  if (view.getUint32(56, true) !== file.length - HEADER_BYTES || view.getUint32(60, true) !== 0) return { rejected: 'damaged (length)' };
+  if (identity.some((value, i) => view.getBigUint64(8 + 8 * i, true) !== value)) return { rejected: 'another build of the bundle (or the same one, replaced)' };
+  if (view.getBigInt64(48, true) !== hash64(file, HEADER_BYTES)) return { rejected: 'damaged (checksum)' };
+  return { data: file.subarray(HEADER_BYTES) };
 }
 
 function cacheDir() {
@@ -198,7 +223,8 @@ function privateDir(dir) {
 }
 
 /**
- * The file's bytes, or undefined (missing, not ours, not a regular file, unreadable). Never throws.
+ * The file's bytes, read into the hasher's memory ({@link hashMemory}: checked there, handed to V8 from
+ * there), or undefined (missing, not ours, not a regular file, unreadable). Never throws.
  * (The same checks as `readRegularFileSync` in src/fs/regular-file.ts, written out: this launcher runs
  * before anything of dist/ is loaded.)
  */
@@ -216,7 +242,7 @@ function readCache(file) {
       note(file, 'not read (not a private regular file of ours)');
       return undefined;
     }
-    const data = Buffer.allocUnsafe(stats.size);
+    const data = hashMemory(stats.size);
     let read = 0;
     while (read < stats.size) {
       const n = readSync(fd, data, read, stats.size - read, read);
@@ -243,10 +269,10 @@ const STALE_TEMP_MS = 10 * 60 * 1000;
  * fsynced: a file torn by a crash fails its checksum and is only rewritten. Never throws (a read-only
  * home, a full disk, a dir that cannot be listed only cost speed).
  */
-function writeCache(dir, file, build, source, script) {
+function writeCache(dir, file, build, identity, script) {
   const tmp = `${file}.${process.pid}.${Math.random().toString(16).slice(2, 10)}.tmp`;
   try {
-    const bytes = encodeCache(source.hash(), source.length, script.createCachedData());
+    const bytes = encodeCache(identity, script.createCachedData());
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (!privateDir(dir)) return note(file, 'not written (the dir is not a private dir of ours)');
     writeFileSync(tmp, bytes, { mode: 0o600, flag: 'wx' });
@@ -302,7 +328,7 @@ function removeOtherBuilds(dir, build) {
  * A run reads the complete cache, else the early one; a warm launch that read the early one writes the
  * complete one after it (the early one holds nothing a warm launch does not run, so nothing extra).
  * The name (Node version, arch, installation, the bundle's size and mtime) only sorts the files: what
- * binds a cache to the bundle is the hash of the bundle's bytes in its header ({@link decodeCache}).
+ * binds a cache to the bundle is the bundle file's identity in its header ({@link decodeCache}).
  */
 function cacheNames(dir, stats) {
   const build = `${process.version}-${process.arch}-${INSTALL_TAG}-${stats.size}-${Math.trunc(stats.mtimeMs)}-`;
@@ -311,16 +337,16 @@ function cacheNames(dir, stats) {
 }
 
 /** The cache to compile with, checked: the complete one, else the early one. Never throws. */
-function pickCache(names, source) {
+function pickCache(names, identity) {
   try {
     if (!privateDir(names.dir)) {
-      note(names.dir, 'not used (not a private dir of ours)');
+      note(names.dir, 'not used (missing, or not a private dir of ours)');
       return { file: null, data: undefined };
     }
     for (const file of [names.complete, names.early]) {
       const bytes = readCache(file);
       if (bytes === undefined) continue;
-      const { data, rejected } = decodeCache(bytes, source);
+      const { data, rejected } = decodeCache(bytes, identity);
       if (data) return { file, data };
       note(file, `rejected: ${rejected}`);
     }
@@ -345,13 +371,20 @@ function cacheNamesFor(stats) {
 async function runBundle(stats) {
   const vm = require('node:vm');
   const names = cacheNamesFor(stats);
-  const bytes = readFileSync(bundle);
-  let sourceHash;
-  const source = { length: bytes.length, hash: () => (sourceHash ??= hash64(bytes)) };
-  const picked = names ? pickCache(names, source) : { file: null, data: undefined };
+  // The identity and the bytes through one descriptor: the cache is bound to exactly the file compiled.
+  const fd = openSync(bundle, constants.O_RDONLY);
+  let identity;
+  let source;
+  try {
+    identity = identityOf(fstatSync(fd, { bigint: true }));
+    source = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+  const picked = names ? pickCache(names, identity) : { file: null, data: undefined };
   // The bundle's dynamic `import()`s come here (`__import`): a vm.Script has no module loader of its
   // own on Node 20 without --experimental-vm-modules. Its specifiers are packages and absolute URLs.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __import) {${bytes.toString('utf8')}\n})`, {
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __import) {${source}\n})`, {
     filename: bundle,
     cachedData: picked.data,
   });
@@ -364,7 +397,7 @@ async function runBundle(stats) {
   if (typeof module.exports.whenMachinesLoad === 'function') {
     module.exports.whenMachinesLoad(() => {
       machinesLoaded = true;
-      if (!usable) writeCache(names.dir, names.early, names.build, source, script);
+      if (!usable) writeCache(names.dir, names.early, names.build, identity, script);
     });
   }
   if (!usable || picked.file === names.early) {
@@ -373,7 +406,7 @@ async function runBundle(stats) {
       // A launch writes it only after it settled warm: one that exited early (another instance holds the
       // lock, a usage error, a held successor told nothing) ran too little of what a warm launch runs.
       const launchRanWarm = typeof module.exports.settledWarm === 'function' && module.exports.settledWarm();
-      if (!machinesLoaded && (process.argv[2] !== 'launch' || launchRanWarm)) writeCache(names.dir, names.complete, names.build, source, script);
+      if (!machinesLoaded && (process.argv[2] !== 'launch' || launchRanWarm)) writeCache(names.dir, names.complete, names.build, identity, script);
     });
   }
   return module.exports;
@@ -388,5 +421,5 @@ if (require.main === module) {
   })();
 } else {
   // Required, not run (test/launcher/code-cache-format.test.ts): the cache format, for its tests only.
-  module.exports = { hash64, encodeCache, decodeCache };
+  module.exports = { hash64, encodeCache, decodeCache, identityOf };
 }

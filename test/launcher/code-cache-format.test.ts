@@ -1,27 +1,30 @@
 /**
  * The launcher's code cache file format (bin/first-run.js, SPEC HE-5): the WebAssembly hash computes the
- * documented function, and a cache file is accepted only whole and only for the exact bundle it was
- * written for — checked in this process, before any V8 deserializer sees the bytes.
+ * documented function, and a cache file is accepted only whole and only for the bundle file (identity:
+ * device, inode, size, mtime, ctime) it was written for — checked before any V8 deserializer sees it.
  */
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-type Decoded = { data: Buffer; rejected?: undefined } | { data?: undefined; rejected: string };
+type Decoded = { data: Uint8Array; rejected?: undefined } | { data?: undefined; rejected: string };
 const launcher = createRequire(import.meta.url)(resolve(import.meta.dirname, '../../bin/first-run.js')) as {
   hash64(bytes: Uint8Array): bigint;
-  encodeCache(sourceHash: bigint, sourceLength: number, data: Buffer): Buffer;
-  decodeCache(file: Buffer, source: { length: number; hash(): bigint }): Decoded;
+  encodeCache(identity: bigint[], data: Uint8Array): Buffer;
+  decodeCache(file: Uint8Array, identity: bigint[]): Decoded;
 };
+
+/** A bundle file's identity: device, inode, size, mtime (ns), ctime (ns). */
+const IDENTITY = [66306n, 1234567n, 476650n, 1796670295762000000n, 1796670295762123456n];
 
 const MASK = (1n << 64n) - 1n;
 const mul = (a: bigint, b: bigint) => (a * b) & MASK;
 const rotl = (x: bigint, n: bigint) => ((x << n) | (x >> (64n - n))) & MASK;
 
-/** The hash as bin/first-run.js documents it, with BigInts: FxHash over zero-padded LE words, then fmix64. */
+/** The hash as bin/first-run.js documents it, with BigInts: FxHash over LE words zero-padded to 32 bytes, then fmix64. */
 function referenceHash(bytes: Uint8Array): bigint {
-  const padded = new Uint8Array((bytes.length + 7) & ~7);
+  const padded = new Uint8Array(Math.ceil(bytes.length / 32) * 32);
   padded.set(bytes);
   const view = new DataView(padded.buffer);
   let h = BigInt(bytes.length);
@@ -30,8 +33,6 @@ function referenceHash(bytes: Uint8Array): bigint {
   h = mul(h ^ (h >> 33n), 0xc4ceb9fe1a85ec53n);
   return BigInt.asIntN(64, h ^ (h >> 33n));
 }
-
-const source = (bytes: Buffer) => ({ length: bytes.length, hash: () => launcher.hash64(bytes) });
 
 describe('the code cache format', () => {
   it('should hash as documented (the WebAssembly module against the same function in BigInts)', () => {
@@ -47,35 +48,35 @@ describe('the code cache format', () => {
     expect(launcher.hash64(big.subarray(0, 13))).toBe(referenceHash(big.subarray(0, 13)));
   });
 
-  it('should give back the data of a whole file written for this bundle', () => {
-    const bundle = Buffer.from('(function () { return 42; })');
+  it('should give back the data of a whole file written for this bundle file', () => {
     const data = Buffer.from('cached data of V8, any bytes \x00\xff');
-    const decoded = launcher.decodeCache(launcher.encodeCache(launcher.hash64(bundle), bundle.length, data), source(bundle));
+    const decoded = launcher.decodeCache(launcher.encodeCache(IDENTITY, data), IDENTITY);
     expect(decoded.rejected).toBeUndefined();
     expect(Buffer.from(decoded.data!).equals(data)).toBe(true);
   });
 
-  it('should reject another build of the same length, and any flipped bit, truncation or extension', () => {
-    const bundle = Buffer.from('x'.repeat(1000));
-    const otherBuild = Buffer.from(`${'x'.repeat(999)}y`);
+  it('should reject another bundle file (any field of its identity), any flipped bit, a truncation or an extension', () => {
     const data = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) & 0xff));
-    const file = launcher.encodeCache(launcher.hash64(bundle), bundle.length, data);
-    expect(launcher.decodeCache(file, source(otherBuild)).rejected).toBe('another build of the bundle');
+    const file = launcher.encodeCache(IDENTITY, data);
+    IDENTITY.forEach((_, i) => {
+      const other = IDENTITY.map((value, j) => (j === i ? value + 1n : value));
+      expect(launcher.decodeCache(file, other).rejected).toMatch(/^another build of the bundle/);
+    });
     fc.assert(
       fc.property(fc.nat(file.length * 8 - 1), (bit) => {
         const damaged = Buffer.from(file);
         damaged[bit >> 3]! ^= 1 << (bit & 7);
-        expect(launcher.decodeCache(damaged, source(bundle)).rejected).toBeDefined();
+        expect(launcher.decodeCache(damaged, IDENTITY).rejected).toBeDefined();
       }),
       { seed: 20, numRuns: 2000 },
     );
     fc.assert(
       fc.property(fc.nat(file.length - 1), (length) => {
-        expect(launcher.decodeCache(file.subarray(0, length), source(bundle)).rejected).toBeDefined();
+        expect(launcher.decodeCache(file.subarray(0, length), IDENTITY).rejected).toBeDefined();
       }),
       { seed: 20, numRuns: 200 },
     );
-    expect(launcher.decodeCache(Buffer.concat([file, Buffer.alloc(1)]), source(bundle)).rejected).toBe('damaged (length)');
-    expect(launcher.decodeCache(Buffer.concat([file.subarray(0, 32), Buffer.alloc(data.length)]), source(bundle)).rejected).toBe('damaged (checksum)');
+    expect(launcher.decodeCache(Buffer.concat([file, Buffer.alloc(1)]), IDENTITY).rejected).toBe('damaged (length)');
+    expect(launcher.decodeCache(Buffer.concat([file.subarray(0, 64), Buffer.alloc(data.length)]), IDENTITY).rejected).toBe('damaged (checksum)');
   });
 });
