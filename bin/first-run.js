@@ -8,12 +8,16 @@
 //   dist/src/cli/main.js (a bare `tsc` run never runs stale code); never with FIRST_RUN_NO_BUNDLE=1 (then
 //   dist/ is imported module by module).
 // - The code cache: `<cache dir>/<node version>-<arch>-<install tag>-<bundle size>-<bundle mtime>-<kind>.bin` (the tag
-//   names this installation, so two apps carrying the package never delete each other's cache); V8 checks it
-//   again (source hash, flags) and a rejected or missing one is rebuilt after the run. The cache dir is
-//   FIRST_RUN_CODE_CACHE_DIR, else ($XDG_CACHE_HOME or ~/.cache)/first-run-orchestrator. Code cache is
-//   executable code: the dir must be ours and private (0700, our uid) and a cache file a regular file of
-//   ours, opened without following links — anything else is ignored and never written.
-//   FIRST_RUN_NO_CODE_CACHE=1 turns it off.
+//   names this installation, so two apps carrying the package never delete each other's cache). It never
+//   changes behaviour (SPEC HE-5): its header binds it to the bundle file's identity (device, inode, size,
+//   mtime, ctime) and carries a checksum of the cached data, both checked before V8 sees a byte (V8's own
+//   check compares only the source's length, and has no checksum in release builds); it is written to a
+//   temp file of the writer's own and renamed; any error around it means running without it. A rejected
+//   or missing one is rebuilt after the run. The cache dir is FIRST_RUN_CODE_CACHE_DIR, else
+//   ($XDG_CACHE_HOME or ~/.cache)/first-run-orchestrator. Code cache is executable code: the dir must be
+//   ours and private (0700, our uid) and a cache file a regular file of ours, opened without following
+//   links — anything else is ignored and never written. FIRST_RUN_NO_CODE_CACHE=1 turns it off;
+//   FIRST_RUN_DEBUG_CODE_CACHE=1 says on stderr what was done with each cache file, and why.
 // CommonJS on purpose (bin/package.json says so): an ES-module entry makes Node start its ES module
 // loader — with fs/promises, readline and the streams — before a line of ours runs (~4–5 ms per launch,
 // measured). Built-ins come through `require`, never `import`: an ES import of `node:fs` builds its ES
