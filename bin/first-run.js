@@ -10,7 +10,7 @@
 // - The code cache: `<cache dir>/<node version>-<arch>-<install tag>-<bundle size>-<bundle mtime>-<kind>.bin` (the tag
 //   names this installation, so two apps carrying the package never delete each other's cache). It never
 //   changes behaviour (SPEC HE-5): its header binds it to the bundle file's identity (device, inode, size,
-//   mtime, ctime) and carries a checksum of the cached data, both checked before V8 sees a byte (V8's own
+//   mtime, ctime) and carries the cached data twice, both checked before V8 sees a byte (V8's own
 //   check compares only the source's length, and has no checksum in release builds); it is written to a
 //   temp file of the writer's own and renamed; any error around it means running without it. A rejected
 //   or missing one is rebuilt after the run. The cache dir is FIRST_RUN_CODE_CACHE_DIR, else
@@ -101,84 +101,30 @@ function note(file, what) {
 const why = (error) => (error && error.code) || String(error);
 
 /**
- * A 64-bit hash, in WebAssembly: FxHash over little-endian 8-byte words, zero-padded to a multiple of 32
- * bytes (`h = (rotl(h, 5) ^ word) * 0x517cc1b727220a95`, seeded with the length), then MurmurHash3's
- * fmix64. Not cryptographic: it guards against accidents (damaged or torn bytes), not against someone who
- * can write our private cache dir (who could write code anyway). Why WebAssembly: a warm launch checks
- * ~0.2–0.3 MB of cache; a JavaScript loop takes ~1 ms for that in a process that has just started
- * (nothing is optimized yet), loading `node:crypto` ~2 ms and `node:zlib` (crc32) ~1.3 ms before any
- * hashing (measured); this ~0.3 ms to compile and instantiate and ~0.2 ms to hash 0.3 MB in V8's baseline
- * wasm compiler, four words per turn of the loop with the running hash on the operand stack (one word
- * per turn, with a local, took ~0.5–0.8 ms); the file is read straight into its memory (no copy).
- * The module, as text:
- *   (module (memory (export "m") 1)
- *     (func (export "h") (param $p i32) (param $end i32) (param $h i64) (result i64)
- *       (local.set $end (i32.add (local.get $p) (local.get $end)))
- *       (block (loop
- *         (br_if 1 (i32.ge_u (local.get $p) (local.get $end)))
- *         local.get $h
- *         ;; four times, for offset = 0, 8, 16, 24:
- *         i64.const 5  i64.rotl  (i64.load offset=<offset> (local.get $p))  i64.xor  (i64.const 0x517cc1b727220a95)  i64.mul
- *         local.set $h
- *         (local.set $p (i32.add (local.get $p) (i32.const 32)))
- *         (br 0)))
- *       (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 33))) (i64.const 0xff51afd7ed558ccd)))
- *       (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 33))) (i64.const 0xc4ceb9fe1a85ec53)))
- *       (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 33)))))
- * test/launcher/code-cache-format.test.ts checks it against the same function written with BigInts.
- */
-const HASH_WASM = [
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 127, 127, 126, 1, 126, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 9, 2, 1, 109, 2, 0, 1, 104, 0, 0, 10,
-  168, 1, 1, 165, 1, 0, 32, 0, 32, 1, 106, 33, 1, 2, 64, 3, 64, 32, 0, 32, 1, 79, 13, 1, 32, 2, 66, 5, 137, 32, 0, 41, 3, 0, 133, 66, 149,
-  149, 136, 185, 242, 182, 176, 190, 209, 0, 126, 66, 5, 137, 32, 0, 41, 3, 8, 133, 66, 149, 149, 136, 185, 242, 182, 176, 190, 209, 0,
-  126, 66, 5, 137, 32, 0, 41, 3, 16, 133, 66, 149, 149, 136, 185, 242, 182, 176, 190, 209, 0, 126, 66, 5, 137, 32, 0, 41, 3, 24, 133, 66,
-  149, 149, 136, 185, 242, 182, 176, 190, 209, 0, 126, 33, 2, 32, 0, 65, 32, 106, 33, 0, 12, 0, 11, 11, 32, 2, 32, 2, 66, 33, 136, 133, 66,
-  205, 153, 214, 234, 254, 250, 235, 168, 127, 126, 34, 2, 32, 2, 66, 33, 136, 133, 66, 211, 216, 151, 212, 225, 191, 174, 231, 68, 126,
-  34, 2, 32, 2, 66, 33, 136, 133, 11,
-];
-let hasher;
-/** The hash reads whole blocks of this many bytes (zero-padded). */
-const HASH_BLOCK = 32;
-const padded = (length) => Math.ceil(length / HASH_BLOCK) * HASH_BLOCK;
-
-/**
- * The hasher's memory as `size` bytes to fill (zeroed past them up to the next block, which the hash
- * reads). The view is valid until the next call. Throws where WebAssembly is off (`--jitless`).
- */
-function hashMemory(size) {
-  hasher ??= new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(HASH_WASM))).exports;
-  const end = padded(size);
-  const pages = Math.ceil(end / 65536) - hasher.m.buffer.byteLength / 65536;
-  if (pages > 0) hasher.m.grow(pages);
-  new Uint8Array(hasher.m.buffer, size, end - size).fill(0);
-  return new Uint8Array(hasher.m.buffer, 0, size);
-}
-
-/** The hash of `bytes` from `offset` (a multiple of 32) to its end; no copy when `bytes` is {@link hashMemory}'s view. */
-function hash64(bytes, offset = 0) {
-  const length = bytes.length - offset;
-  if (hasher !== undefined && bytes.buffer === hasher.m.buffer && bytes.byteOffset === 0) return hasher.h(offset, padded(length), BigInt(length));
-  hashMemory(length).set(bytes.subarray(offset));
-  return hasher.h(0, padded(length), BigInt(length));
-}
-
-/**
- * A cache file is this header, then V8's cached data. Every field is compared with what it must be
- * before V8 sees a byte: V8's own check of cached data compares the source's *length*, not its content
- * (another build of the same length ran the old code), and it has no checksum in release builds (one
- * damaged block crashed V8 in the deserializer: SIGTRAP, SIGSEGV).
+ * A cache file is this header, then V8's cached data twice (a zero byte between the copies). Every byte
+ * is checked before V8 sees one: V8's own check of cached data compares the source's *length*, not its
+ * content (another build of the same length ran the old code), and has no checksum in release builds
+ * (one damaged block crashed V8 in the deserializer: SIGTRAP, SIGSEGV).
  *   0 u32 magic 'FRCC'    4 u32 format
  *   8 u64 device, 16 u64 inode, 24 u64 size, 32 u64 mtime (ns), 40 u64 ctime (ns) of the bundle file the
  *     cached code was compiled from, read from the descriptor its bytes were read through: its identity.
  *     A replaced bundle has another inode (`rsync -a`, an archive, `npm install`) or another ctime
  *     (`cp -p` rewrites it in place, and nothing but the clock sets a ctime), whatever its size and mtime.
- *     Cheaper than hashing its ~0.5 MB at every launch (~0.5 ms measured); what it does not see is a
- *     same-size rewrite in place within one tick of the file system's clock (docs/architecture.md, "Caches").
- *  48 i64 hash of the cached data ({@link hash64})   56 u32 the data's length   60 u32 zero
+ *     Cheaper than hashing its ~0.5 MB at every launch; what it does not see is a same-size rewrite in
+ *     place within one tick of the file system's clock (docs/architecture.md, "Caches").
+ *  48 u32 the data's length   52 u32 zero   56 u64 zero
+ * Why a second copy rather than a checksum: the check must run at every warm launch, before V8, in a
+ * process that has just started. Comparing two copies is one `memcmp` (~0.02 ms for 0.3 MB; reading the
+ * second copy ~0.1 ms); a checksum cost ~1 ms more per launch in the median on a busy machine even in
+ * WebAssembly (its synchronous compile waits for V8's background threads), a JavaScript loop ~1.5 ms,
+ * `node:crypto` and `node:zlib` 1.3–2 ms to load (measured; docs/performance.md). Any damage that is not
+ * the same in both copies — a flipped bit, a zeroed or lost block, a torn or truncated write — makes
+ * them differ. It guards against accidents, not against someone who can write our private cache dir
+ * (who could write code there anyway).
  */
 const HEADER_BYTES = 64;
 const MAGIC = 0x43435246;
-const FORMAT = 2;
+const FORMAT = 3;
 const IDENTITY = ['dev', 'ino', 'size', 'mtimeNs', 'ctimeNs'];
 
 /** The bundle file's identity: the fields of a `{ bigint: true }` fstat the header keeps. */
@@ -186,24 +132,26 @@ const identityOf = (bigStats) => IDENTITY.map((key) => BigInt.asUintN(64, bigSta
 
 /** The file's bytes for `data`, V8's cached data compiled from the bundle file of `identity`. */
 function encodeCache(identity, data) {
-  const file = Buffer.alloc(HEADER_BYTES + data.length);
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
+  const file = Buffer.alloc(HEADER_BYTES + 2 * bytes.length + 1);
   file.writeUInt32LE(MAGIC, 0);
   file.writeUInt32LE(FORMAT, 4);
   identity.forEach((value, i) => file.writeBigUInt64LE(value, 8 + 8 * i));
-  file.writeUInt32LE(data.length, 56);
-  Buffer.from(data.buffer, data.byteOffset, data.length).copy(file, HEADER_BYTES);
-  file.writeBigInt64LE(hash64(data), 48);
+  file.writeUInt32LE(bytes.length, 48);
+  bytes.copy(file, HEADER_BYTES);
+  bytes.copy(file, HEADER_BYTES + bytes.length + 1);
   return file;
 }
 
 /** The cached data in `file` (a view of it) if it was written for the bundle file of `identity` and is whole, else why not. */
 function decodeCache(file, identity) {
-  const view = new DataView(file.buffer, file.byteOffset, file.length);
-  if (file.length < HEADER_BYTES || view.getUint32(0, true) !== MAGIC || view.getUint32(4, true) !== FORMAT) return { rejected: 'damaged or an older format (header)' };
-  if (view.getUint32(56, true) !== file.length - HEADER_BYTES || view.getUint32(60, true) !== 0) return { rejected: 'damaged (length)' };
-  if (identity.some((value, i) => view.getBigUint64(8 + 8 * i, true) !== value)) return { rejected: 'another build of the bundle (or the same one, replaced)' };
-  if (view.getBigInt64(48, true) !== hash64(file, HEADER_BYTES)) return { rejected: 'damaged (checksum)' };
-  return { data: file.subarray(HEADER_BYTES) };
+  if (file.length < HEADER_BYTES || file.readUInt32LE(0) !== MAGIC || file.readUInt32LE(4) !== FORMAT) return { rejected: 'damaged or an older format (header)' };
+  const length = file.readUInt32LE(48);
+  if (file.length !== HEADER_BYTES + 2 * length + 1 || file.readUInt32LE(52) !== 0 || file.readBigUInt64LE(56) !== 0n || file[HEADER_BYTES + length] !== 0) return { rejected: 'damaged (length)' };
+  if (identity.some((value, i) => file.readBigUInt64LE(8 + 8 * i) !== value)) return { rejected: 'another build of the bundle (or the same one, replaced)' };
+  const data = file.subarray(HEADER_BYTES, HEADER_BYTES + length);
+  if (!data.equals(file.subarray(HEADER_BYTES + length + 1))) return { rejected: 'damaged (the copies differ)' };
+  return { data };
 }
 
 function cacheDir() {
@@ -227,8 +175,7 @@ function privateDir(dir) {
 }
 
 /**
- * The file's bytes, read into the hasher's memory ({@link hashMemory}: checked there, handed to V8 from
- * there), or undefined (missing, not ours, not a regular file, unreadable). Never throws.
+ * The file's bytes, or undefined (missing, not ours, not a regular file, unreadable). Never throws.
  * (The same checks as `readRegularFileSync` in src/fs/regular-file.ts, written out: this launcher runs
  * before anything of dist/ is loaded.)
  */
@@ -242,11 +189,11 @@ function readCache(file) {
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile() || !ours(stats) || stats.size > 64 * 1024 * 1024) {
+    if (!stats.isFile() || !ours(stats) || stats.size > 128 * 1024 * 1024) {
       note(file, 'not read (not a private regular file of ours)');
       return undefined;
     }
-    const data = hashMemory(stats.size);
+    const data = Buffer.allocUnsafe(stats.size);
     let read = 0;
     while (read < stats.size) {
       const n = readSync(fd, data, read, stats.size - read, read);
@@ -425,5 +372,5 @@ if (require.main === module) {
   })();
 } else {
   // Required, not run (test/launcher/code-cache-format.test.ts): the cache format, for its tests only.
-  module.exports = { hash64, encodeCache, decodeCache, identityOf };
+  module.exports = { encodeCache, decodeCache, identityOf };
 }

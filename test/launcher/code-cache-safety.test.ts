@@ -140,18 +140,6 @@ describe('the launcher code cache never changes behaviour (HE-5)', () => {
     }
   });
 
-  it('should run without a cache, writing none, where WebAssembly (its checksum) is off (`node --jitless`)', () => {
-    const root = scratch();
-    const copy = installCopy(root);
-    const cache = path.join(root, 'cache');
-    const ran = runCli(copy.bin, ['status', '--state-dir', path.join(root, 'state'), '--json'], cache, {}, ['--jitless']);
-    expect(ran.status, ran.stderr).toBe(0);
-    // Node's own warning about --jitless only: nothing of ours, no stack.
-    expect(ran.stderr.replace(/^Warning: disabling flag --expose_wasm due to conflicting flags\n/gm, '')).toBe('');
-    expect(JSON.parse(ran.stdout)).toMatchObject({ phase: 'NONE' });
-    expect(cacheFiles(cache)).toEqual([]);
-  });
-
   it('should leave one whole cache, no temp files, when several processes write it at once', async () => {
     const root = scratch();
     const copy = installCopy(root);
