@@ -54,7 +54,7 @@ export const COMMAND_OPTIONS: Record<CommandName, Record<string, OptionSpec>> = 
     keep: { kind: 'flag', help: 'keep the temporary state dir (its path is printed); otherwise the demo removes it' },
     slow: { kind: 'flag', help: 'human-speed timings (default: a quick run)' },
   },
-  status: { ...COMMON, events: { kind: 'value', help: 'how many recent journal events to show (default 10)' } },
+  status: { ...COMMON, events: { kind: 'value', help: 'how many recent journal events to show, 0 for none (default 10)' } },
   reset: { ...COMMON, yes: { kind: 'flag', help: 'do not ask' } },
   statecharts: {
     json: COMMON.json!,
@@ -161,9 +161,24 @@ export function parseCLI(argv: readonly string[]): ParsedCLI {
 
 /** Parse a whole non-negative number of milliseconds from an option, or throw a `UsageError` naming it. */
 export function parseMs(name: string, value: string | boolean | string[] | undefined, fallback: number): number {
+  return parseWhole(name, value, fallback, 86_400_000, 'milliseconds from 0');
+}
+
+/** The most `--events` can ask for (more than any journal `status` reads keeps). */
+export const MAX_EVENTS = 1_000_000;
+
+/**
+ * A count of events (`status --events N`): a whole number from 0 (none) to {@link MAX_EVENTS}.
+ * @throws UsageError naming the option, what it takes and what was given.
+ */
+export function parseEventCount(name: string, value: string | boolean | string[] | undefined, fallback: number): number {
+  return parseWhole(name, value, fallback, MAX_EVENTS, 'events from 0 (none)');
+}
+
+function parseWhole(name: string, value: string | boolean | string[] | undefined, fallback: number, max: number, what: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) > 86_400_000) {
-    throw new UsageError(`Expected \`--${name}\` to be a whole number of milliseconds from 0 to 86400000, got \`${String(value)}\`.`);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) > max) {
+    throw new UsageError(`Expected \`--${name}\` to be a whole number of ${what} to ${max}, got \`${String(value)}\`.`);
   }
   return Number(value);
 }

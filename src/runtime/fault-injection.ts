@@ -1,7 +1,15 @@
 /**
- * Fault-injection hooks for the process tests, in the spirit of proper-lockfile's swappable `fs`. Nothing
- * happens without the variables. They exist so that "a crash right after event n" or "the disk is full
- * at event n" is exact instead of a race against a watcher.
+ * Fault-injection hooks for the process tests, in the spirit of proper-lockfile's swappable `fs`. They
+ * exist so that "a crash right after event n" or "the disk is full at event n" is exact instead of a race
+ * against a watcher.
+ *
+ * **Off in the shipped runtime (SPEC HE-7).** The variables below are read only in a process where a
+ * test-only entry has turned the hooks on: `test/support/enable-fault-injection.mjs` (preloaded with
+ * `--import`, which a relaunched successor inherits through `process.execArgv`) or
+ * `enableFaultInjection()` (test/support/fault-injection.ts) in a test's own process. Both set
+ * {@link FAULT_INJECTION_SWITCH} on `globalThis`; nothing under src/ or bin/ sets it, and test/ is not in
+ * the package. Without it the variables do nothing — in an app's environment they used to make the
+ * embedded runtime SIGKILL the app.
  *
  * - `FIRST_RUN_FAULT_KILL_AFTER=<role>:<n>` — the process of that role (`first`, a plain launch, or
  *   `successor`) SIGKILLs itself right after its n-th journal line is written;
@@ -22,6 +30,24 @@ export interface FaultHooks {
   readonly armed: boolean;
 }
 
+/**
+ * The process-wide switch (a registered symbol, so the CLI bundle and dist/ — two copies of this module —
+ * see the same one). Set to `true` by test-only code only.
+ */
+export const FAULT_INJECTION_SWITCH = Symbol.for('first-run-orchestrator.fault-injection');
+
+/** Whether a test-only entry turned the hooks on in this process. */
+export function faultInjectionEnabled(): boolean {
+  return (globalThis as Record<symbol, unknown>)[FAULT_INJECTION_SWITCH] === true;
+}
+
+/** The hooks of the shipped runtime: none. */
+const NO_FAULTS: FaultHooks = {
+  armed: false,
+  beforeJournalLine() {},
+  afterJournalLine() {},
+};
+
 function parseSpec(name: string, spec: string | undefined, role: ProcessRole, byType = false): number | string | null {
   if (!spec) return null;
   const match = (byType ? /^(first|successor):(\d+|[a-z][a-z0-9_.]*)$/ : /^(first|successor):(\d+)$/).exec(spec);
@@ -30,7 +56,12 @@ function parseSpec(name: string, spec: string | undefined, role: ProcessRole, by
   return /^\d+$/.test(match[2]!) ? Number(match[2]) : match[2]!;
 }
 
-export function createFaultHooks(role: ProcessRole, env: NodeJS.ProcessEnv = process.env): FaultHooks {
+/**
+ * The hooks for a process of `role`: inert unless {@link faultInjectionEnabled} (then read from `env`).
+ * @throws Error when enabled and a variable is malformed.
+ */
+export function createFaultHooks(role: ProcessRole, env: NodeJS.ProcessEnv = process.env, enabled: boolean = faultInjectionEnabled()): FaultHooks {
+  if (!enabled) return NO_FAULTS;
   const killAt = parseSpec('FIRST_RUN_FAULT_KILL_AFTER', env.FIRST_RUN_FAULT_KILL_AFTER, role, true);
   const fullAt = parseSpec('FIRST_RUN_FAULT_JOURNAL_ENOSPC', env.FIRST_RUN_FAULT_JOURNAL_ENOSPC, role) as number | null;
   let attempted = 0;

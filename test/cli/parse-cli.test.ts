@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { UsageError } from '../../src/errors.js';
-import { COMMAND_OPTIONS, COMMANDS, helpText, parseCLI, plainTokens } from '../../src/cli/parse-cli.js';
+import { COMMAND_OPTIONS, COMMANDS, helpText, parseCLI, parseEventCount, parseMs, plainTokens } from '../../src/cli/parse-cli.js';
 
 describe('parseCLI', () => {
   it.each([
@@ -59,6 +59,23 @@ describe('parseCLI', () => {
   ])('should refuse %j with a UsageError naming it', (argv, message) => {
     expect(() => parseCLI(argv)).toThrow(UsageError);
     expect(() => parseCLI(argv)).toThrow(message);
+  });
+});
+
+describe('parseEventCount and parseMs', () => {
+  it('should take 0 as "no events" and say what --events takes, in events, when it is wrong', () => {
+    expect(parseEventCount('events', undefined, 10)).toBe(10);
+    expect(parseEventCount('events', '0', 10)).toBe(0);
+    expect(parseEventCount('events', '1000000', 10)).toBe(1_000_000);
+    for (const bad of ['-1', '1e3', ' 2', '1000001', true]) {
+      expect(() => parseEventCount('events', bad, 10)).toThrow(UsageError);
+      expect(() => parseEventCount('events', bad, 10)).toThrow(/^Expected `--events` to be a whole number of events from 0 \(none\) to 1000000, got `/);
+    }
+    expect(helpText('status')).toMatch(/--events VALUE +how many recent journal events to show, 0 for none \(default 10\)/);
+  });
+
+  it('should keep speaking of milliseconds for a time', () => {
+    expect(() => parseMs('lock-timeout', 'soon', 0)).toThrow('Expected `--lock-timeout` to be a whole number of milliseconds from 0 to 86400000, got `soon`.');
   });
 });
 

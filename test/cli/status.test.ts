@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { explainRestart } from '../../src/cli/commands/status.js';
+import { explainRestart, lastEvents } from '../../src/cli/commands/status.js';
 
 const capture = () => {
   const out: string[] = [];
@@ -47,12 +47,52 @@ describe('first-run status', () => {
     expect(JSON.parse(json.out.join(''))).toMatchObject({ state_dir_exists: false, problem: 'not_a_directory' });
   });
 
+  /** A state dir whose journal has three events, a, b and c. */
+  function journaled(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'first-run-status-'));
+    dirs.push(dir);
+    const lines = ['a.one', 'b.two', 'c.three'].map((type, i) => JSON.stringify({ ts: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), pid: 1, type }));
+    writeFileSync(join(dir, 'events.ndjson'), `${lines.join('\n')}\n`);
+    return dir;
+  }
+
+  it.each([
+    ['0', []],
+    ['2', ['b.two', 'c.three']],
+    ['5', ['a.one', 'b.two', 'c.three']],
+  ])('should show the last N events for --events %s (0 is none)', async (n, types) => {
+    const dir = journaled();
+    const json = capture();
+    expect(await runCli(['status', '--state-dir', dir, '--events', n, '--json'], json.io)).toBe(0);
+    expect((JSON.parse(json.out.join('')) as { last_events: { type: string }[] }).last_events.map((e) => e.type)).toEqual(types);
+    const text = capture();
+    expect(await runCli(['status', '--state-dir', dir, '--events', n], text.io)).toBe(0);
+    expect(text.out.join('\n').includes('last events')).toBe(types.length > 0);
+  });
+
+  it.each(['-1', 'x', '1.5', '1000001', ''])('should refuse --events %j with a message about a number of events', async (n) => {
+    const dir = journaled();
+    const out = capture();
+    expect(await runCli(['status', '--state-dir', dir, `--events=${n}`], out.io)).toBe(2);
+    const message = out.err.join('\n');
+    expect(message).toContain(`Expected \`--events\` to be a whole number of events from 0 (none) to 1000000, got \`${n}\`.`);
+    expect(message).not.toMatch(/millisecond/);
+  });
+
   it('should report an existing, empty state dir as existing with no ledger', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'first-run-status-'));
     dirs.push(dir);
     const json = capture();
     expect(await runCli(['status', '--state-dir', dir, '--json'], json.io)).toBe(0);
     expect(JSON.parse(json.out.join(''))).toMatchObject({ state_dir_exists: true, phase: 'NONE', ledger: { source: null } });
+  });
+});
+
+describe('lastEvents', () => {
+  it('should give none for 0, the last N otherwise', () => {
+    expect(lastEvents([1, 2, 3], 0)).toEqual([]);
+    expect(lastEvents([1, 2, 3], 1)).toEqual([3]);
+    expect(lastEvents([1, 2, 3], 9)).toEqual([1, 2, 3]);
   });
 });
 

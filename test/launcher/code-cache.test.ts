@@ -90,7 +90,7 @@ describe('the CLI bundle and its V8 code cache', () => {
     expect(readFileSync(path.join(cache, otherApp), 'utf8')).toBe('another app');
   });
 
-  it('a corrupt cache is rejected by V8, the CLI runs from source, and the cache is rebuilt', () => {
+  it('a corrupt cache is rejected before V8 sees it, the CLI runs from source, and the cache is rebuilt', () => {
     const root = scratch();
     const cache = path.join(root, 'cache');
     status(cache, path.join(root, 'state'));

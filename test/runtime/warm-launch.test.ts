@@ -12,6 +12,7 @@ import { canonicalJson, sha256Checksum, serializeEnvelope } from '../../src/ledg
 import { parseConfig } from '../../src/config/index.js';
 import { runFirstRun, type RunFirstRunOptions, type RuntimeEvent } from '../../src/runtime/run-first-run.js';
 import { ALL_GRANTED, assertBuilt, BIN, lastJson, launch, quickConfig, sandbox, type Sandbox } from '../support/processes.js';
+import { enableFaultInjection } from '../support/fault-injection.js';
 
 const settings = parseConfig(quickConfig(), 'test config', { env: {} });
 
@@ -119,6 +120,7 @@ describe('the warm route of runFirstRun', () => {
   it('a full disk on the warm route ends the run with ERR_JOURNAL and releases the lock', async () => {
     const box = await warmBox();
     process.env.FIRST_RUN_FAULT_JOURNAL_ENOSPC = 'first:3'; // lock acquired, ledger loaded, then the warm lines
+    const disableFaults = enableFaultInjection();
     try {
       const runtime = runFirstRun({
         stateDir: box.stateDir,
@@ -130,6 +132,7 @@ describe('the warm route of runFirstRun', () => {
       expect(runtime.service).toBeNull();
     } finally {
       delete process.env.FIRST_RUN_FAULT_JOURNAL_ENOSPC;
+      disableFaults();
     }
     expect(lstatOrNull(join(box.stateDir, 'instance.lock'))).toBeNull();
   });

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pidExists, probeProcess } from '../../src/lock/process-identity.js';
+import { FAULT_INJECTION_NODE_ARGS, setsFaults } from './fault-injection.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/first-run.js');
 
@@ -64,7 +65,9 @@ export interface Launched {
 }
 
 export function run(args: string[], env: NodeJS.ProcessEnv = {}): Launched {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A test that sets FIRST_RUN_FAULT_* also preloads the test-only entry that turns the hooks on (HE-7).
+  const nodeArgs = setsFaults(env) ? FAULT_INJECTION_NODE_ARGS : [];
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

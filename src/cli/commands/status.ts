@@ -12,7 +12,7 @@ import { readLedgerFile } from '../../ledger/ledger-files.js';
 import { validateOrchestratorSnapshot } from '../../runtime/snapshot.js';
 import { resolveStateDir } from '../common.js';
 import { EXIT, type Command } from '../io.js';
-import { parseMs } from '../parse-cli.js';
+import { parseEventCount } from '../parse-cli.js';
 
 interface Why {
   decision: unknown;
@@ -53,9 +53,14 @@ export function explainRestart(snapshot: unknown): Why {
   };
 }
 
+/** The last `howMany` events; none for 0 (`slice(-0)` would be all of them). */
+export function lastEvents<T>(events: readonly T[], howMany: number): T[] {
+  return howMany === 0 ? [] : events.slice(-howMany);
+}
+
 export const runStatus: Command = async (cli, io) => {
   const stateDir = resolveStateDir(cli, io);
-  const howMany = parseMs('events', cli.options.events, 10);
+  const howMany = parseEventCount('events', cli.options.events, 10);
   const dir = statSync(stateDir, { throwIfNoEntry: false });
   if (!dir?.isDirectory()) return reportMissingStateDir(stateDir, dir ? 'not_a_directory' : 'missing', cli.options.json === true, io);
   const summary = readLedgerSummary(stateDir, { validateSnapshot: validateOrchestratorSnapshot });
@@ -83,7 +88,7 @@ export const runStatus: Command = async (cli, io) => {
     lock: { held, pid: lock.holder?.pid ?? null, host: lock.holder?.host ?? null, stale: lock.stale, description: lock.description },
     why,
     handoff: { pending: handoff.find((entry) => entry.pending) ?? null, entries: handoff },
-    last_events: journal.events.slice(-howMany),
+    last_events: lastEvents(journal.events, howMany),
     journal_problems: journal.problems.length,
   };
   if (cli.options.json === true) {
