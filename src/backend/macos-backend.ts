@@ -1,5 +1,4 @@
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { PermissionName, PermissionStatus } from '../../machines/types.js';
@@ -322,6 +321,14 @@ export function moduleSearchBases(host: HostLocation = currentHostLocation()): s
  * because the app pins another version); the first that finds it wins.
  * @throws the resolution error of the last base tried (MODULE_NOT_FOUND when none has the package).
  */
+/**
+ * `module.createRequire`, reached through `process.getBuiltinModule`: webpack replaces a call of an
+ * imported `createRequire` whose argument it cannot evaluate at build time with `undefined` (HE-4).
+ */
+function createRequire(base: string): NodeJS.Require {
+  return process.getBuiltinModule('node:module').createRequire(base);
+}
+
 function resolveFromHost(specifier: string, bases: readonly string[]): string {
   let lastError: unknown = Object.assign(new Error(`Cannot find module '${specifier}' (no main script and no working directory to resolve it from)`), {
     code: 'MODULE_NOT_FOUND',
