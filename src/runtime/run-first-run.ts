@@ -585,6 +585,8 @@ class FirstRunProcess {
  *   successor is waiting for it.
  * @throws LockCompromisedError / JournalError (from `result`) when the lock is lost or the journal cannot
  *   be written mid-run: the run stops at once, the ledger keeps its last committed generation.
+ * @throws LedgerError (from `result`, HE-6) when the run ended but the state it ended in could not be
+ *   committed: never a quiet success. The lock is released first; the ledger keeps its last good generation.
  */
 export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
   const proc = new FirstRunProcess(options);
