@@ -11,24 +11,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from './packed.js';
+import { onceUntilFailed, runCommand } from './packed.js';
 
 /** Electron 33's Node (Electron 34 has 20.18.1): the oldest Node the package promises to run on in an app. */
 export const ELECTRON_NODE_VERSION = '20.18.0';
-
-let fetching: Promise<string> | undefined;
 
 /**
  * The path of a Node {@link ELECTRON_NODE_VERSION} binary for this platform, fetched once.
  * @throws Error with npm's output when the registry has no such binary or `npm pack` fails.
  */
-export function electronNode(): Promise<string> {
-  fetching ??= fetchOnce().catch((error: unknown) => {
-    fetching = undefined;
-    throw error;
-  });
-  return fetching;
-}
+export const electronNode: () => Promise<string> = onceUntilFailed(fetchOnce);
 
 /** Whether `binary` runs and says it is the expected version (a torn unpack fails this, and is redone). */
 function runsAsExpected(binary: string): boolean {

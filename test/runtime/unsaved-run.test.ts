@@ -27,6 +27,17 @@ function unwritableBox(db: unknown = ALL_GRANTED): Sandbox {
   return box;
 }
 
+/** `runFirstRun` in `box` with the sim backend, every event to `onEvent`. */
+function startRun(box: Sandbox, onEvent: (event: RuntimeEvent) => void) {
+  return runFirstRun({
+    stateDir: box.stateDir,
+    settings,
+    backend: createSimBackend({ file: box.simDb }),
+    relaunch: { strategy: 'node', execPath: process.execPath, execArgv: [], entry: BIN, args: [] },
+    onEvent,
+  });
+}
+
 afterEach(() => {
   for (const box of boxes.splice(0)) rmSync(box.dir, { recursive: true, force: true });
 });
@@ -37,13 +48,7 @@ describe('a run whose state cannot be written (HE-6)', () => {
   it('should reject runFirstRun().result with a LedgerError naming the ledger, and deliver ledger.write_failed', async () => {
     const box = unwritableBox();
     const events: RuntimeEvent[] = [];
-    const runtime = runFirstRun({
-      stateDir: box.stateDir,
-      settings,
-      backend: createSimBackend({ file: box.simDb }),
-      relaunch: { strategy: 'node', execPath: process.execPath, execArgv: [], entry: BIN, args: [] },
-      onEvent: (event) => events.push(event),
-    });
+    const runtime = startRun(box, (event) => events.push(event));
     const error = await runtime.result.then(
       (result) => {
         throw new Error(`the run resolved as if saved: ${JSON.stringify(result)}`);
@@ -63,16 +68,10 @@ describe('a run whose state cannot be written (HE-6)', () => {
   it('should resolve as before once a later commit is written (a failure that heals is reported, not fatal)', async () => {
     const box = unwritableBox(ONE_PROMPT);
     const events: RuntimeEvent[] = [];
-    const runtime = runFirstRun({
-      stateDir: box.stateDir,
-      settings,
-      backend: createSimBackend({ file: box.simDb }),
-      relaunch: { strategy: 'node', execPath: process.execPath, execArgv: [], entry: BIN, args: [] },
-      onEvent: (event) => {
-        events.push(event);
-        // The first failure heals: the obstacle goes, so the next commit (the settled state) is written.
-        if (event.type === 'ledger.write_failed') rmSync(join(box.stateDir, 'permission_ledger.json.tmp'), { recursive: true, force: true });
-      },
+    const runtime = startRun(box, (event) => {
+      events.push(event);
+      // The first failure heals: the obstacle goes, so the next commit (the settled state) is written.
+      if (event.type === 'ledger.write_failed') rmSync(join(box.stateDir, 'permission_ledger.json.tmp'), { recursive: true, force: true });
     });
     const result = await runtime.result;
     expect(result).toMatchObject({ outcome: 'completed', phase: 'COMPLETED' });
