@@ -180,9 +180,9 @@ export interface MacBackendOptions {
   /**
    * What to load: a specifier resolved as the host's main script would resolve it ({@link moduleSearchBases}),
    * or an absolute path (an app whose main script cannot be found — an ES module main in a packaged
-   * Electron app — passes `require.resolve('node-mac-permissions')`; a test points it at an extracted copy
-   * of the package whose native binding is faked). Resolved once; the activation worker loads the same
-   * resolved file.
+   * Electron app — passes the package's directory under `process.resourcesPath`; a test points it at an
+   * extracted copy of the package whose native binding is faked). Resolved once; the activation worker
+   * loads the same resolved file.
    * @default 'node-mac-permissions'
    */
   modulePath?: string;
