@@ -1,5 +1,5 @@
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { isAbsolute, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { PermissionName, PermissionStatus } from '../../machines/types.js';
 import { BackendError, BackendUnavailableError, describeValue } from '../errors.js';
@@ -178,7 +178,9 @@ export interface MacBackendOptions {
    */
   module?: MacPermissionsModule;
   /**
-   * What to load: a specifier resolved from this package, or an absolute path (a test points it at an
+   * What to load: a specifier resolved as the host's main script would resolve it ({@link moduleSearchBases}),
+   * or an absolute path (an app whose main script cannot be found — an ES module main in a packaged
+   * Electron app — passes the package's directory under `process.resourcesPath`; a test points it at an
    * extracted copy of the package whose native binding is faked). Resolved once; the activation worker
    * loads the same resolved file.
    * @default 'node-mac-permissions'
@@ -273,14 +275,92 @@ interface Loaded {
   resolvedPath: string;
 }
 
-function resolveModulePath(specifier: string): string {
-  const require = createRequire(import.meta.url);
+/** This package's name, to find a copy of the optional dependency npm nested under our own install. */
+const OWN_PACKAGE = 'first-run-orchestrator';
+
+/** What the host process says about where it was started from (`process.*`), for {@link moduleSearchBases}. */
+export interface HostLocation {
+  /** `require.main.filename` of a CommonJS main (`process.mainModule`), bundled or not. */
+  mainFilename?: string | undefined;
+  /** `process.argv[1]`: the main script of `node main.mjs` (Electron passes the app dir or nothing). */
+  argv1?: string | undefined;
+  /** The working directory; `undefined` when it is gone. */
+  cwd?: string | undefined;
+}
+
+function currentHostLocation(): HostLocation {
+  let cwd: string | undefined;
   try {
-    return require.resolve(specifier);
+    cwd = process.cwd();
+  } catch {
+    cwd = undefined; // a deleted working directory (uv_cwd): the other bases remain
+  }
+  // `process.mainModule` is deprecated in favour of `require.main`, which an ES module has no way to reach.
+  return { mainFilename: process.mainModule?.filename, argv1: process.argv[1], cwd };
+}
+
+/**
+ * The files a bare specifier (`node-mac-permissions`) is resolved from, in order — never this module's own
+ * URL: a host's bundler empties `import.meta` (esbuild's CommonJS output) or freezes it at build time
+ * (webpack), and a bundled copy of this code has no directory of its own (HE-4). Each base is where a
+ * `require()` in the host's main script would look: its main script (`require.main`, else an absolute
+ * `argv[1]`), then the working directory. The package is external to any bundle (a native module is), so
+ * it is in the app's `node_modules` next to that script.
+ */
+export function moduleSearchBases(host: HostLocation = currentHostLocation()): string[] {
+  const bases: string[] = [];
+  if (host.mainFilename && isAbsolute(host.mainFilename)) bases.push(host.mainFilename);
+  if (host.argv1 && isAbsolute(host.argv1)) bases.push(host.argv1);
+  // A file name inside the directory (createRequire needs a file; it does not have to exist).
+  if (host.cwd) bases.push(join(host.cwd, 'noop.js'));
+  return [...new Set(bases)];
+}
+
+/**
+ * Resolve `specifier` from each base (our own install, found from that base, first: a copy nested under it
+ * because the app pins another version); the first that finds it wins.
+ * @throws the resolution error of the last base tried (MODULE_NOT_FOUND when none has the package).
+ */
+/**
+ * `module.createRequire`, reached through `process.getBuiltinModule`: webpack replaces a call of an
+ * imported `createRequire` whose argument it cannot evaluate at build time with `undefined` (HE-4).
+ */
+function createRequire(base: string): NodeJS.Require {
+  return process.getBuiltinModule('node:module').createRequire(base);
+}
+
+function resolveFromHost(specifier: string, bases: readonly string[]): string {
+  let lastError: unknown = Object.assign(new Error(`Cannot find module '${specifier}' (no main script and no working directory to resolve it from)`), {
+    code: 'MODULE_NOT_FOUND',
+  });
+  for (const base of bases) {
+    const require = createRequire(base);
+    let ownInstall: string | null = null;
+    try {
+      ownInstall = require.resolve(`${OWN_PACKAGE}/package.json`);
+    } catch {
+      // a bundled host has no installed copy of this package: only the base itself
+    }
+    for (const from of ownInstall ? [createRequire(ownInstall), require] : [require]) {
+      try {
+        return from.resolve(specifier);
+      } catch (error) {
+        if (!isModuleNotFound(error, specifier)) throw error;
+        lastError = error;
+      }
+    }
+  }
+  throw lastError;
+}
+
+function resolveModulePath(specifier: string): string {
+  const bases = moduleSearchBases();
+  try {
+    return resolveFromHost(specifier, bases);
   } catch (error) {
     if (isModuleNotFound(error, specifier)) {
       throw new BackendUnavailableError(
-        `The macOS backend needs the optional dependency ${MAC_PERMISSIONS_PACKAGE}, which is not installed (${specifier} cannot be resolved): npm skips it when its native build fails. Rebuild it with ${REBUILD_HINT}, or ${SIM_HINT}.`,
+        `The macOS backend needs the optional dependency ${MAC_PERMISSIONS_PACKAGE}, which is not installed (${specifier} cannot be resolved from ${bases.join(', ') || 'anywhere: no main script, no working directory'}): npm skips it when its native build fails. Rebuild it with ${REBUILD_HINT}, or pass its path as \`modulePath\`, or ${SIM_HINT}.`,
         { cause: error },
       );
     }
@@ -307,10 +387,9 @@ function assertModuleShape(candidate: unknown, where: string): asserts candidate
 
 function loadModule(specifier: string): Loaded {
   const resolvedPath = resolveModulePath(specifier);
-  const require = createRequire(import.meta.url);
   let loaded: unknown;
   try {
-    loaded = require(resolvedPath);
+    loaded = createRequire(resolvedPath)(resolvedPath);
   } catch (error) {
     // Typically `bindings` "Could not locate the bindings file" (the node-gyp build failed or never ran)
     // or ERR_DLOPEN_FAILED / NODE_MODULE_VERSION (built for another Node or Electron).

@@ -6,7 +6,6 @@
  * `randomBytes` (the same kernel source) is used instead.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
 const POOL_BYTES = 288;
 let pool: Buffer | null = null;
@@ -43,7 +42,7 @@ function readDevice(n: number): Buffer | null {
   return null;
 }
 
+/** `node:crypto` loaded on first use, by `process.getBuiltinModule`: bundler-safe (HE-4), unlike `createRequire(import.meta.url)`. */
 function cryptoRandomBytes(n: number): Buffer {
-  const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  return randomBytes(n);
+  return process.getBuiltinModule('node:crypto').randomBytes(n);
 }

@@ -8,8 +8,9 @@
  * that package's location, so whatever version it installed is the one used, and nothing else has
  * to be installed for the Stately inspector.
  */
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { OptionalDependencyError } from '../errors.js';
+import { packageRoot } from './package-root.js';
 
 /** The package name, as users install it. */
 export const STATELY_PACKAGE = '@statelyai/inspect';
@@ -68,8 +69,14 @@ export type ModuleImporter = (specifier: string) => Promise<unknown>;
 /** How a CommonJS package is located relative to `@statelyai/inspect`. Injectable like {@link ModuleImporter}. */
 export type PackageResolver = (specifier: string) => string;
 
-const defaultImporter: ModuleImporter = (specifier) => import(specifier);
-const defaultResolver: PackageResolver = (specifier) => createRequire(import.meta.url).resolve(specifier);
+/**
+ * `module.createRequire` through `process.getBuiltinModule`, and an `import()` webpack is told to leave
+ * alone: webpack turns an imported `createRequire(…)` it cannot evaluate into `undefined`, and a variable
+ * `import()` into a module context that finds nothing (SPEC HE-4).
+ */
+const createRequire = (base: string): NodeJS.Require => process.getBuiltinModule('node:module').createRequire(base);
+const defaultImporter: ModuleImporter = (specifier) => import(/* webpackIgnore: true */ specifier);
+const defaultResolver: PackageResolver = (specifier) => createRequire(join(packageRoot(), 'package.json')).resolve(specifier);
 
 function isMissing(error: unknown, packageName: string): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { sha256Hex } from './sha256.js';
 
 /**
@@ -73,10 +72,11 @@ function serializeObject(object: Record<string, unknown>, stack: object[]): stri
  * `sha256:<hex>` of a string's UTF-8 bytes — the ledger envelope's checksum format — by `node:crypto`,
  * loaded on first use: a commit is fsynced anyway, and the processes that commit run the machines,
  * which load it regardless. The one-shot `crypto.hash` (Node 20.12+; the package needs 20.17+): no Hash
- * object per commit.
+ * object per commit. Loaded by `process.getBuiltinModule` (Node 20.16+), which a bundler leaves alone —
+ * never `createRequire(import.meta.url)`, which breaks in a host's CommonJS bundle (HE-4).
  */
 export function sha256Checksum(text: string): string {
-  nodeHash ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).hash;
+  nodeHash ??= process.getBuiltinModule('node:crypto').hash;
   return `sha256:${nodeHash('sha256', text, 'hex')}`;
 }
 let nodeHash: typeof import('node:crypto').hash | undefined;

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { PublishParams } from '../../machines/effects.js';
 import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
-import { FirstRunError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
+import { FirstRunError, LedgerError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
 import { prepareStateDir } from '../fs/state-dir.js';
 import { tokenForRequest } from '../handoff/index.js';
 import { openLedgerStore, peekLedger, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
@@ -179,6 +179,8 @@ class FirstRunProcess {
   suspending = false;
   /** The error that ended the run at once (see `fatal`), once there is one. */
   fatalError: Error | null = null;
+  /** HE-6: the error of the service's last commit when it failed (the ledger lacks the state it ran to); `null` once one succeeds. */
+  unsaved: unknown = null;
   private stopped: Promise<void> | null = null;
   private rejectFatal: (error: Error) => void = () => {};
   /** Rejects when the run must end at once: the lock was lost, or the journal cannot be written. */
@@ -342,7 +344,11 @@ class FirstRunProcess {
       bootId,
       snapshot,
       persist: async (persisted, summary) => {
-        const committed = await store.commit(persisted, summary);
+        const committed = await store.commit(persisted, summary).catch((error: unknown) => {
+          this.unsaved = error;
+          throw error;
+        });
+        this.unsaved = null;
         // A skipped commit wrote nothing: the generation on disk may hold another phase (LG-5).
         if (!committed.skipped) flags.committed(persisted, summary, committed.generation);
         return committed;
@@ -503,7 +509,23 @@ class FirstRunProcess {
     // Suspended (a dev restart): the service is stopped, the lock stays ours until close().
     if (outcome.outcome === 'suspended' && !this.closed) await this.stopServiceAndStore();
     else if (!staying) await this.close();
+    if (this.unsaved !== null) throw this.unsavedError(outcome);
     return outcome;
+  }
+
+  /**
+   * HE-6: the run ended but its last commit — the state it ended in — could not be written: never a quiet
+   * success. The ledger keeps its last good generation (`ledger.write_failed` is journaled and delivered).
+   */
+  unsavedError(outcome: RuntimeResult): LedgerError {
+    const cause = this.unsaved;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const file = this.store?.paths.ledger ?? this.options.stateDir;
+    return new LedgerError(
+      file,
+      `The first run ended (${outcome.outcome}, phase ${outcome.phase ?? 'none'}) but its state could not be saved to ${file}: ${reason}. The ledger keeps its last good generation (${this.store?.generation ?? 0}), so the next launch runs from there; fix the cause and launch again.`,
+      { cause },
+    );
   }
 
   /** After a failed `run()`: close, but never let a failure to close hide the error that ended the run. */
@@ -553,6 +575,8 @@ class FirstRunProcess {
  *   successor is waiting for it.
  * @throws LockCompromisedError / JournalError (from `result`) when the lock is lost or the journal cannot
  *   be written mid-run: the run stops at once, the ledger keeps its last committed generation.
+ * @throws LedgerError (from `result`, HE-6) when the run ended but the state it ended in could not be
+ *   committed: never a quiet success. The lock is released first; the ledger keeps its last good generation.
  */
 export function runFirstRun(options: RunFirstRunOptions): FirstRunRuntime {
   const proc = new FirstRunProcess(options);

@@ -97,19 +97,21 @@ function packageHash(): string {
   return hash.digest('hex').slice(0, 20);
 }
 
-let packing: Promise<string> | undefined;
+/** `make()` once per process: its promise is shared while it lasts; a failure is not kept (the next call tries again). */
+export function onceUntilFailed<T>(make: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () =>
+    (pending ??= make().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    }));
+}
 
 /**
  * The tarball of this checkout (`npm pack`), built once per content and cached in the temp dir.
  * @throws Error when `dist/` has not been built (`npm run build`) or `npm pack` fails.
  */
-export function packTarball(): Promise<string> {
-  packing ??= packOnce().catch((error: unknown) => {
-    packing = undefined;
-    throw error;
-  });
-  return packing;
-}
+export const packTarball: () => Promise<string> = onceUntilFailed(packOnce);
 
 async function packOnce(): Promise<string> {
   if (!existsSync(join(REPO_ROOT, 'dist', 'src', 'index.js')) || !existsSync(join(REPO_ROOT, 'dist', 'cjs', 'index.cjs'))) {

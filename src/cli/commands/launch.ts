@@ -4,11 +4,11 @@
  * is the user quitting (`tray.quit_clicked`): a restart not yet executed is cancelled, exit 0.
  */
 import { existsSync, realpathSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
 import type { RelaunchStrategy } from '../../../machines/types.js';
 import { loadBackend, type BackendKind } from '../../backend/load-backend.js';
 import { UsageError } from '../../errors.js';
+import { packageRoot } from '../../inspect/package-root.js';
 import { parseSuccessorFlags, withoutOptions, type RelaunchPlan } from '../../runtime/relauncher.js';
 import { runFirstRun, type RuntimeResult } from '../../runtime/run-first-run.js';
 import { holdForGo } from '../../handoff/handoff-channel.js';
@@ -85,7 +85,7 @@ export function relaunchPlanFor(strategy: RelaunchStrategy, argv: readonly strin
   };
 }
 
-const ourLauncher = () => resolve(dirname(fileURLToPath(import.meta.url)), '../../../../bin/first-run.js');
+const ourLauncher = () => join(packageRoot(), 'bin', 'first-run.js');
 
 /** Whether the command line asks for an inspector (the viewer or the Stately relay). */
 function inspectionAsked(cli: ParsedCLI): boolean {
