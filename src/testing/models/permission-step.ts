@@ -9,7 +9,8 @@
  * ends).
  */
 import type { AnyActorRef, AnyEventObject, AnyStateMachine } from 'xstate';
-import { NEVER_NOT_DETERMINED, permissionStepMachine, type PermissionStepContext, type PermissionStepInput } from '../../../machines/permission-step.machine.js';
+import { permissionStepMachine, type PermissionStepContext, type PermissionStepInput } from '../../../machines/permission-step.machine.js';
+import { NEVER_NOT_DETERMINED } from '../../../machines/permissions.js';
 import { PERMISSION_STATUSES, STEP_OUTCOMES, type OrchestratorSettings, type PermissionName } from '../../../machines/types.js';
 import type { EffectCall } from '../inert.js';
 import { leafOf, type InvariantViolation, type ReplayWatcher, type TestModel } from '../model.js';
