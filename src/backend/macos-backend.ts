@@ -1,7 +1,6 @@
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { PERMISSION_CATALOGUE, PERMISSION_KINDS, permissionKind, settingsUrl } from '../../machines/permissions.js';
 import type { PermissionName, PermissionStatus } from '../../machines/types.js';
 import { BackendError, BackendUnavailableError, describeValue } from '../errors.js';
 import { currentPlatform, isMacOS, type Platform } from '../platform.js';
@@ -12,6 +11,7 @@ import {
   type MacActivationWorkerMessage,
 } from './macos-activation-worker.js';
 import type { PermissionBackend } from './permission-backend.js';
+import { PERMISSION_CATALOGUE, PERMISSION_KINDS, permissionKind, settingsUrl } from '../../machines/permissions.js';
 
 /** The package this backend adapts; an `optionalDependency`, present only where it built (macOS). */
 export const MAC_PERMISSIONS_PACKAGE = 'node-mac-permissions';
@@ -478,7 +478,7 @@ export function createMacBackend(options: MacBackendOptions = {}): MacBackend {
     });
   }
 
-  return {
+  const backend: MacBackend = {
     name: 'macos',
     modulePath: workerModulePath,
 
@@ -500,7 +500,7 @@ export function createMacBackend(options: MacBackendOptions = {}): MacBackend {
       assertOpen(`ask for ${permission}`);
       const activation: MacActivation | null = MAC_ACTIVATIONS[permission];
       // No call asks for it (Bluetooth in 2.5.0): its System Settings pane is the only way.
-      if (activation === null) return this.openSettings(permission);
+      if (activation === null) return backend.openSettings(permission);
       assertCallAvailable(native, permission, activation);
       // Resolved before the guard is claimed: a failure here must not use up the Screen Capture dialog.
       const modulePath = workerModulePath ?? (workerModulePath = resolveModulePath(MAC_PERMISSIONS_PACKAGE));
@@ -552,4 +552,5 @@ export function createMacBackend(options: MacBackendOptions = {}): MacBackend {
       );
     },
   };
+  return backend;
 }
