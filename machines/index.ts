@@ -10,6 +10,7 @@ import { relaunchGateMachine } from './relaunch-gate.machine.js';
 import { trayMachine } from './tray.machine.js';
 
 export * from './types.js';
+export * from './permissions.js';
 export * from './effects.js';
 export * from './orchestrator.machine.js';
 export * from './permission-step.machine.js';

@@ -103,9 +103,11 @@ function missingInOrder(context: OrchestratorContext, statuses: Partial<Record<P
 export function decideRestart(context: OrchestratorContext): RestartDecision {
   const blockedBy: DecisionBlocker[] = [];
   const hard = hardAllPassed(context, PASSING_OUTCOMES);
-  const passed = Object.values(context.results).filter(
-    (result): result is StepResult => !!result && PASSING_OUTCOMES.includes(result.outcome),
-  );
+  // Only the configured set counts: a result of a kind a later config dropped (or a later version
+  // added, in a ledger restored by an older one) decides nothing.
+  const passed = context.settings.order
+    .map((permission) => context.results[permission])
+    .filter((result): result is StepResult => !!result && PASSING_OUTCOMES.includes(result.outcome));
   const needsRestart = passed.some((result) => context.settings.steps[result.permission].needsRestart);
   if (context.settings.restart.requireAllHardPass && !hard) blockedBy.push('hard_step_failed');
   if (context.settings.restart.requireNeedsRestart && !needsRestart) blockedBy.push('no_restart_needed');
@@ -117,6 +119,26 @@ export function decideRestart(context: OrchestratorContext): RestartDecision {
     needsRestart,
     dryRun: context.settings.dryRun,
   };
+}
+
+/**
+ * The steps still to run when a launch restores a run mid-way with this launch's `order` (which may
+ * name another set than the ledger's: a config edit, a version that knows more kinds). The step that
+ * is running (`running`, the head of the old queue) finishes first; then, in the new order, every kind
+ * still queued, and every kind the run has not walked and has not seen granted (a kind the old set did
+ * not have). A kind no longer in the order is dropped. With an unchanged order this is the old queue.
+ */
+export function replanQueue(
+  context: Pick<OrchestratorContext, 'queue' | 'results' | 'statuses'>,
+  order: readonly PermissionName[],
+  running: PermissionName | null,
+): PermissionName[] {
+  const rest = order.filter(
+    (permission) =>
+      permission !== running &&
+      (context.queue.includes(permission) || (context.results[permission] === undefined && context.statuses[permission] !== 'granted')),
+  );
+  return running === null ? rest : [running, ...rest];
 }
 
 function phaseEvent(phase: Phase) {
@@ -168,16 +190,19 @@ export const orchestratorMachine = setup({
     /** A (re)start of this process: new boot id, no quit intent; every child hears it too. */
     recordBoot: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'runtime.booted') return;
+      const settings = event.settings ?? context.settings;
+      // A step restored mid-way: what the dead process asked for may never have reached TCC.
+      const step = (self.getSnapshot() as { children?: Record<string, unknown> } | undefined)?.children?.step;
       enqueue.assign({
         bootId: event.bootId,
         userQuit: false,
         boots: context.boots + 1,
         // Config and env switches belong to the launch, not to the ledger.
-        settings: event.settings ?? context.settings,
+        settings,
+        // This launch's set decides what is still to walk (the running step is the queue's head).
+        ...(step ? { queue: replanQueue(context, settings.order, context.queue[0] ?? null) } : {}),
       });
       for (const child of ['relaunchGate', 'quitIntent', 'tray'] as const) enqueue.sendTo(child, event);
-      // A step restored mid-way: what the dead process asked for may never have reached TCC.
-      const step = (self.getSnapshot() as { children?: Record<string, unknown> } | undefined)?.children?.step;
       if (step) enqueue.sendTo('step', event);
     }),
     recordStepResult: assign(({ context, event }) => {

@@ -17,10 +17,8 @@
  */
 import { assign, enqueueActions, sendParent, setup } from 'xstate';
 import { callbackPlaceholder, promisePlaceholder, type PublishParams, type StatusReading } from './effects.js';
+import { NEVER_NOT_DETERMINED } from './permissions.js';
 import type { PermissionName, PermissionStatus, RuntimeBootedEvent, StepOutcome, StepResult, StepSettings } from './types.js';
-
-/** Permissions whose TCC status never reads `not_determined` (MACOS-NOTES): a first `denied` may mean "never asked". */
-export const NEVER_NOT_DETERMINED: readonly PermissionName[] = ['accessibility', 'screen_capture'];
 
 export interface PermissionStepInput {
   permission: PermissionName;
@@ -184,7 +182,7 @@ export const permissionStepMachine = setup({
     isGranted: ({ context }) => context.status === 'granted',
     isRestricted: ({ context }) => context.status === 'restricted',
     isNotDetermined: ({ context }) => context.status === 'not_determined',
-    /** `denied` from a permission that never reads `not_determined` and was never asked: ask now. */
+    /** `denied` from a kind that never reads `not_determined` (the catalogue) and was never asked: ask now. */
     isUnaskedNeverNotDetermined: ({ context }) =>
       context.status === 'denied' &&
       NEVER_NOT_DETERMINED.includes(context.permission) &&
@@ -194,8 +192,9 @@ export const permissionStepMachine = setup({
     canPrompt: ({ context }) => !context.promptedNow && !context.promptBlocked,
     hasConfirmationsLeft: ({ context }) => context.confirmationsLeft > 0,
     /**
-     * After a prompt the status moved to `denied`: the user said no. Not for Accessibility and Screen
-     * Capture, whose `denied` also means "not yet" or "only after a restart" — they poll to the timebox.
+     * After a prompt the status moved to `denied`: the user said no. Not for the kinds that never read
+     * `not_determined` (Accessibility, Screen Capture, Full Disk Access, Location: the catalogue), whose
+     * `denied` also means "not yet" or "only after a restart" — they poll to the timebox.
      */
     isDeclinedAfterPrompt: ({ context }) =>
       context.promptedNow &&

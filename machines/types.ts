@@ -3,9 +3,15 @@
  * product (SPEC §2) as TypeScript string-literal unions.
  */
 
-/** The four TCC permissions the pipeline knows (FR-5), named as in the config. */
-export const PERMISSIONS = ['microphone', 'accessibility', 'input_monitoring', 'screen_capture'] as const;
-export type PermissionName = (typeof PERMISSIONS)[number];
+import { DEFAULT_PERMISSIONS, type PermissionName } from './permissions.js';
+
+export type { PermissionName } from './permissions.js';
+
+/**
+ * Seed 004's four permissions (FR-5), in their default order: what the pipeline walks when the config
+ * has no `order`. Every kind the product knows is in `PERMISSION_KINDS` (machines/permissions.ts).
+ */
+export const PERMISSIONS = DEFAULT_PERMISSIONS;
 
 /** A permission's status as read from TCC (or the simulated backend), normalised. */
 export const PERMISSION_STATUSES = ['granted', 'denied', 'not_determined', 'restricted'] as const;

@@ -30,13 +30,23 @@ export {
   type StepResult,
   type TrayStatus,
 } from '../machines/types.js';
+export {
+  DEFAULT_PERMISSIONS,
+  PERMISSION_CATALOGUE,
+  PERMISSION_KINDS,
+  permissionKind,
+  settingsUrl,
+  type AskStyle,
+  type GrantVisibility,
+  type PermissionKind,
+} from '../machines/permissions.js';
 export { TRAY_COLORS } from '../machines/tray.machine.js';
 export { systemClock, ManualClock, type Clock } from './clock.js';
 export { loadConfig, parseConfig, DEFAULT_SETTINGS } from './config/index.js';
 export type { PermissionBackend } from './backend/permission-backend.js';
 export { loadBackend, type BackendKind, type LoadBackendOptions } from './backend/load-backend.js';
 export { createMacBackend, type MacBackend, type MacBackendOptions, type MacActivationReport } from './backend/macos-backend.js';
-export { createSimBackend, parseScenario, writeScenario, readSimState, DEMO_SCENARIO } from './backend/sim-backend.js';
+export { createSimBackend, parseScenario, writeScenario, readSimState, DEMO_SCENARIO, catalogueScenario } from './backend/sim-backend.js';
 export {
   createFirstRunService,
   phaseOf,

@@ -12,12 +12,10 @@
  * how the call ended.
  */
 
-/** The `node-mac-permissions` functions an activation may call. */
-export type MacActivationCall =
-  | 'askForMicrophoneAccess'
-  | 'askForInputMonitoringAccess'
-  | 'askForScreenCaptureAccess'
-  | 'askForAccessibilityAccess';
+import type { MacAsk } from '../../machines/permissions.js';
+
+/** The `node-mac-permissions` functions an activation may call (the catalogue's `macAsk` calls). */
+export type MacActivationCall = MacAsk['call'];
 
 /** The `workerData` of an activation worker. Plain structured-clonable data. */
 export interface MacActivationRequest {

@@ -11,6 +11,7 @@ import {
   type MacActivationWorkerMessage,
 } from './macos-activation-worker.js';
 import type { PermissionBackend } from './permission-backend.js';
+import { PERMISSION_CATALOGUE, PERMISSION_KINDS, permissionKind, settingsUrl } from '../../machines/permissions.js';
 
 /** The package this backend adapts; an `optionalDependency`, present only where it built (macOS). */
 export const MAC_PERMISSIONS_PACKAGE = 'node-mac-permissions';
@@ -18,16 +19,23 @@ export const MAC_PERMISSIONS_PACKAGE = 'node-mac-permissions';
 /** How to get a working run without a Mac, quoted in every "unavailable" message. */
 const SIM_HINT = 'use the simulated backend instead: `first-run launch --backend sim --sim-db FILE`';
 
-/** `node-mac-permissions`' `getAuthStatus` type for each of our permissions (FR-5 names → package names). */
-export const MAC_AUTH_TYPES = {
-  microphone: 'microphone',
-  accessibility: 'accessibility',
-  input_monitoring: 'input-monitoring',
-  screen_capture: 'screen',
-} as const satisfies Record<PermissionName, string>;
+type Catalogue = typeof PERMISSION_CATALOGUE;
+
+/** Map every kind of the catalogue through `pick`. */
+function byKind<T>(pick: (name: PermissionName) => T): { [K in PermissionName]: T } {
+  return Object.fromEntries(PERMISSION_KINDS.map((name) => [name, pick(name)])) as { [K in PermissionName]: T };
+}
+
+/**
+ * `node-mac-permissions`' `getAuthStatus` type for each of our permissions (config names → package
+ * names), from the catalogue (machines/permissions.ts). Photos is read at the `read-write` level.
+ */
+export const MAC_AUTH_TYPES = Object.freeze(byKind((name) => PERMISSION_CATALOGUE[name].macAuthType)) as {
+  readonly [K in PermissionName]: Catalogue[K]['macAuthType'];
+};
 
 /** A `getAuthStatus` type this backend asks for. */
-export type MacAuthType = (typeof MAC_AUTH_TYPES)[PermissionName];
+export type MacAuthType = Catalogue[PermissionName]['macAuthType'];
 
 /**
  * Every string `node-mac-permissions@2.5.0`'s `index.d.ts` declares `getAuthStatus` can return, and ours.
@@ -69,27 +77,24 @@ export interface MacActivation {
 }
 
 /**
- * The call that asks for each permission (MACOS-NOTES):
- * - microphone: `askForMicrophoneAccess()` — a promise that never settles if the prompt is ignored;
+ * The call that asks for each permission, from the catalogue (MACOS-NOTES, docs/first-run-flow.md):
+ * - microphone, camera: `askFor…Access()` — a promise that never settles if the prompt is ignored;
  * - input_monitoring: `askForInputMonitoringAccess('listen')` — may block its JS thread until answered;
  * - screen_capture: `askForScreenCaptureAccess(false)` — sync; `false` because opening System Settings is
  *   the machine's decision (`openSettings` on `denied`), not a side effect of asking;
- * - accessibility: `askForAccessibilityAccess()` — sync; no prompt exists, it opens System Settings.
+ * - accessibility, full_disk_access: sync; no prompt exists, they open System Settings;
+ * - calendar `('full')`, photos `('read-write')`, location `('always')`: the access level whose grant
+ *   `getAuthStatus` reads as `authorized`;
+ * - bluetooth: `null` — 2.5.0 has no call that asks; `activate` opens its System Settings pane.
  */
-export const MAC_ACTIVATIONS = {
-  microphone: { call: 'askForMicrophoneAccess', args: [] },
-  accessibility: { call: 'askForAccessibilityAccess', args: [] },
-  input_monitoring: { call: 'askForInputMonitoringAccess', args: ['listen'] },
-  screen_capture: { call: 'askForScreenCaptureAccess', args: [false] },
-} as const satisfies Record<PermissionName, MacActivation>;
+export const MAC_ACTIVATIONS = Object.freeze(byKind((name) => PERMISSION_CATALOGUE[name].macAsk)) as {
+  readonly [K in PermissionName]: Catalogue[K]['macAsk'];
+};
 
-/** The System Settings privacy pane of each permission (MACOS-NOTES, "Settings deep links"). */
-export const MAC_SETTINGS_URLS = {
-  microphone: 'x-apple.systempreferences:com.apple.preference.security?Privacy_Microphone',
-  accessibility: 'x-apple.systempreferences:com.apple.preference.security?Privacy_Accessibility',
-  input_monitoring: 'x-apple.systempreferences:com.apple.preference.security?Privacy_ListenEvent',
-  screen_capture: 'x-apple.systempreferences:com.apple.preference.security?Privacy_ScreenCapture',
-} as const satisfies Record<PermissionName, string>;
+/** The System Settings privacy pane of each permission (its catalogue entry's `settingsPane`). */
+export const MAC_SETTINGS_URLS = Object.freeze(byKind((name) => settingsUrl(PERMISSION_CATALOGUE[name].settingsPane))) as {
+  readonly [K in PermissionName]: string;
+};
 
 /** The program that opens a Settings deep link. Absolute, so `PATH` cannot substitute another. */
 export const MAC_OPEN_COMMAND = '/usr/bin/open';
@@ -104,6 +109,18 @@ export interface MacPermissionsModule {
   askForInputMonitoringAccess: (accessType: 'listen') => PromiseLike<unknown>;
   askForScreenCaptureAccess: (openPreferences: boolean) => unknown;
   askForAccessibilityAccess: () => unknown;
+  // The calls of the other kinds: optional, so a module without one still serves the four of seed 004;
+  // asking for a kind whose call is missing fails with a clear error (`activate`).
+  askForCameraAccess?: () => PromiseLike<unknown>;
+  askForFullDiskAccess?: () => unknown;
+  askForContactsAccess?: () => PromiseLike<unknown>;
+  askForCalendarAccess?: (accessType: 'full') => PromiseLike<unknown>;
+  askForRemindersAccess?: () => PromiseLike<unknown>;
+  askForPhotosAccess?: (accessType: 'read-write') => PromiseLike<unknown>;
+  askForLocationAccess?: (accessType: 'always') => unknown;
+  askForSpeechRecognitionAccess?: () => PromiseLike<unknown>;
+  /** Exported by 2.5.0's index.js, though its index.d.ts does not declare it. */
+  askForMusicLibraryAccess?: () => PromiseLike<unknown>;
 }
 
 const REQUIRED_FUNCTIONS = [
@@ -235,8 +252,12 @@ export function normalizeMacAuthStatus(value: unknown, permission?: PermissionNa
   if (typeof value === 'string' && Object.hasOwn(MAC_AUTH_STATUSES, value)) {
     return MAC_AUTH_STATUSES[value as MacAuthStatus];
   }
+  // A kind's own extra strings (Photos' `limited`: a grant of part of the library).
+  const extra: Readonly<Record<string, PermissionStatus>> = (permission && permissionKind(permission).extraMacStatuses) || {};
+  if (typeof value === 'string' && Object.hasOwn(extra, value)) return extra[value]!;
+  const expected = [...Object.keys(MAC_AUTH_STATUSES), ...Object.keys(extra)];
   throw new BackendError(
-    `${MAC_PERMISSIONS_PACKAGE} getAuthStatus(${permission === undefined ? '' : `'${MAC_AUTH_TYPES[permission]}'`}) returned ${describeValue(value)}; expected one of ${Object.keys(MAC_AUTH_STATUSES).map((s) => `'${s}'`).join(', ')}. The package may be a version this backend does not know (it is written against 2.5.0).`,
+    `${MAC_PERMISSIONS_PACKAGE} getAuthStatus(${permission === undefined ? '' : `'${MAC_AUTH_TYPES[permission]}'`}) returned ${describeValue(value)}; expected one of ${expected.map((s) => `'${s}'`).join(', ')}. The package may be a version this backend does not know (it is written against 2.5.0).`,
   );
 }
 
@@ -402,6 +423,18 @@ function loadModule(specifier: string): Loaded {
   return { module: loaded, resolvedPath };
 }
 
+/**
+ * Asking for a kind beyond seed 004's four needs its call in the loaded module (those are not required
+ * at load time, so an older package still serves the four).
+ * @throws BackendUnavailableError naming the missing function and the version the backend is written against.
+ */
+function assertCallAvailable(native: MacPermissionsModule, permission: PermissionName, activation: MacActivation): void {
+  if (typeof (native as unknown as Record<string, unknown>)[activation.call] === 'function') return;
+  throw new BackendUnavailableError(
+    `${MAC_PERMISSIONS_PACKAGE} does not export \`${activation.call}\`, which asks for ${permission}; the macOS backend is written against ${MAC_PERMISSIONS_PACKAGE}@2.5.0. Install that version, or ${SIM_HINT}.`,
+  );
+}
+
 function assertPositiveMs(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
@@ -524,7 +557,7 @@ export function createMacBackend(options: MacBackendOptions = {}): MacBackend {
     });
   }
 
-  return {
+  const backend: MacBackend = {
     name: 'macos',
     modulePath: workerModulePath,
 
@@ -544,7 +577,10 @@ export function createMacBackend(options: MacBackendOptions = {}): MacBackend {
 
     async activate(permission) {
       assertOpen(`ask for ${permission}`);
-      const activation: MacActivation = MAC_ACTIVATIONS[permission];
+      const activation: MacActivation | null = MAC_ACTIVATIONS[permission];
+      // No call asks for it (Bluetooth in 2.5.0): its System Settings pane is the only way.
+      if (activation === null) return backend.openSettings(permission);
+      assertCallAvailable(native, permission, activation);
       // Resolved before the guard is claimed: a failure here must not use up the Screen Capture dialog.
       const modulePath = workerModulePath ?? (workerModulePath = resolveModulePath(MAC_PERMISSIONS_PACKAGE));
       if (permission === 'screen_capture' && !guard.claim()) {
@@ -595,4 +631,5 @@ export function createMacBackend(options: MacBackendOptions = {}): MacBackend {
       );
     },
   };
+  return backend;
 }

@@ -16,7 +16,8 @@ import { fileVersionSync, isSettledVersion, readRegularFileSync, readRegularFile
 import { monotonicMs, processStartedAtMs } from '../clock-monotonic.js';
 import { pauseAfterRefusal } from '../retry-deadline.js';
 import { isPid } from '../safe-json.js';
-import { PERMISSIONS, type PermissionName, type PermissionStatus } from '../../machines/types.js';
+import { PERMISSION_KINDS, isPermissionName } from '../../machines/permissions.js';
+import type { PermissionName, PermissionStatus } from '../../machines/types.js';
 import { parseJsonText, isRecord } from '../config/validate.js';
 import type { PermissionBackend } from './permission-backend.js';
 import {
@@ -141,8 +142,8 @@ export function createSimBackend(options: SimBackendOptions): SimBackend {
   };
   const guard = (permission: PermissionName, call: string): void => {
     if (closed) throw new BackendError(`sim backend ${call}(${permission}): the backend was closed; create a new one`);
-    if (!(PERMISSIONS as readonly string[]).includes(permission)) {
-      throw new BackendError(`sim backend ${call}: unknown permission ${JSON.stringify(permission)}; expected one of ${PERMISSIONS.join(', ')}`);
+    if (!isPermissionName(permission)) {
+      throw new BackendError(`sim backend ${call}: unknown permission ${JSON.stringify(permission)}; expected one of ${PERMISSION_KINDS.join(', ')}`);
     }
   };
 
@@ -497,7 +498,7 @@ export async function readSimState(file: string, view: Partial<SimView> = {}): P
   const { scenario } = await readDb(path);
   const at: SimView = { now: view.now ?? Date.now(), processStartedAt: view.processStartedAt ?? processStartedAtMs() };
   const permissions = {} as Record<PermissionName, SimPermissionView>;
-  for (const name of PERMISSIONS) {
+  for (const name of PERMISSION_KINDS) {
     const state = scenario.state[name];
     const pending = simPendingAnswer(scenario, name, at.now);
     permissions[name] = {
@@ -516,4 +517,4 @@ export async function readSimState(file: string, view: Partial<SimView> = {}): P
   return { file: path, scenario, permissions };
 }
 
-export { DEMO_SCENARIO, parseScenario, type ScenarioJson, type SimScenario } from './sim-scenario.js';
+export { DEMO_SCENARIO, catalogueScenario, parseScenario, type ScenarioJson, type SimScenario } from './sim-scenario.js';

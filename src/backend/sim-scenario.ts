@@ -4,7 +4,8 @@
  * The format, every key and its default are documented in docs/sim-backend.md.
  */
 import { ScenarioError } from '../errors.js';
-import { PERMISSIONS, PERMISSION_STATUSES, type PermissionName, type PermissionStatus } from '../../machines/types.js';
+import { PERMISSION_CATALOGUE, PERMISSION_KINDS } from '../../machines/permissions.js';
+import { PERMISSION_STATUSES, type PermissionName, type PermissionStatus } from '../../machines/types.js';
 import {
   ProblemList,
   checkKeys,
@@ -61,8 +62,9 @@ export interface SimPermission {
   onSettings: SimAnswer;
   /**
    * Whether `not_determined` is reported as such. `false` reads it as `denied`, as real TCC does for
-   * Accessibility and Screen Recording.
-   * @default true for microphone and input_monitoring, false for accessibility and screen_capture
+   * Accessibility and Screen Recording (and `node-mac-permissions` 2.5.0 for Full Disk Access and Location).
+   * @default the kind's catalogue entry: false for accessibility, screen_capture, full_disk_access and
+   * location, true for the others
    */
   reportNotDetermined: boolean;
   /** @default 'normal' */
@@ -135,19 +137,45 @@ export const DEMO_SCENARIO: ScenarioJson = Object.freeze({
   },
 }) as ScenarioJson;
 
+/**
+ * A scenario in which each kind of `kinds` behaves as its catalogue entry says macOS does: never asked
+ * at first; a kind with a prompt is answered `result` at the prompt (a change in System Settings too),
+ * a Settings-only kind (Accessibility, Full Disk Access, Location, Bluetooth) is answered in the pane;
+ * a grant shows at once or only in a new process as the kind's `grantVisible` says (a Settings change of
+ * a `prompt_only` kind, like the microphone, only in a new process).
+ * @example writeScenario(file, catalogueScenario(['camera', 'full_disk_access', 'screen_capture']))
+ */
+export function catalogueScenario(
+  kinds: readonly PermissionName[],
+  answer: { result?: Exclude<SimResult, 'none'>; afterMs?: number } = {},
+): ScenarioJson {
+  const result = answer.result ?? 'granted';
+  const afterMs = answer.afterMs ?? 50;
+  const permissions: Partial<Record<PermissionName, SimPermissionJson>> = {};
+  for (const name of kinds) {
+    const kind = PERMISSION_CATALOGUE[name];
+    const inSettings: SimAnswerJson = {
+      result,
+      after_ms: afterMs,
+      effective: kind.grantVisible === 'live' ? 'immediate' : 'after_restart',
+    };
+    permissions[name] =
+      kind.ask === 'settings_only'
+        ? { status: 'not_determined', on_settings: inSettings }
+        : {
+            status: 'not_determined',
+            on_request: { result, after_ms: afterMs, effective: kind.grantVisible === 'after_restart' ? 'after_restart' : 'immediate' },
+            on_settings: inSettings,
+          };
+  }
+  return { description: `catalogue behaviour of ${kinds.join(', ')}`, permissions };
+}
+
 const TOP_KEYS = ['description', 'permissions', 'state'] as const;
 const PERMISSION_KEYS = ['status', 'on_request', 'on_settings', 'report_not_determined', 'activation'] as const;
 const ANSWER_KEYS = ['result', 'after_ms', 'effective', 'quit_and_reopen'] as const;
 const STATE_KEYS = ['requested_at', 'request_count', 'prompted', 'settings_opened_at', 'answers', 'reopen_claimed_at'] as const;
 const RECORDED_KEYS = ['source', 'answer_at', 'result', 'effective', 'quit_and_reopen'] as const;
-
-/** Real TCC: Accessibility and Screen Recording never read `not determined` (MACOS-NOTES). */
-const REPORTS_NOT_DETERMINED: Record<PermissionName, boolean> = {
-  microphone: true,
-  accessibility: false,
-  input_monitoring: true,
-  screen_capture: false,
-};
 
 const DELAY: NumberRule = { expected: `an integer number of milliseconds from 0 to ${SIM_MAX_DELAY_MS}`, min: 0, max: SIM_MAX_DELAY_MS, integer: true };
 const EPOCH: NumberRule = { expected: 'an epoch time in milliseconds (a number ≥ 0)', min: 0, max: 8.64e15 };
@@ -160,7 +188,7 @@ export function defaultSimPermission(name: PermissionName): SimPermission {
     status: 'not_determined',
     onRequest: { ...silent },
     onSettings: { ...silent },
-    reportNotDetermined: REPORTS_NOT_DETERMINED[name],
+    reportNotDetermined: PERMISSION_CATALOGUE[name].readsNotDetermined,
     activation: 'normal',
   };
 }
@@ -185,7 +213,7 @@ export function parseScenario(raw: unknown, fileLabel: string): SimScenario {
 function resolveScenario(raw: unknown, problems: ProblemList): SimScenario {
   const permissions = {} as Record<PermissionName, SimPermission>;
   const state = {} as Record<PermissionName, SimPermissionState>;
-  for (const name of PERMISSIONS) {
+  for (const name of PERMISSION_KINDS) {
     permissions[name] = defaultSimPermission(name);
     state[name] = emptySimState();
   }
@@ -202,16 +230,16 @@ function resolveScenario(raw: unknown, problems: ProblemList): SimScenario {
   }
   const perms = readRecord(raw, 'permissions', '', problems);
   if (perms !== undefined) {
-    checkKeys(perms, PERMISSIONS, 'permissions', problems, 'permission name');
-    for (const name of PERMISSIONS) {
+    checkKeys(perms, PERMISSION_KINDS, 'permissions', problems, 'permission name');
+    for (const name of PERMISSION_KINDS) {
       const record = readRecord(perms, name, 'permissions', problems);
       if (record !== undefined) readPermission(record, keyPath('permissions', name), permissions[name], problems);
     }
   }
   const states = readRecord(raw, 'state', '', problems);
   if (states !== undefined) {
-    checkKeys(states, PERMISSIONS, 'state', problems, 'permission name');
-    for (const name of PERMISSIONS) {
+    checkKeys(states, PERMISSION_KINDS, 'state', problems, 'permission name');
+    for (const name of PERMISSION_KINDS) {
       const record = readRecord(states, name, 'state', problems);
       if (record !== undefined) readState(record, keyPath('state', name), state[name], problems);
     }
@@ -368,8 +396,9 @@ export function simActivate(scenario: SimScenario, name: PermissionName, now: nu
   state.request_count += 1;
   state.requested_at ??= now;
   const { truth } = simStatus(scenario, name, { now, processStartedAt: now });
-  if (name === 'accessibility') {
-    // Like askForAccessibilityAccess(): no system prompt ever; it opens System Settings when not trusted.
+  if (PERMISSION_CATALOGUE[name].ask === 'settings_only') {
+    // Like askForAccessibilityAccess() / askForFullDiskAccess() (and a kind with no ask call): no system
+    // prompt ever; the request opens System Settings when not granted.
     if (truth !== 'granted' && permission.status !== 'restricted') simOpenSettings(scenario, name, now);
     return { prompted: false, activation: permission.activation };
   }
@@ -419,7 +448,7 @@ export function simOpenSettings(scenario: SimScenario, name: PermissionName, now
 /** The state section as it is written back to the file (only permissions with something recorded). */
 export function simStateToJson(scenario: SimScenario): Partial<Record<PermissionName, SimPermissionState>> {
   const out: Partial<Record<PermissionName, SimPermissionState>> = {};
-  for (const name of PERMISSIONS) {
+  for (const name of PERMISSION_KINDS) {
     const state = scenario.state[name];
     const touched =
       state.requested_at !== null || state.request_count > 0 || state.prompted || state.settings_opened_at !== null || state.answers.length > 0 || state.reopen_claimed_at !== null;

@@ -2,6 +2,7 @@
  * Readable progress for `launch` and `demo`: phase, step, a countdown of the timebox, status changes,
  * the tray colour (drawn in its colour on a terminal), the decision and the restart.
  */
+import { isPermissionName, permissionKind } from '../../machines/permissions.js';
 import type { CliIO } from './io.js';
 
 type AnyEvent = { type: string; pid: number; [key: string]: unknown };
@@ -15,6 +16,11 @@ function swatch(color: unknown, tty: boolean): string {
 export interface Reporter {
   onEvent(event: AnyEvent): void;
   close(): void;
+}
+
+/** How a request shows: a system prompt, or (a kind without one, like Full Disk Access) its System Settings pane. */
+function howAsked(permission: unknown): string {
+  return isPermissionName(permission) && permissionKind(permission).ask === 'settings_only' ? 'System Settings' : 'system prompt';
 }
 
 export function createReporter(io: CliIO, options: { tty: boolean; countdownMs?: number }): Reporter {
@@ -65,7 +71,7 @@ export function createReporter(io: CliIO, options: { tty: boolean; countdownMs?:
         case 'permissions.changed':
           return line(event, `    ${String(e.permission)}: ${String(e.from)} → ${String(e.to)}`);
         case 'permissions.v2.activation_requested':
-          return line(event, `    asked for ${String(e.permission)} (system prompt)`);
+          return line(event, `    asked for ${String(e.permission)} (${howAsked(e.permission)})`);
         case 'permissions.v2.settings_opened':
           return line(event, `    opened System Settings for ${String(e.permission)}`);
         case 'permissions.v2.step_timeout':

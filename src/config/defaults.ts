@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_DEFER_MS, PERMISSIONS, type OrchestratorSettings, type PermissionName, type StepSettings } from '../../machines/types.js';
+import { DEFAULT_PERMISSIONS, PERMISSION_CATALOGUE, PERMISSION_KINDS } from '../../machines/permissions.js';
+import { DEFAULT_MAX_DEFER_MS, type OrchestratorSettings, type PermissionName, type StepSettings } from '../../machines/types.js';
 
 /**
  * The documented bounds of every numeric config key (CF-2). Values outside them are refused, not
@@ -25,30 +26,23 @@ export const CONFIG_LIMITS = {
   maxDeferS: 3600,
 } as const;
 
-/** The pipeline order when the config has none (CF-1). */
-export const DEFAULT_ORDER: readonly PermissionName[] = ['microphone', 'accessibility', 'input_monitoring', 'screen_capture'];
+/** The pipeline order when the config has none (CF-1): seed 004's four. */
+export const DEFAULT_ORDER: readonly PermissionName[] = [...DEFAULT_PERMISSIONS];
 
-/** Per-permission defaults that differ from step to step (FR-4, FR-5). */
-const STEP_FLAGS: Record<PermissionName, Pick<StepSettings, 'needsRestart' | 'assumeGrantedOnTimeout'>> = {
-  // A microphone grant can read stale until a new process; timing out on it is assumed a grant (FR-4).
-  microphone: { needsRestart: false, assumeGrantedOnTimeout: true },
-  accessibility: { needsRestart: false, assumeGrantedOnTimeout: false },
-  // Input Monitoring and Screen Recording take effect only in a new process (MACOS-NOTES).
-  input_monitoring: { needsRestart: true, assumeGrantedOnTimeout: false },
-  screen_capture: { needsRestart: true, assumeGrantedOnTimeout: false },
-};
-
+/**
+ * Every kind of the catalogue gets a step, whether or not `order` names it: the settings stay a total
+ * map (a host may edit `order` in code), and a kind's flags default to its catalogue entry (FR-4, FR-5).
+ */
 function defaultSteps(timeoutMs: number, pollIntervalMs: number): Record<PermissionName, StepSettings> {
   const steps = {} as Record<PermissionName, StepSettings>;
-  for (const name of PERMISSIONS) {
-    steps[name] = { timeoutMs, pollIntervalMs, hard: true, ...STEP_FLAGS[name] };
-  }
+  for (const name of PERMISSION_KINDS) steps[name] = { timeoutMs, pollIntervalMs, ...PERMISSION_CATALOGUE[name].defaults };
   return steps;
 }
 
-/** The default of one step's flags, before any config is applied. */
+/** The default of one step's flags, before any config is applied (its catalogue entry's). */
 export function defaultStepFlags(name: PermissionName): Pick<StepSettings, 'needsRestart' | 'assumeGrantedOnTimeout'> {
-  return { ...STEP_FLAGS[name] };
+  const { needsRestart, assumeGrantedOnTimeout } = PERMISSION_CATALOGUE[name].defaults;
+  return { needsRestart, assumeGrantedOnTimeout };
 }
 
 /**
@@ -61,8 +55,10 @@ export function defaultStepFlags(name: PermissionName): Pick<StepSettings, 'need
  * - `confirmRetries` — @default 2
  * - `confirmIntervalMs` (`confirm_interval_s`) — @default 2000
  * - `order` — @default ['microphone', 'accessibility', 'input_monitoring', 'screen_capture']
+ * - `steps` — one per kind of the catalogue (`PERMISSION_KINDS`), named in `order` or not
  * - `steps.*.hard` — @default true
- * - `steps.*.needsRestart` — @default true for `screen_capture` and `input_monitoring`, false otherwise
+ * - `steps.*.needsRestart` — @default true for `screen_capture`, `input_monitoring` and `full_disk_access`
+ *   (their grant shows only in a new process), false otherwise
  * - `steps.*.assumeGrantedOnTimeout` — @default true for `microphone` only
  * - `restart.delayMs` (`delay_sec`) — @default 3000
  * - `restart.requireAllHardPass` — @default true

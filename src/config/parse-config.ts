@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
+import { PERMISSION_KINDS, isPermissionName } from '../../machines/permissions.js';
 import {
-  PERMISSIONS,
   RELAUNCH_STRATEGIES,
   type OrchestratorSettings,
   type PermissionName,
@@ -184,8 +184,8 @@ function resolveConfig(raw: unknown, problems: ProblemList): OrchestratorSetting
 
   const steps = readRecord(section, 'steps', at, problems);
   const stepsAt = keyPath(at, 'steps');
-  if (steps !== undefined) checkKeys(steps, PERMISSIONS, stepsAt, problems, 'permission name');
-  for (const name of PERMISSIONS) {
+  if (steps !== undefined) checkKeys(steps, PERMISSION_KINDS, stepsAt, problems, 'permission name');
+  for (const name of PERMISSION_KINDS) {
     const step = settings.steps[name];
     step.timeoutMs = timeoutMs;
     step.pollIntervalMs = pollMs;
@@ -263,23 +263,23 @@ function readOrder(section: Record<string, unknown>, at: string, problems: Probl
   if (value === undefined) return undefined;
   const orderAt = keyPath(at, 'order');
   if (!Array.isArray(value)) {
-    problems.add(orderAt, `expected an array of permission names (${oneOf(PERMISSIONS)}), got ${describe(value)}`);
+    problems.add(orderAt, `expected an array of permission names (${oneOf(PERMISSION_KINDS)}), got ${describe(value)}`);
     return undefined;
   }
   const order: PermissionName[] = [];
   let ok = true;
   value.forEach((item: unknown, index) => {
     const itemAt = keyPath(orderAt, index);
-    if (typeof item !== 'string' || !(PERMISSIONS as readonly string[]).includes(item)) {
+    if (!isPermissionName(item)) {
       ok = false;
-      const hint = typeof item === 'string' ? suggest(item, PERMISSIONS) : undefined;
+      const hint = typeof item === 'string' ? suggest(item, PERMISSION_KINDS) : undefined;
       problems.add(
         itemAt,
-        `expected a permission name, ${oneOf(PERMISSIONS)}, got ${describe(item)}${hint === undefined ? '' : ` (did you mean \`${hint}\`?)`}`,
+        `expected a permission name, ${oneOf(PERMISSION_KINDS)}, got ${describe(item)}${hint === undefined ? '' : ` (did you mean \`${hint}\`?)`}`,
       );
       return;
     }
-    const name = item as PermissionName;
+    const name = item;
     const first = order.indexOf(name);
     if (first >= 0) {
       ok = false;
@@ -324,7 +324,7 @@ export function settingsToConfigJson(settings: OrchestratorSettings): { integrat
   const first = settings.order[0];
   const reference = first === undefined ? DEFAULT_SETTINGS.steps.microphone : settings.steps[first];
   const steps = {} as PermissionsV2ConfigJson['steps'];
-  for (const name of PERMISSIONS) {
+  for (const name of PERMISSION_KINDS) {
     const step = settings.steps[name];
     steps[name] = {
       timeout_s: s(step.timeoutMs),

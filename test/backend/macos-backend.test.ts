@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PERMISSIONS, type PermissionName } from '../../machines/types.js';
+import { PERMISSION_CATALOGUE, PERMISSION_KINDS } from '../../machines/permissions.js';
 import {
   createMacBackend,
   createScreenCaptureGuard,
@@ -156,7 +157,7 @@ describe('getStatus (FR-4 status mapping)', () => {
     await expect(backend.getStatus('microphone')).resolves.toBe(ours);
   });
 
-  it.each(PERMISSIONS.map((p) => [p, MAC_AUTH_TYPES[p]] as const))(
+  it.each(PERMISSION_KINDS.map((p) => [p, MAC_AUTH_TYPES[p]] as const))(
     'should ask getAuthStatus about %s as %j',
     async (permission, type) => {
       const mod = memoryModule({ [type]: 'authorized' });
@@ -177,6 +178,14 @@ describe('getStatus (FR-4 status mapping)', () => {
       await expect(read).rejects.toThrow(/getAuthStatus\('screen'\) returned/);
     },
   );
+
+  it('should read Photos\' `limited` (part of the library granted) as granted, and refuse it from any other kind', async () => {
+    const backend = createMacBackend({ platform: 'darwin', module: memoryModule({ 'photos-read-write': 'limited', camera: 'limited' }) });
+    backends.push(backend);
+    await expect(backend.getStatus('photos')).resolves.toBe('granted');
+    await expect(backend.getStatus('camera')).rejects.toThrow(/getAuthStatus\('camera'\) returned `"limited"` \(string\); expected one of 'authorized', 'denied', 'restricted', 'not determined'\./);
+    expect(() => normalizeMacAuthStatus('partial', 'photos')).toThrow(/expected one of .*'not determined', 'limited'/);
+  });
 
   it('should name `limited` in the error', () => {
     expect(() => normalizeMacAuthStatus('limited', 'microphone')).toThrow(/`"limited"` \(string\)/);
@@ -219,6 +228,15 @@ describe('activate (FR-6: activations never hold up the orchestrator)', () => {
     ['accessibility', 'askForAccessibilityAccess', []],
     ['input_monitoring', 'askForInputMonitoringAccess', ['listen']],
     ['screen_capture', 'askForScreenCaptureAccess', [false]],
+    ['camera', 'askForCameraAccess', []],
+    ['full_disk_access', 'askForFullDiskAccess', []],
+    ['contacts', 'askForContactsAccess', []],
+    ['calendar', 'askForCalendarAccess', ['full']],
+    ['reminders', 'askForRemindersAccess', []],
+    ['photos', 'askForPhotosAccess', ['read-write']],
+    ['location', 'askForLocationAccess', ['always']],
+    ['speech_recognition', 'askForSpeechRecognitionAccess', []],
+    ['music_library', 'askForMusicLibraryAccess', []],
   ] as const)('should ask for %s with %s(%j) on a worker thread', async (permission, fn, args) => {
     const { backend, fake } = fakeBackend({ microphone: 'authorized' });
     await backend.activate(permission);
@@ -358,6 +376,16 @@ describe('openSettings (FR-4 denied → the right System Settings pane)', () => 
     ['accessibility', 'Privacy_Accessibility'],
     ['input_monitoring', 'Privacy_ListenEvent'],
     ['screen_capture', 'Privacy_ScreenCapture'],
+    ['camera', 'Privacy_Camera'],
+    ['full_disk_access', 'Privacy_AllFiles'],
+    ['contacts', 'Privacy_Contacts'],
+    ['calendar', 'Privacy_Calendars'],
+    ['reminders', 'Privacy_Reminders'],
+    ['photos', 'Privacy_Photos'],
+    ['location', 'Privacy_Location'],
+    ['speech_recognition', 'Privacy_SpeechRecognition'],
+    ['bluetooth', 'Privacy_Bluetooth'],
+    ['music_library', 'Privacy_Media'],
   ] as const)('should open %s with /usr/bin/open …?%s, argv only, detached and unref’d', async (permission, pane) => {
     const { spawn, calls } = recordingSpawner();
     const backend = createMacBackend({ platform: 'darwin', module: memoryModule({}), spawn });
@@ -372,6 +400,25 @@ describe('openSettings (FR-4 denied → the right System Settings pane)', () => 
     expect(call?.options).toMatchObject({ detached: true, stdio: 'ignore' });
     expect(call?.options).not.toHaveProperty('shell');
     expect(call?.child.unrefs).toBe(1);
+  });
+
+  it('should ask for Bluetooth (no call in 2.5.0) by opening its pane, starting no worker', async () => {
+    const { spawn, calls } = recordingSpawner();
+    const reports: MacActivationReport[] = [];
+    const backend = createMacBackend({ platform: 'darwin', module: memoryModule({}), spawn, onActivationReport: (r) => reports.push(r) });
+    backends.push(backend);
+    await backend.activate('bluetooth');
+    expect(calls.map((c) => c.args)).toEqual([[MAC_SETTINGS_URLS.bluetooth]]);
+    expect(reports).toEqual([]);
+  });
+
+  it('should refuse to ask for a kind whose call the module lacks, naming the call (the four need none of them)', async () => {
+    const { spawn } = recordingSpawner();
+    const backend = createMacBackend({ platform: 'darwin', module: memoryModule({}), spawn });
+    backends.push(backend);
+    const asked = backend.activate('camera');
+    await expect(asked).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(asked).rejects.toThrow(/does not export `askForCameraAccess`, which asks for camera; .*node-mac-permissions@2\.5\.0.*--backend sim/);
   });
 
   it.each([['error'], ['throw']] as const)('should turn a spawn %s into a BackendError', async (behaviour) => {

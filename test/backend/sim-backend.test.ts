@@ -246,7 +246,7 @@ describe('the shared database file', () => {
     expect(() => createSimBackend({ file })).toThrow(/does not exist; create it with writeScenario/);
     await writeFile(file, '{"permissions": {"microphone": {"status": "granted",}}}');
     expect(() => createSimBackend({ file })).toThrow(/not valid JSON at line 1, column 53/);
-    await writeFile(file, '{"permissions": {"camera": {}}}');
+    await writeFile(file, '{"permissions": {"webcam": {}}}');
     expect(() => createSimBackend({ file })).toThrow(ScenarioError);
     await expect(writeScenario(file, { permissions: { microphone: { status: 'maybe' } } } as never)).rejects.toBeInstanceOf(ScenarioError);
   });
@@ -260,7 +260,7 @@ describe('the shared database file', () => {
 
   it('should refuse an unknown permission name from untyped callers', async () => {
     const backend = await open({});
-    await expect(backend.getStatus('camera' as PermissionName)).rejects.toThrow(/unknown permission "camera"/);
+    await expect(backend.getStatus('webcam' as PermissionName)).rejects.toThrow(/unknown permission "webcam"; expected one of microphone, .*camera, full_disk_access.*music_library/);
   });
 
   it('should lose no update under concurrent writers in one process', async () => {

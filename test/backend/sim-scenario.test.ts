@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../src/errors.js';
 import {
   DEMO_SCENARIO,
+  catalogueScenario,
   parseScenario,
   simActivate,
   simOpenSettings,
@@ -10,6 +11,7 @@ import {
   type SimScenario,
 } from '../../src/backend/sim-scenario.js';
 import { PERMISSIONS, PERMISSION_STATUSES } from '../../machines/types.js';
+import { PERMISSION_CATALOGUE, PERMISSION_KINDS } from '../../machines/permissions.js';
 
 function problemsOf(raw: unknown): { path: string; message: string }[] {
   try {
@@ -62,7 +64,7 @@ describe('parseScenario', () => {
   it.each<[string, unknown, string, RegExp]>([
     ['a non-object', 'x', '(root)', /JSON object/],
     ['an unknown top-level key', { permission: {} }, 'permission', /did you mean `permissions`/],
-    ['an unknown permission', { permissions: { camera: {} } }, 'permissions.camera', /unknown permission name/],
+    ['an unknown permission', { permissions: { webcam: {} } }, 'permissions.webcam', /unknown permission name.*expected one of `microphone`.*`camera`.*`music_library`/],
     ['an unknown permission key', { permissions: { microphone: { on_requst: {} } } }, 'permissions.microphone.on_requst', /did you mean `on_request`/],
     ['a bad status', { permissions: { microphone: { status: 'authorized' } } }, 'permissions.microphone.status', /one of `granted`, `denied`, `not_determined`, `restricted`, got `"authorized"`/],
     ['a bad result', { permissions: { microphone: { on_request: { result: 'yes' } } } }, 'permissions.microphone.on_request.result', /`granted`, `denied`, `none`/],
@@ -85,11 +87,11 @@ describe('parseScenario', () => {
 
   it('should list every problem at once', () => {
     const problems = problemsOf({
-      permissions: { microphone: { status: 'x', on_request: { result: 'granted', after_ms: 'soon' } }, camera: {} },
+      permissions: { microphone: { status: 'x', on_request: { result: 'granted', after_ms: 'soon' } }, webcam: {} },
       extra: 1,
     });
     expect(problems.map((p) => p.path).sort()).toEqual(
-      ['extra', 'permissions.camera', 'permissions.microphone.status', 'permissions.microphone.on_request.after_ms'].sort(),
+      ['extra', 'permissions.webcam', 'permissions.microphone.status', 'permissions.microphone.on_request.after_ms'].sort(),
     );
   });
 
@@ -102,7 +104,7 @@ describe('parseScenario', () => {
     );
     const raw = fc.oneof(
       fc.jsonValue(),
-      fc.record({ permissions: fc.dictionary(fc.constantFrom(...PERMISSIONS, 'camera'), permission) }, { requiredKeys: [] }),
+      fc.record({ permissions: fc.dictionary(fc.constantFrom(...PERMISSIONS, 'camera', 'full_disk_access', 'webcam'), permission) }, { requiredKeys: [] }),
       fc.record({ state: fc.dictionary(fc.constantFrom(...PERMISSIONS), fc.dictionary(fc.constantFrom('requested_at', 'answers', 'prompted', 'z'), fc.oneof(leaf, fc.array(leaf)))) }),
     );
     fc.assert(
@@ -154,5 +156,52 @@ describe('pure rules (no I/O)', () => {
     expect(simStatus(s, 'screen_capture', view(T0 + 1000))).toEqual({ truth: 'granted', visible: 'not_determined', reported: 'denied' });
     expect(simStatus(s, 'screen_capture', view(T0 + 1000, T0 + 300))).toMatchObject({ visible: 'not_determined' });
     expect(simStatus(s, 'screen_capture', view(T0 + 1000, T0 + 301))).toEqual({ truth: 'granted', visible: 'granted', reported: 'granted' });
+  });
+});
+
+describe('every kind of the catalogue, with its quirks', () => {
+  const T0 = 1_000_000;
+  const before = { processStartedAt: T0 - 1000 };
+  const kinds = PERMISSION_KINDS.map((name) => [name, PERMISSION_CATALOGUE[name]] as const);
+
+  it.each(kinds)('FR-6 %s: report_not_determined defaults to the catalogue (readsNotDetermined)', (name, kind) => {
+    const s = parseScenario({ permissions: { [name]: {} } }, 'x');
+    expect(s.permissions[name].reportNotDetermined).toBe(kind.readsNotDetermined);
+    // Never asked: a kind that cannot read `not_determined` reads `denied`.
+    expect(simStatus(s, name, { now: T0, ...before }).reported).toBe(kind.readsNotDetermined ? 'not_determined' : 'denied');
+  });
+
+  it.each(kinds)('FR-4 %s: a request shows a prompt, or (Settings-only) opens the pane, as macOS does', (name, kind) => {
+    const s = parseScenario(
+      { permissions: { [name]: { on_request: { result: 'granted', after_ms: 10 }, on_settings: { result: 'denied', after_ms: 20 } } } },
+      'x',
+    );
+    const effect = simActivate(s, name, T0);
+    if (kind.ask === 'settings_only') {
+      expect(effect.prompted).toBe(false);
+      expect(s.state[name]).toMatchObject({ prompted: false, settings_opened_at: T0 });
+      expect(simStatus(s, name, { now: T0 + 20, ...before }).truth).toBe('denied');
+    } else {
+      expect(effect.prompted).toBe(true);
+      expect(s.state[name]).toMatchObject({ prompted: true, settings_opened_at: null });
+      expect(simStatus(s, name, { now: T0 + 10, ...before }).truth).toBe('granted');
+    }
+  });
+
+  it.each(kinds)('FR-6 %s: in catalogueScenario a grant shows in the running process only when the catalogue says so', (name, kind) => {
+    const s = parseScenario(catalogueScenario([name], { afterMs: 10 }), 'x');
+    simActivate(s, name, T0);
+    // Settings-only kinds were answered in the pane the request opened; the others at the prompt.
+    const seen = simStatus(s, name, { now: T0 + 10, ...before });
+    expect(seen.truth).toBe('granted');
+    expect(seen.visible === 'granted').toBe(kind.grantVisible !== 'after_restart');
+    expect(simStatus(s, name, { now: T0 + 20, processStartedAt: T0 + 11 }).reported).toBe('granted');
+  });
+
+  it('FR-6 should hide a Settings change of a prompt_only kind (the microphone, the camera) from the running process', () => {
+    const s = parseScenario(catalogueScenario(['camera'], { afterMs: 10 }), 'x');
+    s.permissions.camera.status = 'denied';
+    simOpenSettings(s, 'camera', T0);
+    expect(simStatus(s, 'camera', { now: T0 + 10, ...before })).toEqual({ truth: 'granted', visible: 'denied', reported: 'denied' });
   });
 });

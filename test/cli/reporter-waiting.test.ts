@@ -42,4 +42,15 @@ describe('CLI reporter: a step that waits for the user (FR-3)', () => {
     r.onEvent(ev('restart.deferred', { reason: 'busy', request_id: 'x', max_defer_ms: 300_000 }));
     expect(out).toEqual(['[7]   restart deferred: the app is busy — it waits for idle, at most 300 s']);
   });
+
+  it.each([
+    ['camera', 'system prompt'],
+    ['full_disk_access', 'System Settings'],
+    ['accessibility', 'System Settings'],
+  ])('should say how %s was asked: %s (the catalogue)', (permission, how) => {
+    const { r, out } = reporter();
+    r.onEvent(ev('permissions.v2.activation_requested', { permission }));
+    expect(out).toEqual([`[7]     asked for ${permission} (${how})`]);
+    r.close();
+  });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { DEFAULT_SETTINGS, parseConfig, settingsToConfigJson } from '../../src/config/index.js';
 import { PERMISSIONS } from '../../machines/types.js';
+import { PERMISSION_CATALOGUE, PERMISSION_KINDS } from '../../machines/permissions.js';
 
 const S = 'integrations.permissions_v2';
 const section = (v2: unknown): unknown => ({ integrations: { permissions_v2: v2 } });
@@ -91,6 +92,24 @@ describe('CF-1 keys', () => {
     expect(s.steps.input_monitoring).toMatchObject({ timeoutMs: 20_000, needsRestart: true });
   });
 
+  it.each(PERMISSION_KINDS.map((kind) => [kind]))('should accept the catalogue kind %s in order and steps, with its catalogue defaults', (kind) => {
+    const s = parseConfig(section({ order: [kind], default_step_timeout_s: 9, steps: { [kind]: { poll_interval_s: 3 } } }), 'config.json');
+    expect(s.order).toEqual([kind]);
+    expect(s.steps[kind]).toEqual({ timeoutMs: 9_000, pollIntervalMs: 3_000, ...PERMISSION_CATALOGUE[kind].defaults });
+  });
+
+  it('should give an adopter set its own flags and leave the four of seed 004 as they were', () => {
+    const s = parseConfig(
+      section({ order: ['camera', 'full_disk_access', 'screen_capture'], steps: { camera: { hard: false, assume_granted_on_timeout: true } } }),
+      'config.json',
+    );
+    expect(s.order).toEqual(['camera', 'full_disk_access', 'screen_capture']);
+    expect(s.steps.camera).toMatchObject({ hard: false, needsRestart: false, assumeGrantedOnTimeout: true });
+    // Full Disk Access shows only in a new process (macOS offers "Quit & Reopen"): a restart by default.
+    expect(s.steps.full_disk_access).toMatchObject({ hard: true, needsRestart: true, assumeGrantedOnTimeout: false });
+    expect(s.steps.microphone).toEqual(DEFAULT_SETTINGS.steps.microphone);
+  });
+
   it.each(['node', 'bundle', 'execve'] as const)('should accept the %s strategy', (strategy) => {
     const runtime = { canExecve: true, nodeVersion: '24.0.0' };
     expect(parseConfig(section({ restart: { strategy } }), 'c', { runtime }).restart.strategy).toBe(strategy);
@@ -103,11 +122,13 @@ describe('CF-2 invalid config', () => {
     ['a non-object integrations', { integrations: 'x' }, 'integrations', /expected an object/],
     ['a non-object section', { integrations: { permissions_v2: null } }, S, /expected an object, got `null`/],
     ['an unknown key in the section', section({ poll_interval: 1 }), `${S}.poll_interval`, /unknown key \(did you mean `poll_interval_s`\?\)/],
-    ['an unknown permission in order', section({ order: ['microphone', 'camera'] }), `${S}.order[1]`, /permission name.*`"camera"` \(string\)/],
+    ['an unknown permission in order', section({ order: ['microphone', 'webcam'] }), `${S}.order[1]`, /permission name.*`"webcam"` \(string\)/],
+    ['an unknown permission in order, listing the known ones', section({ order: ['webcam'] }), `${S}.order[0]`, /one of `microphone`, `accessibility`, `input_monitoring`, `screen_capture`, `camera`, `full_disk_access`, `contacts`, `calendar`, `reminders`, `photos`, `location`, `speech_recognition`, `bluetooth`, `music_library`, got `"webcam"`/],
+    ['a typo of a catalogue kind in order', section({ order: ['full_disk'] }), `${S}.order[0]`, /did you mean `full_disk_access`/],
     ['a typo in order', section({ order: ['micropone'] }), `${S}.order[0]`, /did you mean `microphone`/],
     ['a duplicate in order', section({ order: ['microphone', 'microphone'] }), `${S}.order[1]`, /duplicate permission `microphone` \(already at .*order\[0\]\)/],
     ['a non-array order', section({ order: 'microphone' }), `${S}.order`, /expected an array/],
-    ['an unknown permission in steps', section({ steps: { camera: {} } }), `${S}.steps.camera`, /unknown permission name/],
+    ['an unknown permission in steps', section({ steps: { webcam: {} } }), `${S}.steps.webcam`, /unknown permission name.*expected one of `microphone`.*`music_library`/],
     ['an unknown step key', section({ steps: { microphone: { timeout: 3 } } }), `${S}.steps.microphone.timeout`, /did you mean `timeout_s`/],
     ['a non-object step', section({ steps: { microphone: 5 } }), `${S}.steps.microphone`, /expected an object, got `5` \(number\)/],
     ['a negative step timeout', section({ steps: { microphone: { timeout_s: -1 } } }), `${S}.steps.microphone.timeout_s`, /greater than 0.*got `-1` \(number\)/],
@@ -141,7 +162,7 @@ describe('CF-2 invalid config', () => {
     const problems = problemsOf(
       section({
         enabled: 1,
-        order: ['microphone', 'camera', 'microphone'],
+        order: ['microphone', 'webcam', 'microphone'],
         steps: { microphone: { timeout_s: 0, hard: 'yes' }, screen: {} },
         restart: { strategy: 'fork', handoff_timeout_s: 900 },
         typo: true,
@@ -346,8 +367,8 @@ describe('§3 invariant 5: no config crashes the parser', () => {
     const leaf = fc.jsonValue({ maxDepth: 2 });
     const value = fc.oneof(
       leaf,
-      fc.array(fc.constantFrom(...PERMISSIONS, 'camera')),
-      fc.dictionary(fc.constantFrom(...PERMISSIONS, 'x'), fc.dictionary(fc.constantFrom('timeout_s', 'hard', 'poll_interval_s', 'y'), leaf)),
+      fc.array(fc.constantFrom(...PERMISSION_KINDS, 'webcam')),
+      fc.dictionary(fc.constantFrom(...PERMISSION_KINDS, 'x'), fc.dictionary(fc.constantFrom('timeout_s', 'hard', 'poll_interval_s', 'y'), leaf)),
       fc.dictionary(fc.constantFrom('delay_sec', 'strategy', 'handoff_timeout_s', 'z'), leaf),
       fc.double(),
     );
@@ -355,7 +376,7 @@ describe('§3 invariant 5: no config crashes the parser', () => {
       fc.property(fc.dictionary(key, value), fc.dictionary(fc.constantFrom('NEXY_DISABLE_AUTO_RESTART', 'NEXY_KS_FIRST_RUN_RESTART', 'OTHER'), fc.string()), (v2, env) => {
         try {
           const s = parseConfig(section(v2), 'c', { env });
-          expect(s.order.length).toBeLessThanOrEqual(4);
+          expect(s.order.length).toBeLessThanOrEqual(PERMISSION_KINDS.length);
         } catch (error) {
           expect(isClear(error)).toBe(true);
         }

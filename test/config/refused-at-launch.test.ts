@@ -25,6 +25,12 @@ describe('config refused at launch, before anything runs (exit 2)', () => {
       'permissions.first_run.max_wait_sec',
       /integrations\.permissions_v2\.default_step_timeout_s/,
     ],
+    [
+      'a permission the catalogue does not know',
+      { integrations: { permissions_v2: { ...base, order: ['camera', 'webcam'] } } },
+      'integrations.permissions_v2.order[1]',
+      /expected a permission name, one of `microphone`, .*`camera`, `full_disk_access`, .*`music_library`, got `"webcam"`/,
+    ],
     ...(typeof (process as { execve?: unknown }).execve === 'function'
       ? []
       : ([

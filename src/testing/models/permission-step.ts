@@ -1,15 +1,18 @@
 /**
  * The permission step's test model (FR-3, FR-4, FR-6): every status a read can return (and a failed
- * read), ticks, the timebox — for every permission of the adopter's order with its own settings.
+ * read), ticks, the timebox — for every permission of the adopter's order (any kind of the catalogue,
+ * machines/permissions.ts) with its own settings.
  * Invariants on every replay: the outcome is one of FR-4's six and a restricted permission ends
- * `restricted` with nothing shown; the prompt fires at most once per process, never when blocked;
+ * `restricted` with nothing shown; a kind that never reads `not_determined`, read `denied` and never
+ * asked, is asked; the prompt fires at most once per process, never when blocked;
  * a restore keeps the time the step had left (never more than its timebox) and re-arms the timebox
  * with it; no timebox is armed past the step's bound; with
  * `advance_on_timeout=false` the timebox never ends the step, with `true` it always does (every step
  * ends).
  */
 import type { AnyActorRef, AnyEventObject, AnyStateMachine } from 'xstate';
-import { NEVER_NOT_DETERMINED, permissionStepMachine, type PermissionStepContext, type PermissionStepInput } from '../../../machines/permission-step.machine.js';
+import { permissionStepMachine, type PermissionStepContext, type PermissionStepInput } from '../../../machines/permission-step.machine.js';
+import { NEVER_NOT_DETERMINED, permissionKind } from '../../../machines/permissions.js';
 import { PERMISSION_STATUSES, STEP_OUTCOMES, type OrchestratorSettings, type PermissionName } from '../../../machines/types.js';
 import type { EffectCall } from '../inert.js';
 import { leafOf, type InvariantViolation, type ReplayWatcher, type TestModel } from '../model.js';
@@ -87,6 +90,12 @@ class StepWatcher implements ReplayWatcher {
     for (const boot of this.activations) perBoot.set(boot, (perBoot.get(boot) ?? 0) + 1);
     if ([...perBoot.values()].some((count) => count > 1)) found.push({ invariant: 'prompt_at_most_once_per_process', message: `prompts per process: ${JSON.stringify([...perBoot])}` });
     if (this.input.promptBlocked && this.activations.length > 0) found.push({ invariant: 'blocked_prompt_never_fires', message: 'a blocked Screen Capture prompt fired' });
+    // FR-6: a kind that never reads `not_determined` (the catalogue) reads `denied` when never asked; a
+    // step that took that for the user's answer would never ask (Screen Recording: the app would never
+    // even be listed in its pane).
+    if (this.firstStatus === 'denied' && !permissionKind(this.input.permission).readsNotDetermined && !this.input.requestedBefore && !this.input.promptBlocked && this.activations.length === 0) {
+      found.push({ invariant: 'unasked_kind_is_asked', message: `${this.input.permission} read denied, was never asked, and no request was made` });
+    }
     if (this.firstStatus === 'restricted' && (this.activations.length > 0 || this.settingsOpened.length > 0)) {
       found.push({ invariant: 'restricted_shows_nothing', message: 'a restricted permission showed a prompt or System Settings' });
     }
