@@ -109,9 +109,9 @@ export const SABOTAGES = [
   {
     name: 'rs3-no-await',
     guard: 'RS-3: the relaunch waits for the commit of restart_count 1',
-    file: 'src/service/create-first-run-service.ts',
-    find: '        const committed = await persistNow();\n        if (options.persist) {',
-    replace: '        void persistNow();\n        const committed = { generation: 0 };\n        if (options.persist) {',
+    file: 'src/service/service-persistence.ts',
+    find: '      const committed = await persistNow();\n      if (!deps.persist) return committed;',
+    replace: '      void persistNow();\n      const committed = { generation: 0 };\n      if (!deps.persist) return committed;',
     by: 'elsewhere',
     reason: 'the order of two awaits inside one process is below the model\'s atomic steps (its commit and spawn are one step each, in the order RS-3 gives)',
     tests: ['test/service/rs3-committed.test.ts'],
@@ -119,8 +119,8 @@ export const SABOTAGES = [
   {
     name: 'rs3-check-reads-memory',
     guard: 'RS-3: the check after the commit reads the ledger file, not memory',
-    file: 'src/service/create-first-run-service.ts',
-    find: 'const onDisk = options.readCommitted ? options.readCommitted() : committedGate(lastCommit?.snapshot);',
+    file: 'src/service/service-persistence.ts',
+    find: 'const onDisk = deps.readCommitted ? deps.readCommitted() : committedGate(lastCommit?.snapshot);',
     replace: 'const onDisk = committedGate(lastCommit?.snapshot);',
     by: 'elsewhere',
     reason: 'a commit that does not reach the file is a storage failure; the model\'s commits always land',

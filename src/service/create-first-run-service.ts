@@ -18,10 +18,9 @@ import { PHASES } from '../../machines/types.js';
 import { readEveryStatus, type PermissionBackend } from '../backend/permission-backend.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ServiceError } from '../errors.js';
-import { giveUpPlan, mayExecuteRelaunch, type CommittedGate, type GiveUpAction } from '../protocol/decisions.js';
-import { committedGate } from '../protocol/gate-view.js';
-import { canonicalJson } from '../ledger/canonical-json.js';
-import { orchestratorDurableProjection } from '../runtime/durable-projection.js';
+import type { CommittedGate, GiveUpAction } from '../protocol/decisions.js';
+import { createServicePersistence } from './service-persistence.js';
+export { commitKey } from './service-persistence.js';
 import type { FirstRunEvent, FirstRunEventType } from './events.js';
 
 /** What the relaunch gate asks the host to do once the 0 → 1 commit is durable (RS-7). */
@@ -168,18 +167,6 @@ function timerActor(clock: Clock, eventType: string) {
   });
 }
 
-/**
- * What decides whether a snapshot needs a new commit — the ledger's own rule, not a second one: its
- * restart count and its durable projection (`orchestratorDurableProjection`, src/runtime/durable-projection.ts,
- * which the runtime's ledger store skips commits by). Two snapshots with the same key restore alike, so
- * the service does not even hand the second to `persist`; a snapshot the ledger would write always has
- * a new key. (A running step's polling loop, per-process fields, a precheck: see that module's rules.)
- */
-export function commitKey(persisted: unknown): string {
-  const projected = orchestratorDurableProjection(persisted);
-  const count = selectRestartCount(persisted) ?? 0;
-  return `${count}\u0000${projected === undefined ? 'nothing new' : canonicalJson(projected)}`;
-}
 
 /**
  * Create the first-run service.
@@ -246,76 +233,20 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
 
   // Persistence: every snapshot change anywhere in the system schedules one coalesced commit; a snapshot
   // that restores like the last committed one (same commit key) is not committed again.
-  let persistScheduled = false;
-  let persistChain: Promise<unknown> = Promise.resolve();
-  let lastCommit: { key: string; result: { generation: number }; snapshot: unknown } | null = null;
-  const persistNow = (): Promise<{ generation: number }> => {
-    if (!options.persist) return Promise.resolve({ generation: 0 });
-    const persist = options.persist;
-    const run = persistChain.then(async () => {
-      const snapshot = actor.getPersistedSnapshot();
-      const key = commitKey(snapshot);
-      if (lastCommit?.key === key) return lastCommit.result;
-      const result = await persist(snapshot, {
-        phase: phaseOf(actor.getSnapshot().value),
-        restart_count: selectRestartCount(snapshot) ?? 0,
-      });
-      lastCommit = { key, result, snapshot };
-      return result;
-    });
-    persistChain = run.catch(() => {});
-    return run;
-  };
-  const schedulePersist = () => {
-    if (!options.persist || persistScheduled || stopped) return;
-    persistScheduled = true;
-    setImmediate(() => {
-      persistScheduled = false;
-      if (stopped) return;
-      persistNow().catch((error: unknown) =>
-        emit({ type: 'ledger.write_failed', payload: { message: error instanceof Error ? error.message : String(error) } }),
-      );
-    });
-  };
-
-  // Giving a relaunch up, in the order of `giveUpPlan`: the gate has dropped its request (the transition
-  // that called this); once that is committed, the relauncher kills its child and writes the marker.
-  let givingUp: Promise<void> | null = null;
-  const giveUpRelaunch = (requestId: string): Promise<void> => {
-    givingUp ??= (async () => {
-      for (const action of giveUpPlan()) {
-        if (action !== 'record') {
-          options.relauncher?.abort?.(requestId, action);
-          continue;
-        }
-        await new Promise((resolve) => setImmediate(resolve)); // the gate's macrostep ends first
-        await persistNow().catch((error: unknown) =>
-          emit({ type: 'ledger.write_failed', payload: { message: error instanceof Error ? error.message : String(error) } }),
-        );
-      }
-    })();
-    return givingUp;
-  };
+  const persistence = createServicePersistence({
+    persist: options.persist,
+    readCommitted: options.readCommitted,
+    relauncher: options.relauncher,
+    current: () => ({ snapshot: actor.getPersistedSnapshot(), phase: phaseOf(actor.getSnapshot().value) }),
+    stopped: () => stopped,
+    onWriteFailed: (error) => emit({ type: 'ledger.write_failed', payload: { message: error instanceof Error ? error.message : String(error) } }),
+  });
+  const { persistNow } = persistence;
 
   const gate = relaunchGateMachine.provide({
     actors: {
       waitDelay: timerActor(clock, 'gate.delay_elapsed'),
-      commitLedger: fromPromise(async ({ input }) => {
-        // Let the gate's macrostep finish so the persisted snapshot holds the new count, then commit it.
-        await new Promise((resolve) => setImmediate(resolve));
-        const committed = await persistNow();
-        if (options.persist) {
-          // RS-3 on what was committed: read back from the ledger file when the host can (the runtime
-          // does), else the snapshot the persist hook acknowledged as durable — never the live actor's.
-          const onDisk = options.readCommitted ? options.readCommitted() : committedGate(lastCommit?.snapshot);
-          if (!mayExecuteRelaunch(onDisk, input)) {
-            throw new ServiceError(
-              `restart_count ${input.restartCount} of request ${input.requestId} is not in the committed ledger (read back: ${JSON.stringify(onDisk)}); no successor is started (RS-3)`,
-            );
-          }
-        }
-        return committed;
-      }),
+      commitLedger: fromPromise(({ input }) => persistence.commitForRelaunch(input)),
     },
     actions: {
       publish,
@@ -333,11 +264,11 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
           ({ newPid }) => self.send({ type: 'relaunch.succeeded', newPid }),
           (error: unknown) => {
             self.send({ type: 'relaunch.failed', message: error instanceof Error ? error.message : String(error) });
-            void giveUpRelaunch(params.requestId);
+            void persistence.giveUpRelaunch(params.requestId);
           },
         );
       },
-      abortRelaunch: (_, params) => void giveUpRelaunch(params.requestId),
+      abortRelaunch: (_, params) => void persistence.giveUpRelaunch(params.requestId),
     },
   });
   const step = permissionStepMachine.provide({
@@ -374,7 +305,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     input: { settings: options.settings, bootId, appMode: options.appMode ?? 'SLEEPING' },
     ...(options.snapshot !== undefined ? { snapshot: options.snapshot as never } : {}),
     inspect: (event: InspectionEvent) => {
-      if (event.type === '@xstate.snapshot') schedulePersist();
+      if (event.type === '@xstate.snapshot') persistence.schedule();
       if (typeof userInspect === 'function') userInspect(event);
       else userInspect?.next?.(event);
     },
@@ -456,7 +387,7 @@ export function createFirstRunService(options: FirstRunServiceOptions): FirstRun
     async stop() {
       if (stopped) return;
       stopped = true;
-      await givingUp; // a give-up under way ends (its commit, then the child and the marker) before the lock goes
+      await persistence.giveUpDone(); // a give-up under way ends (its commit, then the child and the marker) before the lock goes
       // The last state is persisted while the actor is still active (a stopped actor's snapshot says
       // `status: 'stopped'` and is not restorable); a failure is published, the ledger keeps its last
       // good generation.
