@@ -56,7 +56,8 @@ function cliViaShell(prelude: string, args: string[], options: { detached?: bool
 describe('HE-1 the successor owns its environment', () => {
   it('should complete the run when the reader of stdout leaves after the first line (EPIPE ends no run)', async () => {
     const box = sandbox();
-    const launched = launch(box, [], {});
+    // Not --json: the progress lines are written while the run goes on.
+    const launched = run(['launch', '--state-dir', box.stateDir, '--sim-db', box.simDb, '--config', box.config, '--backend', 'sim']);
     // A reader that reads one chunk and leaves (`first-run launch | head -1`).
     await waitFor('the first output', () => launched.stdout().length > 0 || launched.child.exitCode !== null, 20_000);
     launched.child.stdout!.destroy();
