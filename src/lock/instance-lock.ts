@@ -9,7 +9,7 @@ import { pauseAfterRefusal } from '../retry-deadline.js';
 import { resolveLockPaths, type LockLocationOptions, type LockPaths } from './lock-paths.js';
 import { inspectLockDir, ownerForThisProcess, readOwner, type LockInspection, type LockOwner, type LockStateReason } from './lock-owner.js';
 import { placeLock, removeOwnedLock, takeOver, type TakeoverEnv } from './lock-protocol.js';
-import { newToken, type LockOwnerV2 } from './lock-record.js';
+import { newToken, type WritableOwner } from './lock-record.js';
 
 /** Options shared by every lock function that judges staleness. */
 export interface LockJudgeOptions extends LockLocationOptions {
@@ -106,7 +106,7 @@ export interface InstanceLockHandle {
 
 /** Why {@link tryAcquireInstanceLock} did not get the lock. */
 export type LockConflictReason =
-  | Exclude<LockStateReason, 'free' | 'dead-pid' | 'zombie' | 'recycled-pid' | 'ownerless-expired' | 'not-a-directory'>
+  | Exclude<LockStateReason, 'free' | 'dead-pid' | 'zombie' | 'recycled-pid' | 'earlier-boot' | 'ownerless-expired' | 'not-a-directory'>
   /** The lock was left by a dead holder and another live process is taking it over right now. */
   | 'takeover-in-progress';
 
@@ -181,7 +181,7 @@ type Step =
   | { kind: 'held'; inspection: Extract<LockInspection, { kind: 'present' }> }
   | { kind: 'busy'; inspection: Extract<LockInspection, { kind: 'present' }> };
 
-function attemptOnce(opts: ResolvedOptions, owner: LockOwnerV2, attemptedAt: number): Step {
+function attemptOnce(opts: ResolvedOptions, owner: WritableOwner, attemptedAt: number): Step {
   const { paths } = opts;
   if (placeLock(paths.lockPath, owner)) return { kind: 'acquired' };
   const ctx = { now: attemptedAt, graceMs: opts.graceMs };

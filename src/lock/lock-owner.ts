@@ -1,6 +1,6 @@
 /**
  * The owner record of a lock and the one rule that judges it: a lock is stale exactly when its holder is
- * provably dead on this host. Used for the instance lock and for the protocol's own takeover mutexes
+ * provably dead on this machine (HE-9: the machine's identity, not its host name). Used for the instance lock and for the protocol's own takeover mutexes
  * alike. A lock is a symbolic link whose target is the record (see `lock-protocol.ts`); a directory
  * holding `owner.json` (the format of earlier versions) is still read and judged by the same rule.
  */
@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
 import { readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
 import { OWNER_FILE_NAME } from './lock-paths.js';
-import { hostLabel, parseOwner, startKey, type LockOwner, type LockOwnerV2 } from './lock-record.js';
+import { hostLabel, MACHINE_HOST_PREFIX, parseOwner, startKey, type LockOwner, type LockOwnerV3 } from './lock-record.js';
+import { machineIdentity } from './machine-identity.js';
 import { probeProcess, selfIdentity } from './process-identity.js';
 
 export type { LockOwner } from './lock-record.js';
@@ -27,8 +28,10 @@ export type LockStateReason =
   | 'held-unverified'
   /** This very process holds it. */
   | 'held-by-this-process'
-  /** Held by a process on another host: it cannot be checked from here, so it is never stale. */
+  /** Held by a process on another machine (or host, for an earlier record): it cannot be checked from here, so it is never stale. */
   | 'foreign-host'
+  /** Stale: the holder ran on this machine in an earlier boot (its PID is not alive with its recorded start). */
+  | 'earlier-boot'
   /** The lock has no readable owner and its mtime is within the grace period of now: treated as held. */
   | 'ownerless-fresh'
   /** Stale: no process with the holder's PID exists. */
@@ -100,15 +103,18 @@ function ownStartKey(): string | null {
  * A new owner record for this process, exactly as a reader parses it back from the link (version 2:
  * `startedAt` is not recorded, `startId` is its hash, `acquiredAt` is whole milliseconds from 1970 on).
  */
-export function ownerForThisProcess(token: string, now: number): LockOwnerV2 {
+export function ownerForThisProcess(token: string, now: number): LockOwnerV3 {
+  const { machine, boot } = machineIdentity();
   return {
-    version: 2,
+    version: 3,
     pid: process.pid,
-    host: thisHostLabel(),
+    host: `${MACHINE_HOST_PREFIX}${machine}`, // as parsed back; `shownOwner` puts our host name in for people
     startedAt: null,
     startId: ownStartKey(),
     token,
     acquiredAt: new Date(Math.max(0, Math.trunc(now))).toISOString(),
+    machine,
+    boot,
   };
 }
 
@@ -174,9 +180,32 @@ export interface OwnerVerdict {
   startedAt?: string | null;
 }
 
-/** Is `owner` on this host? Version 1 records the name, version 2 its label (the same function of the name). */
-function onThisHost(owner: LockOwner): boolean {
+/**
+ * Is `owner` on this machine? Version 3 records the machine's identity (HE-9); version 1 the host name,
+ * version 2 its label (the same function of the name) — an earlier record is judged by the name, as
+ * before, so one left under a name changed since is still foreign (docs/architecture.md).
+ */
+function onThisMachine(owner: LockOwner): boolean {
+  if (owner.version === 3) return owner.machine === machineIdentity().machine;
   return owner.host === (owner.version === 1 ? thisHost() : thisHostLabel());
+}
+
+/** A version-3 holder on this machine from another boot than ours (either boot unknown: not known to be another). */
+function fromAnotherBoot(owner: LockOwner): boolean {
+  const ours = machineIdentity().boot;
+  return owner.version === 3 && owner.boot != null && ours !== null && owner.boot !== ours;
+}
+
+/**
+ * A holder from another boot is dead — unless its PID is alive with its recorded start identity (a boot
+ * identity that moved with the wall clock, as macOS's `kern.boottime` does when the time is set).
+ */
+function judgeOtherBoot(owner: LockOwner): OwnerVerdict {
+  const probe = owner.pid === process.pid ? selfIdentity() : probeProcess(owner.pid);
+  const provedAlive = probe.exists && !probe.zombie && owner.startId !== null && probe.startId !== null && sameStart(owner, probe.startId);
+  if (!provedAlive) return { stale: true, reason: 'earlier-boot' };
+  if (owner.pid === process.pid) return { stale: false, reason: 'held-by-this-process', startedAt: probe.startedAt };
+  return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held', startedAt: probe.startedAt };
 }
 
 /**
@@ -192,7 +221,8 @@ function sameStart(owner: LockOwner, startId: string): boolean {
  * PID gone, zombie, or alive with another start time → stale; start unknown → held (never guess "dead").
  */
 export function judgeOwner(owner: LockOwner): OwnerVerdict {
-  if (!onThisHost(owner)) return { stale: false, reason: 'foreign-host' };
+  if (!onThisMachine(owner)) return { stale: false, reason: 'foreign-host' };
+  if (fromAnotherBoot(owner)) return judgeOtherBoot(owner);
   const self = selfIdentity();
   if (owner.pid === process.pid) {
     if (owner.startId !== null && self.startId !== null && !sameStart(owner, self.startId)) {
@@ -208,6 +238,16 @@ export function judgeOwner(owner: LockOwner): OwnerVerdict {
     return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held', startedAt: probe.startedAt };
   }
   return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held-unverified' };
+}
+
+/**
+ * The owner as people see it: a version-3 record on this machine shows this machine's host name (a
+ * foreign one its machine tag); a live holder proved by its start identity lends its start time.
+ */
+function shownOwner(owner: LockOwner, verdict: OwnerVerdict): LockOwner {
+  const host = owner.version === 3 && verdict.reason !== 'foreign-host' ? thisHost() : owner.host;
+  const startedAt = owner.startedAt ?? verdict.startedAt ?? null;
+  return host === owner.host && startedAt === owner.startedAt ? owner : { ...owner, host, startedAt };
 }
 
 /**
@@ -240,7 +280,7 @@ export function inspectLockDir(lockPath: string, ctx: InspectContext): LockInspe
   if (owner) {
     const verdict = judgeOwner(owner);
     // A version-2 record has no start time: a holder proved alive by its start identity lends its own.
-    const shown = owner.startedAt === null && verdict.startedAt ? { ...owner, startedAt: verdict.startedAt } : owner;
+    const shown = shownOwner(owner, verdict);
     return { kind: 'present', owner: shown, stale: verdict.stale, reason: verdict.reason, key: `t-${owner.token}` };
   }
   // No readable owner: never produced by this protocol (a link is created with its record in one step);

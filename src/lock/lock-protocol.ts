@@ -87,7 +87,7 @@ import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
 import type { LockPaths } from './lock-paths.js';
 import { inspectLockDir, readOwner, type InspectContext } from './lock-owner.js';
-import { newToken, serializeOwner, type LockOwnerV2 } from './lock-record.js';
+import { newToken, serializeOwner, type WritableOwner } from './lock-record.js';
 
 function errCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -112,7 +112,7 @@ function ensureDir(dir: string, lockPath: string): void {
  * @returns `true` when it is now the lock; `false` when something already exists at `target`.
  * @throws {LockFileError} when the link cannot be created (permissions, no symlinks on this file system).
  */
-export function placeLock(target: string, owner: LockOwnerV2): boolean {
+export function placeLock(target: string, owner: WritableOwner): boolean {
   const record = serializeOwner(owner);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -171,7 +171,7 @@ export interface TakeoverEnv {
   paths: LockPaths;
   ctx: InspectContext;
   /** Owner records for our mutex claims (a fresh token each). */
-  makeOwner: (token: string) => LockOwnerV2;
+  makeOwner: (token: string) => WritableOwner;
 }
 
 const MAX_TAKEOVER_DEPTH = 4;
