@@ -19,6 +19,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StateDirError } from '../errors.js';
+import { takeHandoffCwd } from '../relaunch/successor-environment.js';
 
 /** What {@link prepareStateDir} did. */
 export interface PreparedStateDir {
@@ -129,6 +130,8 @@ function realOf(dir: string, existing: string): string {
   }
 }
 
+let handoffCwd: string | undefined;
+
 /**
  * `stateDir` made absolute, once, when a run starts (HE-3): every later use takes this path, so a host's
  * `process.chdir()` during the run changes nothing.
@@ -136,6 +139,9 @@ function realOf(dir: string, existing: string): string {
  */
 export function pinStateDir(stateDir: string): string {
   if (stateDir.startsWith('/')) return path.resolve(stateDir);
+  // A successor starts in `/`: a relative state dir means what it meant to the predecessor's run.
+  handoffCwd ??= takeHandoffCwd() ?? '';
+  if (handoffCwd !== '') return path.resolve(handoffCwd, stateDir);
   try {
     return path.resolve(process.cwd(), stateDir);
   } catch (error) {

@@ -17,6 +17,21 @@ import type { StdioOptions } from 'node:child_process';
 /** Where every successor starts: a directory that exists on every POSIX system. */
 export const SUCCESSOR_CWD = '/';
 
+/**
+ * The predecessor's working directory when its run started, in the successor's environment: a successor
+ * (which starts in `/`) resolves a *relative* state dir against it (`pinStateDir`), so a host that passes
+ * `stateDir: 'state'` finds the same state dir on both sides of the relaunch. Read once and removed, so
+ * no later child inherits it.
+ */
+export const HANDOFF_CWD_ENV = 'FIRST_RUN_HANDOFF_CWD';
+
+/** Take {@link HANDOFF_CWD_ENV} out of `env`: the directory, when it is an absolute path, else `null`. */
+export function takeHandoffCwd(env: NodeJS.ProcessEnv = process.env): string | null {
+  const value = env[HANDOFF_CWD_ENV];
+  delete env[HANDOFF_CWD_ENV];
+  return typeof value === 'string' && value.startsWith('/') ? value : null;
+}
+
 /** The successor's output file, inside the state dir. */
 export const SUCCESSOR_LOG_NAME = 'successor.log';
 

@@ -13,7 +13,7 @@ import { awaitSuccessorProof, cancelHandoff, ensureHandoffDir, HANDOFF_TOKEN_PAT
 import { channelEnv, predecessorChannel, type PredecessorChannel } from '../handoff/handoff-channel.js';
 import { buildBundleRelaunchCommand, buildNodeRelaunchCommand, canExecve, type RelaunchCommand } from '../relaunch/bundle-command.js';
 import { killChild, spawnOutcome, watchChildErrors } from '../relaunch/child-process.js';
-import { openSuccessorLog, SUCCESSOR_CWD, successorStdio, type SuccessorOutput } from '../relaunch/successor-environment.js';
+import { HANDOFF_CWD_ENV, openSuccessorLog, SUCCESSOR_CWD, successorStdio, type SuccessorOutput } from '../relaunch/successor-environment.js';
 import type { Relauncher, RelaunchRequest } from '../service/create-first-run-service.js';
 
 /** How to start this app again. */
@@ -131,10 +131,14 @@ export function parseSuccessorFlags(of: unknown, token: unknown): { predecessorP
   return { predecessorPid: Number(of), token };
 }
 
+/** Where a pinned plan keeps the working directory of its run's start (for `FIRST_RUN_HANDOFF_CWD`). */
+const RUN_CWD = Symbol('runCwd');
+
 /**
- * `plan` with its paths absolute (HE-3: pinned when the run starts; the successor starts in `/`). A plan
- * already absolute is returned as it is (its lazy `holdsForGo` stays lazy). Arguments are passed as they
- * are: a host that puts relative paths in `args` must make them absolute itself.
+ * `plan` with its paths absolute (HE-3: pinned when the run starts; the successor starts in `/`), and the
+ * run's working directory remembered for a successor's relative state dir (`FIRST_RUN_HANDOFF_CWD`). A
+ * copy that keeps the plan's getters lazy (`holdsForGo`). Arguments are passed as they are: a host that
+ * puts relative paths in `args` must make them absolute itself.
  */
 export function pinRelaunchPlan(plan: RelaunchPlan): RelaunchPlan {
   const fields = plan as unknown as Record<string, unknown>;
@@ -143,10 +147,27 @@ export function pinRelaunchPlan(plan: RelaunchPlan): RelaunchPlan {
     const value = fields[key];
     return typeof value === 'string' && !value.startsWith('/') && (key === 'appPath' || key === 'entry' || value.includes('/'));
   });
-  if (relative.length === 0) return plan;
-  const pinned = Object.create(Object.getPrototypeOf(plan) as object, Object.getOwnPropertyDescriptors(plan)) as Record<string, unknown>;
+  const pinned = Object.create(Object.getPrototypeOf(plan) as object, Object.getOwnPropertyDescriptors(plan)) as Record<PropertyKey, unknown>;
   for (const key of relative) pinned[key] = resolvePlanPath(fields[key] as string);
+  pinned[RUN_CWD] = currentDirOrNull();
   return pinned as unknown as RelaunchPlan;
+}
+
+function currentDirOrNull(): string | null {
+  try {
+    return process.cwd();
+  } catch {
+    return null; // deleted already: a successor then resolves nothing against it
+  }
+}
+
+/** The successor's environment: the hand-off's variables, and the run's starting directory when known. */
+function successorEnv(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string, held: boolean): NodeJS.ProcessEnv {
+  const env = plan.strategy === 'node' ? channelEnv(process.env, token, held) : { ...process.env };
+  const cwd = (plan as unknown as Record<symbol, unknown>)[RUN_CWD];
+  if (typeof cwd === 'string') env[HANDOFF_CWD_ENV] = cwd;
+  else delete env[HANDOFF_CWD_ENV];
+  return env;
 }
 
 function resolvePlanPath(value: string): string {
@@ -177,6 +198,8 @@ function execveInto(plan: Extract<RelaunchPlan, { strategy: 'execve' }>, token: 
   const command = buildNodeRelaunchCommand({ ...plan, args: successorArgs(plan.args, process.pid, token) });
   options.beforeExecve?.();
   options.onEvent?.('restart.handoff_started', { strategy: 'execve', command: command.command });
+  // The successor is this process: it starts where every successor does (HE-1), not in a cwd that may be gone.
+  process.chdir(SUCCESSOR_CWD);
   // Replaces this process: the successor keeps our PID, so the lock was released just before.
   return (process as unknown as { execve(file: string, args: string[], env: NodeJS.ProcessEnv): never }).execve(
     command.command,
@@ -202,7 +225,7 @@ function spawnSuccessor(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, tok
       shell: false,
       cwd: SUCCESSOR_CWD,
       stdio: successorStdio(output, logFd, withChannel ? ['pipe'] : []),
-      env: withChannel ? channelEnv(process.env, token, held) : process.env,
+      env: successorEnv(plan, token, held),
     });
   } finally {
     if (logFd !== null) closeSync(logFd); // the child has its own copy

@@ -23,6 +23,7 @@ import {
   quickConfig,
   run,
   sandbox,
+  spawnCaptured,
   waitFor,
   type Launched,
   type Sandbox,
@@ -42,15 +43,7 @@ function launchViaShell(box: Sandbox, prelude: string, extra: string[] = [], opt
 /** `first-run <args>` as `sh -c '<prelude>; exec node …'`. */
 function cliViaShell(prelude: string, args: string[], options: { detached?: boolean } = {}): Launched {
   const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('/bin/sh', ['-c', `${prelude}; exec ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached === true });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolveExit) =>
-    child.on('exit', (code, signal) => setImmediate(() => resolveExit({ code, signal, stdout, stderr }))),
-  );
-  return { child, exited, stdout: () => stdout };
+  return spawnCaptured('/bin/sh', ['-c', `${prelude}; exec ${quoted}`], options);
 }
 
 describe('HE-1 the successor owns its environment', () => {
@@ -198,6 +191,24 @@ describe('HE-3 paths are pinned when a run starts', () => {
     expect(existsSync(join(elsewhere, 'state')), 'nothing is written under the new working directory').toBe(false);
     expect(ledgerPhase(box)).toEqual({ phase: 'COMPLETED', restart_count: 0 });
     expect(journal(box).map((e) => e.type)).toContain('instance.lock_acquired');
+  }, 60_000);
+
+  it("should find the same relative state dir in an embedding host's successor, which starts in / (one restart, COMPLETED)", async () => {
+    const box = sandbox();
+    const elsewhere = join(box.dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    const child = spawn(process.execPath, [join(FIXTURES, 'chdir-app.mjs')], {
+      cwd: box.dir,
+      env: { ...process.env, APP_SIM_DB: box.simDb, APP_CONFIG: box.config, APP_CHDIR_TO: elsewhere },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await new Promise((done) => child.on('exit', done));
+    await allWritersGone(box);
+    expect(ledgerPhase(box), stdout).toEqual({ phase: 'COMPLETED', restart_count: 1 });
+    expect(journalInvariants(journal(box))).toMatchObject({ restartsExecuted: 1, successorsStarted: 1 });
+    expect(existsSync(join(elsewhere, 'state'))).toBe(false);
   }, 60_000);
 
   it('should refuse a relative FIRST_RUN_STATE_DIR (exit 2, naming it) instead of making one state dir per working directory', async () => {

@@ -64,7 +64,12 @@ export interface Launched {
 }
 
 export function run(args: string[], env: NodeJS.ProcessEnv = {}): Launched {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnCaptured(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+}
+
+/** Any command, its stdout and stderr captured (as {@link run} does for the CLI). */
+export function spawnCaptured(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; detached?: boolean } = {}): Launched {
+  const child = spawn(command, args, { env: options.env ?? process.env, detached: options.detached === true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
