@@ -174,18 +174,17 @@ describe('HE-2 child-process failures are handled', () => {
 });
 
 describe('HE-3 paths are pinned when a run starts', () => {
-  it("should keep the lock, the journal and the ledger in one state dir when the host changes directory after runFirstRun({ stateDir: 'state' })", async () => {
-    const box = sandbox(ALL_GRANTED);
+  /** The host of `fixtures/chdir-app.mjs`, started in `box.dir`, moving to `box.dir/elsewhere` right after `runFirstRun`. */
+  const runChdirApp = async (box: Sandbox) => {
     const elsewhere = join(box.dir, 'elsewhere');
     mkdirSync(elsewhere);
-    const child = spawn(process.execPath, [join(FIXTURES, 'chdir-app.mjs')], {
-      cwd: box.dir,
-      env: { ...process.env, APP_SIM_DB: box.simDb, APP_CONFIG: box.config, APP_CHDIR_TO: elsewhere },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    const env = { ...process.env, APP_SIM_DB: box.simDb, APP_CONFIG: box.config, APP_CHDIR_TO: elsewhere };
+    return { elsewhere, ...(await endsWithin(spawnCaptured(process.execPath, [join(FIXTURES, 'chdir-app.mjs')], { cwd: box.dir, env }), 30_000)) };
+  };
+
+  it("should keep the lock, the journal and the ledger in one state dir when the host changes directory after runFirstRun({ stateDir: 'state' })", async () => {
+    const box = sandbox(ALL_GRANTED);
+    const { code, stdout, elsewhere } = await runChdirApp(box);
     expect(code, stdout).toBe(0);
     expect(lastJson(stdout)).toMatchObject({ outcome: 'completed', phase: 'COMPLETED' });
     expect(existsSync(join(elsewhere, 'state')), 'nothing is written under the new working directory').toBe(false);
@@ -195,16 +194,7 @@ describe('HE-3 paths are pinned when a run starts', () => {
 
   it("should find the same relative state dir in an embedding host's successor, which starts in / (one restart, COMPLETED)", async () => {
     const box = sandbox();
-    const elsewhere = join(box.dir, 'elsewhere');
-    mkdirSync(elsewhere);
-    const child = spawn(process.execPath, [join(FIXTURES, 'chdir-app.mjs')], {
-      cwd: box.dir,
-      env: { ...process.env, APP_SIM_DB: box.simDb, APP_CONFIG: box.config, APP_CHDIR_TO: elsewhere },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    await new Promise((done) => child.on('exit', done));
+    const { stdout, elsewhere } = await runChdirApp(box);
     await allWritersGone(box);
     expect(ledgerPhase(box), stdout).toEqual({ phase: 'COMPLETED', restart_count: 1 });
     expect(journalInvariants(journal(box))).toMatchObject({ restartsExecuted: 1, successorsStarted: 1 });

@@ -68,8 +68,8 @@ export function run(args: string[], env: NodeJS.ProcessEnv = {}): Launched {
 }
 
 /** Any command, its stdout and stderr captured (as {@link run} does for the CLI). */
-export function spawnCaptured(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; detached?: boolean } = {}): Launched {
-  const child = spawn(command, args, { env: options.env ?? process.env, detached: options.detached === true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCaptured(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; detached?: boolean; cwd?: string } = {}): Launched {
+  const child = spawn(command, args, { env: options.env ?? process.env, detached: options.detached === true, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
