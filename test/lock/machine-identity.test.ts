@@ -118,7 +118,8 @@ describe('HE-9 judging a version-3 record', () => {
 describe('HE-9 reading the machine identity', () => {
   const io = (overrides: Partial<MachineIdentityIO>): MachineIdentityIO => ({
     platform: 'linux',
-    readSmallFile: (file) => ({ '/etc/machine-id': `${'a'.repeat(32)}\n`, '/proc/sys/kernel/random/boot_id': 'boot-1\n' })[file] ?? null,
+    readSmallFile: (file) => ({ '/etc/machine-id': `${'a'.repeat(32)}\n` })[file] ?? null,
+    linuxBootId: () => 'boot-1',
     readLink: () => 'pid:[4026531836]',
     runIoreg: () => null,
     bootSeconds: () => null,
@@ -136,7 +137,7 @@ describe('HE-9 reading the machine identity', () => {
   });
 
   it('should fall back to the host name where no machine identity can be read', () => {
-    const fallback = readMachineIdentity(io({ readSmallFile: () => null }));
+    const fallback = readMachineIdentity(io({ readSmallFile: () => null, linuxBootId: () => null }));
     expect(fallback).toEqual({ machine: fnv1a48('host:vm'), boot: null, source: 'hostname' });
     expect(readMachineIdentity(io({ readSmallFile: (f) => (f === '/etc/machine-id' ? 'not a machine id' : null) })).source).toBe('hostname');
   });
