@@ -60,6 +60,18 @@ describe('HE-1 the successor owns its environment', () => {
     expect(journalInvariants(journal(box))).toMatchObject({ restartsExecuted: 1, successorsStarted: 1 });
   }, 60_000);
 
+  it('should complete the restart when the reader of stdout leaves right after "handed off"', async () => {
+    const box = sandbox();
+    const launched = run(['launch', '--state-dir', box.stateDir, '--sim-db', box.simDb, '--config', box.config, '--backend', 'sim']);
+    await waitFor('"handed off"', () => launched.stdout().includes('handed off') || launched.child.exitCode !== null, 30_000);
+    launched.child.stdout!.destroy(); // `first-run launch | grep -m1 'handed off'`
+    await endsWithin(launched, 30_000);
+    await allWritersGone(box);
+    expect(ledgerPhase(box)).toEqual({ phase: 'COMPLETED', restart_count: 1 });
+    const executed = journal(box).find((e) => e.type === 'restart.executed')!;
+    expect(journal(box).some((e) => e.pid === executed.new_pid && e.type === 'permissions.first_run_completed')).toBe(true);
+  }, 60_000);
+
   it("should give the successor a log of its own, never the predecessor's stdout, and start it in /", async () => {
     const box = sandbox();
     const launched = launch(box, [], {});
