@@ -9,7 +9,7 @@ import { pauseAfterRefusal } from '../retry-deadline.js';
 import { resolveLockPaths, type LockLocationOptions, type LockPaths } from './lock-paths.js';
 import { inspectLockDir, ownerForThisProcess, readOwner, type LockInspection, type LockOwner, type LockStateReason } from './lock-owner.js';
 import { placeLock, removeOwnedLock, takeOver, type TakeoverEnv } from './lock-protocol.js';
-import { newToken, type WritableOwner } from './lock-record.js';
+import { MACHINE_HOST_PREFIX, newToken, type WritableOwner } from './lock-record.js';
 
 /** Options shared by every lock function that judges staleness. */
 export interface LockJudgeOptions extends LockLocationOptions {
@@ -200,7 +200,9 @@ function attemptOnce(opts: ResolvedOptions, owner: WritableOwner, attemptedAt: n
 }
 
 function describeHolder(owner: LockOwner): string {
-  return `pid ${owner.pid} on host ${owner.host}, process started ${owner.startedAt ?? 'at an unknown time'}, lock taken ${owner.acquiredAt}`;
+  // A foreign version-3 holder is named by its machine tag (`machine Xq0aZ1b2`), anything else by its host name.
+  const where = owner.host.startsWith(MACHINE_HOST_PREFIX) ? owner.host : `host ${owner.host}`;
+  return `pid ${owner.pid} on ${where}, process started ${owner.startedAt ?? 'at an unknown time'}, lock taken ${owner.acquiredAt}`;
 }
 
 function conflictMessage(lockPath: string, reason: LockConflictReason, holder: LockOwner | null, waitedMs: number, graceMs: number): string {

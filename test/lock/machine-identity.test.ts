@@ -89,6 +89,7 @@ describe('HE-9 judging a version-3 record', () => {
     expect(status.holder?.host).toBe(`machine ${fnv1a48('another machine')}`);
     const result = await tryAcquireInstanceLock({ stateDir });
     expect(result.acquired).toBe(false);
+    await expect(acquireInstanceLock({ stateDir })).rejects.toThrow(`pid 999999 on machine ${fnv1a48('another machine')}`);
   });
 
   it('should judge a dead holder of this machine and boot stale, and show this host name for it', () => {
