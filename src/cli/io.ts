@@ -53,8 +53,9 @@ function outputFd(fd: 1 | 2): number {
  * whole streams machinery — ~2–3 ms of every launch (docs/performance.md). Elsewhere a pipe goes through
  * the stream: `process.stdout` writes to pipes asynchronously there, so a host that reads our output
  * slowly never blocks this process. A closed reader (`first-run status | head`) ends that output quietly
- * and the command goes on (a launch's run is never cut short by its output); any other failure (EIO, ENOSPC, a pipe full for too long) stops
- * that output and says so once on the other descriptor — it never throws into the run.
+ * and the command goes on (a launch's run is never cut short by its output); any other failure (EIO,
+ * ENOSPC, a pipe full for too long) stops that output and says so once on the other descriptor — it
+ * never throws into the run.
  */
 function writeLine(fd: 1 | 2, text: string): void {
   const line = text.endsWith('\n') ? text : `${text}\n`;
