@@ -7,6 +7,7 @@
  * on another OS and the decisions would drift apart. Everything else takes a `platform` option that
  * defaults to {@link currentPlatform}, so a test on Linux can say "assume darwin" explicitly.
  */
+import { absoluteEnvPath } from './config/env-paths.js';
 
 /** An operating-system name as Node reports it (`'darwin'`, `'linux'`, `'win32'`, …). */
 export type Platform = NodeJS.Platform;
@@ -37,8 +38,7 @@ export function isMacOS(platform: Platform = currentPlatform()): boolean {
  */
 export function defaultStateDir(env: NodeJS.ProcessEnv, home: string, platform: Platform = currentPlatform()): string {
   if (isMacOS(platform)) return `${home}/Library/Application Support/first-run-orchestrator`;
-  const xdg = env.XDG_STATE_HOME;
-  return `${xdg && xdg.startsWith('/') ? xdg : `${home}/.local/state`}/first-run-orchestrator`;
+  return `${absoluteEnvPath(env, 'XDG_STATE_HOME') ?? `${home}/.local/state`}/first-run-orchestrator`;
 }
 
 /**
@@ -48,8 +48,8 @@ export function defaultStateDir(env: NodeJS.ProcessEnv, home: string, platform: 
  * @returns `null` when neither is an absolute path.
  */
 export function absoluteHomeDir(env: NodeJS.ProcessEnv, userDbHome: () => string | null): string | null {
-  const home = env.HOME;
-  if (typeof home === 'string' && home.startsWith('/')) return home;
+  const home = absoluteEnvPath(env, 'HOME'); // the rule for every path from the environment: src/config/env-paths.ts
+  if (home !== null) return home;
   const fromDb = userDbHome();
   return fromDb && fromDb.startsWith('/') ? fromDb : null;
 }

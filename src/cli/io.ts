@@ -12,7 +12,7 @@ import {
   UsageError,
 } from '../errors.js';
 import type { ParsedCLI } from './parse-cli.js';
-import { fstatSync, statSync, writeSync } from 'node:fs';
+import { constants, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { currentPlatform } from '../platform.js';
 import { isatty } from 'node:tty';
 
@@ -25,21 +25,48 @@ export interface CliIO {
 /** How long a write waits for a full non-blocking pipe to drain before the output is given up. */
 const DRAIN_LIMIT_MS = 10_000;
 const failed: Record<1 | 2, boolean> = { 1: false, 2: false };
+/** The descriptor each output is written through (see {@link outputFd}), once chosen. */
+const through: Record<1 | 2, number | null> = { 1: null, 2: null };
+
+/**
+ * The descriptor to write fd 1 or 2 through (HE-1). A pipe inherited from a shell is usually blocking:
+ * a reader that stops reading (but keeps the pipe open) would block `write(2)` for ever, while this
+ * process holds the lock. On Linux a pipe is reopened through `/proc/self/fd/N` with `O_NONBLOCK` — a new
+ * open file description, so the flag changes nothing for the other processes sharing the pipe — and a
+ * full pipe then waits at most {@link DRAIN_LIMIT_MS}. A pipe with no reader left cannot be opened
+ * (ENXIO): that is EPIPE. Anything else (a file, a terminal, a socket, no procfs) is written as it is.
+ */
+function outputFd(fd: 1 | 2): number {
+  if (through[fd] !== null) return through[fd];
+  through[fd] = fd;
+  try {
+    if (fstatSync(fd).isFIFO()) through[fd] = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') throw Object.assign(new Error('the pipe has no reader'), { code: 'EPIPE' });
+  }
+  return through[fd];
+}
 
 /**
  * Write a line to fd 1 or 2 with `write(2)` itself. `process.stdout` would do the same on Linux (it is
  * synchronous there for files, pipes and terminals) but its first use builds a stream and loads Node's
  * whole streams machinery — ~2–3 ms of every launch (docs/performance.md). Elsewhere a pipe goes through
  * the stream: `process.stdout` writes to pipes asynchronously there, so a host that reads our output
- * slowly never blocks this process. A closed reader (`first-run status | head`) ends the output quietly
- * (EPIPE exits with the exit code so far); any other failure (EIO, ENOSPC, a pipe full for too long) stops
- * that output and says so once on the other descriptor — it never throws into the run.
+ * slowly never blocks this process. A closed reader (`first-run status | head`) ends that output quietly
+ * and the command goes on (a launch's run is never cut short by its output); any other failure (EIO,
+ * ENOSPC, a pipe full for too long) stops that output and says so once on the other descriptor — it
+ * never throws into the run.
  */
 function writeLine(fd: 1 | 2, text: string): void {
   const line = text.endsWith('\n') ? text : `${text}\n`;
   if (failed[fd]) return;
   if (viaStream(fd)) {
-    (fd === 1 ? process.stdout : process.stderr).write(line);
+    const stream = fd === 1 ? process.stdout : process.stderr;
+    // EPIPE (and any other write error) arrives as an `error` event: without a listener, an uncaught exception.
+    if (stream.listenerCount('error') === 0) {
+      stream.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? void (failed[fd] = true) : giveUpOutput(fd, error.code ?? String(error))));
+    }
+    stream.write(line);
     return;
   }
   const bytes = Buffer.from(line, 'utf8');
@@ -47,10 +74,13 @@ function writeLine(fd: 1 | 2, text: string): void {
   let waitedMs = 0;
   while (offset < bytes.length) {
     try {
-      offset += writeSync(fd, bytes, offset, bytes.length - offset);
+      offset += writeSync(outputFd(fd), bytes, offset, bytes.length - offset);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      if (code === 'EPIPE') {
+        failed[fd] = true; // the reader is gone: that output ends quietly, and the command goes on (HE-1)
+        return;
+      }
       if (code === 'EAGAIN' && waitedMs < DRAIN_LIMIT_MS) {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // a non-blocking pipe, full for a moment
         waitedMs += 1;

@@ -26,6 +26,7 @@ import { openJournal, type Journal, type JournalSink } from '../journal/index.js
 import { awaitSuccessorProof, cancelHandoff, ensureHandoffDir, handoffDir } from '../handoff/index.js';
 import { channelEnv, channelStdio, predecessorChannel, type PredecessorChannel } from '../handoff/handoff-channel.js';
 import { successorArgs } from '../runtime/relauncher.js';
+import { killChild, spawnOutcome, watchChildErrors } from '../relaunch/child-process.js';
 import { devStatePath, writeDevState, type DevSavedState } from './dev-state-file.js';
 import { createFileWatcher, type FileWatcher } from './file-watcher.js';
 
@@ -305,7 +306,7 @@ export function createDevRestarter(options: DevRestarterOptions): DevRestarter {
   function giveUpOn(token: string): void {
     // The child first (as the relauncher does): once it is dead, no late successor can exist.
     channel?.cancelled();
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    killChild(child); // only a live child of ours: a failed spawn has no PID, and kill() would signal PID 0
     cancelHandoff(stateDir, token); // a failure here leaves nothing behind: the child is gone
   }
 
@@ -314,8 +315,14 @@ export function createDevRestarter(options: DevRestarterOptions): DevRestarter {
     try {
       ensureHandoffDir(stateDir);
       // Not detached: the successor stays in this process group (a Ctrl-C during the hand-off reaches both).
-      child = spawn(plan.execPath, args, { stdio: channelStdio(), shell: false, env: channelEnv(process.env, token) });
-      channel = predecessorChannel(child);
+      const started = watchChildErrors(spawn(plan.execPath, args, { stdio: channelStdio(), shell: false, env: channelEnv(process.env, token) }), () => {
+        // A failed start is reported by spawnOutcome / awaitSuccessorProof below; a failed kill leaves a
+        // child that the hand-off's own timeout and the proof's PID check still bound. Never uncaught.
+      });
+      child = started;
+      const outcome = await spawnOutcome(started);
+      if (!outcome.ok) throw outcome.error; // EMFILE, EAGAIN…: no process was started
+      channel = predecessorChannel(started);
     } catch (error) {
       giveUpOn(token);
       return { ok: false, reason: `cannot start it: ${(error as Error).message}`, exitCode: null, signal: null };

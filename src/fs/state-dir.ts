@@ -19,6 +19,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StateDirError } from '../errors.js';
+import { takeHandoffCwd } from '../relaunch/successor-environment.js';
 
 /** What {@link prepareStateDir} did. */
 export interface PreparedStateDir {
@@ -129,6 +130,25 @@ function realOf(dir: string, existing: string): string {
   }
 }
 
+let handoffCwd: string | undefined;
+
+/**
+ * `stateDir` made absolute, once, when a run starts (HE-3): every later use takes this path, so a host's
+ * `process.chdir()` during the run changes nothing.
+ * @throws {StateDirError} when it is relative and the working directory no longer exists.
+ */
+export function pinStateDir(stateDir: string): string {
+  if (stateDir.startsWith('/')) return path.resolve(stateDir);
+  // A successor starts in `/`: a relative state dir means what it meant to the predecessor's run.
+  handoffCwd ??= takeHandoffCwd() ?? '';
+  if (handoffCwd !== '') return path.resolve(handoffCwd, stateDir);
+  try {
+    return path.resolve(process.cwd(), stateDir);
+  } catch (error) {
+    throw new StateDirError(stateDir, `Cannot use the relative state dir ${JSON.stringify(stateDir)}: the working directory no longer exists (${code(error) ?? String(error)}). Pass an absolute state dir; nothing was written.`, { cause: error });
+  }
+}
+
 /**
  * Make sure `stateDir` is a safe state dir: create it 0700 when missing (with `create`), refuse a file, a
  * path under a file, a path that is too long, or a directory that is not ours or sits under a directory
@@ -136,7 +156,7 @@ function realOf(dir: string, existing: string): string {
  * @throws {StateDirError} naming the path and the reason; nothing is created or written then.
  */
 export function prepareStateDir(stateDir: string, options: { create?: boolean } = {}): PreparedStateDir {
-  const dir = path.resolve(stateDir);
+  const dir = pinStateDir(stateDir);
   const uid = myUid();
   // Every launch but the first: it exists, and one realpath(3) finds what it is (Node's own realpath
   // walks the path with an lstat per component).

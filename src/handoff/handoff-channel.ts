@@ -116,7 +116,8 @@ export interface PredecessorChannel {
 
 /** The predecessor's end of a child's channel (`child.stdio[3]`), or `null` when it has none. */
 export function predecessorChannel(child: ChildProcess): PredecessorChannel | null {
-  const stream = (child.stdio as unknown[])[CHANNEL_FD] as (Duplex & { unref?: () => void }) | undefined;
+  // A spawn that failed (EMFILE) leaves `stdio` null.
+  const stream = (child.stdio as unknown[] | null)?.[CHANNEL_FD] as (Duplex & { unref?: () => void }) | undefined;
   if (!stream) return null;
   stream.unref?.(); // never keep this process alive for the channel's sake
   const listeners: Array<() => void> = [];

@@ -10,7 +10,7 @@ import { pauseAfterRefusal } from '../retry-deadline.js';
 import { resolveLockPaths, type LockLocationOptions, type LockPaths } from './lock-paths.js';
 import { inspectLockDir, ownerForThisProcess, readOwner, type LockInspection, type LockOwner, type LockStateReason } from './lock-owner.js';
 import { placeLock, removeOwnedLock, takeOver, type TakeoverEnv } from './lock-protocol.js';
-import { newToken, type LockOwnerV2 } from './lock-record.js';
+import { MACHINE_HOST_PREFIX, newToken, type WritableOwner } from './lock-record.js';
 
 /** Options shared by every lock function that judges staleness. */
 export interface LockJudgeOptions extends LockLocationOptions {
@@ -107,7 +107,7 @@ export interface InstanceLockHandle {
 
 /** Why {@link tryAcquireInstanceLock} did not get the lock. */
 export type LockConflictReason =
-  | Exclude<LockStateReason, 'free' | 'dead-pid' | 'zombie' | 'recycled-pid' | 'ownerless-expired' | 'not-a-directory'>
+  | Exclude<LockStateReason, 'free' | 'dead-pid' | 'zombie' | 'recycled-pid' | 'earlier-boot' | 'ownerless-expired' | 'not-a-directory'>
   /** The lock was left by a dead holder and another live process is taking it over right now. */
   | 'takeover-in-progress';
 
@@ -182,7 +182,7 @@ type Step =
   | { kind: 'held'; inspection: Extract<LockInspection, { kind: 'present' }> }
   | { kind: 'busy'; inspection: Extract<LockInspection, { kind: 'present' }> };
 
-function attemptOnce(opts: ResolvedOptions, owner: LockOwnerV2, attemptedAt: number): Step {
+function attemptOnce(opts: ResolvedOptions, owner: WritableOwner, attemptedAt: number): Step {
   const { paths } = opts;
   if (placeLock(paths.lockPath, owner)) return { kind: 'acquired' };
   const ctx = { now: attemptedAt, graceMs: opts.graceMs };
@@ -201,7 +201,9 @@ function attemptOnce(opts: ResolvedOptions, owner: LockOwnerV2, attemptedAt: num
 }
 
 function describeHolder(owner: LockOwner): string {
-  return `pid ${owner.pid} on host ${owner.host}, process started ${owner.startedAt ?? 'at an unknown time'}, lock taken ${owner.acquiredAt}`;
+  // A foreign version-3 holder is named by its machine tag (`machine Xq0aZ1b2`), anything else by its host name.
+  const where = owner.host.startsWith(MACHINE_HOST_PREFIX) ? owner.host : `host ${owner.host}`;
+  return `pid ${owner.pid} on ${where}, process started ${owner.startedAt ?? 'at an unknown time'}, lock taken ${owner.acquiredAt}`;
 }
 
 function conflictMessage(lockPath: string, reason: LockConflictReason, holder: LockOwner | null, waitedMs: number, graceMs: number): string {

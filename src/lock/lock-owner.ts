@@ -1,6 +1,6 @@
 /**
  * The owner record of a lock and the one rule that judges it: a lock is stale exactly when its holder is
- * provably dead on this host. Used for the instance lock and for the protocol's own takeover mutexes
+ * provably dead on this machine (HE-9: the machine's identity, not its host name). Used for the instance lock and for the protocol's own takeover mutexes
  * alike. A lock is a symbolic link whose target is the record (see `lock-protocol.ts`); a directory
  * holding `owner.json` (the format of earlier versions) is still read and judged by the same rule.
  */
@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
 import { readRegularFileSync, UnsafeFileError } from '../fs/regular-file.js';
 import { OWNER_FILE_NAME } from './lock-paths.js';
-import { hostLabel, parseOwner, startKey, type LockOwner, type LockOwnerV2 } from './lock-record.js';
+import { hostLabel, MACHINE_HOST_PREFIX, parseOwner, startKey, type LockOwner, type LockOwnerV3 } from './lock-record.js';
+import { machineIdentity } from './machine-identity.js';
 import { probeProcess, selfIdentity } from './process-identity.js';
 import { judgeHolder } from '../protocol/decisions.js';
 
@@ -28,8 +29,10 @@ export type LockStateReason =
   | 'held-unverified'
   /** This very process holds it. */
   | 'held-by-this-process'
-  /** Held by a process on another host: it cannot be checked from here, so it is never stale. */
+  /** Held by a process on another machine (or host, for an earlier record): it cannot be checked from here, so it is never stale. */
   | 'foreign-host'
+  /** Stale: the holder ran on this machine in an earlier boot (its PID is not alive with its recorded start). */
+  | 'earlier-boot'
   /** The lock has no readable owner and its mtime is within the grace period of now: treated as held. */
   | 'ownerless-fresh'
   /** Stale: no process with the holder's PID exists. */
@@ -101,15 +104,18 @@ function ownStartKey(): string | null {
  * A new owner record for this process, exactly as a reader parses it back from the link (version 2:
  * `startedAt` is not recorded, `startId` is its hash, `acquiredAt` is whole milliseconds from 1970 on).
  */
-export function ownerForThisProcess(token: string, now: number): LockOwnerV2 {
+export function ownerForThisProcess(token: string, now: number): LockOwnerV3 {
+  const { machine, boot } = machineIdentity();
   return {
-    version: 2,
+    version: 3,
     pid: process.pid,
-    host: thisHostLabel(),
+    host: `${MACHINE_HOST_PREFIX}${machine}`, // as parsed back; `shownOwner` puts our host name in for people
     startedAt: null,
     startId: ownStartKey(),
     token,
     acquiredAt: new Date(Math.max(0, Math.trunc(now))).toISOString(),
+    machine,
+    boot,
   };
 }
 
@@ -175,9 +181,20 @@ export interface OwnerVerdict {
   startedAt?: string | null;
 }
 
-/** Is `owner` on this host? Version 1 records the name, version 2 its label (the same function of the name). */
-function onThisHost(owner: LockOwner): boolean {
+/**
+ * Is `owner` on this machine? Version 3 records the machine's identity (HE-9); version 1 the host name,
+ * version 2 its label (the same function of the name) — an earlier record is judged by the name, as
+ * before, so one left under a name changed since is still foreign (docs/architecture.md).
+ */
+function onThisMachine(owner: LockOwner): boolean {
+  if (owner.version === 3) return owner.machine === machineIdentity().machine;
   return owner.host === (owner.version === 1 ? thisHost() : thisHostLabel());
+}
+
+/** A version-3 holder on this machine from another boot than ours (either boot unknown: not known to be another). */
+function fromAnotherBoot(owner: LockOwner): boolean {
+  const ours = machineIdentity().boot;
+  return owner.version === 3 && owner.boot != null && ours !== null && owner.boot !== ours;
 }
 
 /**
@@ -194,21 +211,33 @@ function sameStart(owner: LockOwner, startId: string): boolean {
  * stale; start unknown → held (never guess "dead").
  */
 export function judgeOwner(owner: LockOwner): OwnerVerdict {
-  const onThisMachine = onThisHost(owner);
+  const here = onThisMachine(owner);
+  const anotherBoot = here && fromAnotherBoot(owner);
   const self = selfIdentity();
   const own = owner.pid === process.pid;
-  const probe = onThisMachine && !own ? probeProcess(owner.pid) : null;
+  const probe = here && !own ? probeProcess(owner.pid) : null;
   const verdict = judgeHolder(owner, {
-    onThisMachine,
+    onThisMachine: here,
+    fromAnotherBoot: anotherBoot,
     selfPid: process.pid,
     selfStartId: self.startId,
-    probe: probe ?? { pid: owner.pid, exists: own, zombie: false, stopped: false, startId: null, startedAt: null },
+    probe: probe ?? (own ? self : { pid: owner.pid, exists: false, zombie: false, stopped: false, startId: null, startedAt: null }),
     sameStart: (startId) => sameStart(owner, startId),
   });
   if (verdict.reason === 'held-by-this-process') return { ...verdict, startedAt: self.startedAt } as OwnerVerdict;
   const verified = owner.startId !== null && probe !== null && probe.startId !== null;
   if (verdict.reason === 'held' || (verdict.reason === 'held-stopped' && verified)) return { ...verdict, startedAt: probe!.startedAt } as OwnerVerdict;
   return verdict as OwnerVerdict;
+}
+
+/**
+ * The owner as people see it: a version-3 record on this machine shows this machine's host name (a
+ * foreign one its machine tag); a live holder proved by its start identity lends its start time.
+ */
+function shownOwner(owner: LockOwner, verdict: OwnerVerdict): LockOwner {
+  const host = owner.version === 3 && verdict.reason !== 'foreign-host' ? thisHost() : owner.host;
+  const startedAt = owner.startedAt ?? verdict.startedAt ?? null;
+  return host === owner.host && startedAt === owner.startedAt ? owner : { ...owner, host, startedAt };
 }
 
 /**
@@ -241,7 +270,7 @@ export function inspectLockDir(lockPath: string, ctx: InspectContext): LockInspe
   if (owner) {
     const verdict = judgeOwner(owner);
     // A version-2 record has no start time: a holder proved alive by its start identity lends its own.
-    const shown = owner.startedAt === null && verdict.startedAt ? { ...owner, startedAt: verdict.startedAt } : owner;
+    const shown = shownOwner(owner, verdict);
     return { kind: 'present', owner: shown, stale: verdict.stale, reason: verdict.reason, key: `t-${owner.token}` };
   }
   // No readable owner: never produced by this protocol (a link is created with its record in one step);

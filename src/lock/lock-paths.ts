@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { UsageError } from '../errors.js';
+import { readEnvPath, relativeEnvPathMessage } from '../config/env-paths.js';
 
 /** Where the instance lock lives. Precedence: `lockPath` > `stateDir` > `FIRST_RUN_LOCK_PATH` > `FIRST_RUN_STATE_DIR`. */
 export interface LockLocationOptions {
@@ -47,15 +48,15 @@ export const OWNER_FILE_NAME = 'owner.json';
 
 /**
  * Resolve the lock's paths from options, then the environment (option > env; `lockPath` > `stateDir`).
- * @throws {UsageError} when neither an option nor an environment variable names a place.
+ * @throws {UsageError} when neither an option nor an environment variable names a place, or the variable is a relative path.
  */
 export function resolveLockPaths(options: LockLocationOptions): LockPaths {
   const env = options.env ?? process.env;
   let lockPath: string;
   if (nonEmpty(options.lockPath)) lockPath = options.lockPath;
   else if (nonEmpty(options.stateDir)) lockPath = path.join(options.stateDir, LOCK_DIR_NAME);
-  else if (nonEmpty(env.FIRST_RUN_LOCK_PATH)) lockPath = env.FIRST_RUN_LOCK_PATH;
-  else if (nonEmpty(env.FIRST_RUN_STATE_DIR)) lockPath = path.join(env.FIRST_RUN_STATE_DIR, LOCK_DIR_NAME);
+  else if (nonEmpty(env.FIRST_RUN_LOCK_PATH)) lockPath = envPathOrThrow(env, 'FIRST_RUN_LOCK_PATH');
+  else if (nonEmpty(env.FIRST_RUN_STATE_DIR)) lockPath = path.join(envPathOrThrow(env, 'FIRST_RUN_STATE_DIR'), LOCK_DIR_NAME);
   else {
     throw new UsageError(
       'Expected `stateDir` or `lockPath` for the instance lock (or env FIRST_RUN_STATE_DIR / FIRST_RUN_LOCK_PATH), got none: pass the state dir.',
@@ -68,6 +69,13 @@ export function resolveLockPaths(options: LockLocationOptions): LockPaths {
     ownerFile: path.join(lockPath, OWNER_FILE_NAME),
     auxDir: `${lockPath}.aux`,
   };
+}
+
+/** An absolute path from the environment; a relative one is refused (src/config/env-paths.ts). */
+function envPathOrThrow(env: Record<string, string | undefined>, name: string): string {
+  const read = readEnvPath(env, name);
+  if (read.kind === 'relative') throw new UsageError(relativeEnvPathMessage(read));
+  return read.kind === 'absolute' ? read.path : '';
 }
 
 function nonEmpty(value: string | undefined): value is string {

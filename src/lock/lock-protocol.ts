@@ -4,8 +4,8 @@
  * liveness (never by an mtime).
  *
  * ## The lock is a symbolic link whose target is the owner record
- * `<stateDir>/instance.lock -> 2 48213 q3Xb9_LmT2aZ Hk3_a9Qz lz1k5x0a vm` (pid, token, start identity,
- * acquired at, host: the format is in `lock-record.ts`). The target is never followed: it is data, read
+ * `<stateDir>/instance.lock -> 3 48213 q3Xb9_LmT2aZ Hk3_a9Qz lz1k5x0a Xq0aZ1b2 cD4eF5g6` (pid, token, start
+ * identity, acquired at, machine, boot: the format is in `lock-record.ts`). The target is never followed: it is data, read
  * with one `readlink`. (Chromium's `SingletonLock` is such a link.)
  * - **Acquire = one `symlink()`.** `symlink` creates the link *with* its target in one step and fails
  *   with EEXIST when anything exists at the path, so exactly one contender's call succeeds and the lock
@@ -27,7 +27,10 @@
  * - **Start identity**: the 48-bit FNV-1a hash of `startId` (`process-identity.ts`), compared hash to
  *   hash. Not cryptographic, and need not be: nobody chooses a process's start time, so a recycled PID
  *   whose identity hashes equal to the dead holder's is a 2^-48 accident. No `node:crypto` for it.
- * - **Host**: kept as it is when it is at most 18 plain characters (`[A-Za-z0-9._-]`), else its first 9
+ * - **Machine and boot** (version 3, HE-9): 8-character hashes of the machine's and the boot's identity
+ *   (`machine-identity.ts`) — not the host name, which changes under a running app. The two tags take
+ *   the room version 2 gave the host.
+ * - **Host** (version 2, still read): kept as it is when it is at most 18 plain characters (`[A-Za-z0-9._-]`), else its first 9
  *   plain characters, `~`, and the 48-bit hash of the whole name (`Johns-Mac~x3Fq0aZ1`). A label is a
  *   function of the name alone, so "is the holder on this host?" is `record === label(this host)`,
  *   exact up to a 2^-48 collision of two long names *sharing a state dir*; and a person reading
@@ -59,7 +62,7 @@
  * backs off. After the unlink the path is free and contenders race on `symlink()` again: exactly one
  * wins. A live holder is never taken over: liveness is `kill(pid, 0)` plus the process's start identity
  * (a recycled PID of another program does not match; a zombie is dead; a SIGSTOPped or blocked process
- * is alive), and a holder on another host is never judged at all. If a taker dies holding M(T), M(T) is
+ * is alive), and a holder on another machine is never judged at all. If a taker dies holding M(T), M(T) is
  * stale by the same rule and is taken over through M(W) — the same argument, one level up.
  *
  * ## Locks without a readable owner, and the earlier format
@@ -74,8 +77,9 @@
  *
  * ## What it does not detect
  * Processes outside this protocol deleting or replacing the link (a holder notices at its next
- * `isHeld()`: the ledger refuses the write); two machines whose `os.hostname()` is equal (or whose long
- * names share a label: the same 9-character prefix and 48-bit hash) sharing one state dir; a version
+ * `isHeld()`: the ledger refuses the write); two machines with one machine identity (a cloned
+ * machine-id in one PID namespace), or — where no machine identity can be read, and for version-2
+ * records — whose `os.hostname()` is equal (or whose long names share a label), sharing one state dir; a version
  * that reads only version-1 records (before the compact record) running on the same state dir as this
  * one, while this one holds the lock: it takes the lock for ownerless after `graceMs`; PID namespaces
  * (containers) sharing one state dir; a file system without symbolic links (acquire then fails with a
@@ -87,7 +91,7 @@ import * as path from 'node:path';
 import { LockFileError } from '../errors.js';
 import type { LockPaths } from './lock-paths.js';
 import { inspectLockDir, readOwner, type InspectContext } from './lock-owner.js';
-import { newToken, serializeOwner, type LockOwnerV2 } from './lock-record.js';
+import { newToken, serializeOwner, type WritableOwner } from './lock-record.js';
 
 function errCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -112,7 +116,7 @@ function ensureDir(dir: string, lockPath: string): void {
  * @returns `true` when it is now the lock; `false` when something already exists at `target`.
  * @throws {LockFileError} when the link cannot be created (permissions, no symlinks on this file system).
  */
-export function placeLock(target: string, owner: LockOwnerV2): boolean {
+export function placeLock(target: string, owner: WritableOwner): boolean {
   const record = serializeOwner(owner);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -171,7 +175,7 @@ export interface TakeoverEnv {
   paths: LockPaths;
   ctx: InspectContext;
   /** Owner records for our mutex claims (a fresh token each). */
-  makeOwner: (token: string) => LockOwnerV2;
+  makeOwner: (token: string) => WritableOwner;
 }
 
 const MAX_TAKEOVER_DEPTH = 4;

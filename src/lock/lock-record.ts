@@ -1,10 +1,16 @@
 /**
  * The owner record's text: the target of the lock's symbolic link (see `lock-protocol.ts` for why the
- * current format, version 2, is at most {@link FAST_SYMLINK_MAX} bytes, and what it gives up for it) — written in version 2, read in
- * version 2 and in version 1 (the JSON of earlier versions, in a link target or a directory lock's
- * `owner.json`).
+ * current format, version 3, is at most {@link FAST_SYMLINK_MAX} bytes, and what it gives up for it) —
+ * written in version 3, read in version 3, 2 and 1 (the JSON of earlier versions, in a link target or a
+ * directory lock's `owner.json`).
  *
- * Version 2, one line, six fields separated by one space:
+ * Version 3 (HE-9), one line, seven fields separated by one space:
+ * `3 <pid> <token> <start> <acquired> <machine> <boot>`, e.g. `3 48213 q3Xb9_LmT2aZ Hk3_a9Qz lz1k5x0a Xq0aZ1b2 cD4eF5g6`
+ * - `pid`, `token`, `start`, `acquired`: as in version 2 below.
+ * - `machine`: the 8-character hash of this machine's identity, `boot`: of its boot identity, or `-`
+ *   when the boot cannot be told (`machine-identity.ts`). No host name: it changes under a running app.
+ *
+ * Version 2 (still read; judged by host name as before), six fields:
  * `2 <pid> <token> <start> <acquired> <host>`, e.g. `2 48213 q3Xb9_LmT2aZ Hk3_a9Qz lz1k5x0a vm`
  * - `pid`: decimal, as people read it in `ps`.
  * - `token`: 12 characters of base64url from 9 random bytes (72 bits), a fresh one per acquisition.
@@ -20,8 +26,8 @@ import { isPid, parseJsonObject } from '../safe-json.js';
 
 /** The metadata a holder publishes with its lock: the target of the lock's symbolic link, created in one step. */
 export interface LockOwner {
-  /** Format version of the record it was read from: 2 (the compact line) or 1 (JSON, earlier versions). */
-  version: 1 | 2;
+  /** Format version of the record it was read from: 3 (machine and boot), 2 (host name) or 1 (JSON, earlier versions). */
+  version: 1 | 2 | 3;
   /** The holder's PID. */
   pid: number;
   /**
@@ -45,10 +51,21 @@ export interface LockOwner {
   token: string;
   /** When the lock was acquired (ISO, to the millisecond). */
   acquiredAt: string;
+  /** Version 3: the hash of the holder's machine identity (`machine-identity.ts`). */
+  machine?: string;
+  /** Version 3: the hash of the holder's boot identity; `null` when its boot could not be told. */
+  boot?: string | null;
 }
 
-/** A record this version writes. */
+/** A record in the compact line format (version 2, host name; still read and written by tests). */
 export type LockOwnerV2 = LockOwner & { version: 2 };
+/** A record this version writes: machine and boot instead of a host name. */
+export type LockOwnerV3 = LockOwner & { version: 3; machine: string; boot: string | null };
+/** A record that {@link serializeOwner} writes. */
+export type WritableOwner = LockOwnerV2 | LockOwnerV3;
+
+/** What a version-3 record shows as its `host` before its machine is compared with ours (`lock-owner.ts`). */
+export const MACHINE_HOST_PREFIX = 'machine ';
 
 /**
  * The longest symbolic-link target ext4 keeps inside the inode (a "fast symlink", 60 bytes with the
@@ -87,8 +104,11 @@ export function fnv1a48(text: string): string {
   let h1 = 0x8422;
   let h2 = 0x9ce4;
   let h3 = 0xcbf2;
-  for (const byte of Buffer.from(text, 'utf8')) {
-    h0 ^= byte;
+  const bytes = Buffer.from(text, 'utf8');
+  // An index, not `for…of`: the iterator protocol costs µs per byte before the JIT has seen this loop,
+  // and every process hashes its start identity and machine identity exactly once (cold).
+  for (let i = 0; i < bytes.length; i++) {
+    h0 ^= bytes[i]!;
     // h *= 0x100000001b3 (= 2^40 + 0x1b3), mod 2^64
     const t0 = h0 * 0x1b3;
     let t1 = h1 * 0x1b3;
@@ -124,30 +144,44 @@ export function hostLabel(host: string): string {
  * Serialise a version-2 owner record (the lock's link target): at most {@link FAST_SYMLINK_MAX} bytes
  * when the PID has at most 7 digits and the token is one of {@link newToken}'s.
  */
-export function serializeOwner(owner: LockOwnerV2): string {
+export function serializeOwner(owner: WritableOwner): string {
   const start = owner.startId === null ? '-' : owner.startId.startsWith(START_KEY_PREFIX) ? owner.startId.slice(START_KEY_PREFIX.length) : fnv1a48(owner.startId);
   const acquired = Math.max(0, Date.parse(owner.acquiredAt) || 0).toString(36);
+  if (owner.version === 3) return `3 ${owner.pid} ${owner.token} ${start} ${acquired} ${owner.machine} ${owner.boot ?? '-'}`;
   return `2 ${owner.pid} ${owner.token} ${start} ${acquired} ${owner.host}`;
+}
+
+/** The fields version 2 and 3 share (pid, token, start, acquired), checked; `null` when one is malformed. */
+function parseCommon(pid: string, token: string, start: string, acquired: string): Omit<LockOwner, 'version' | 'host'> | null {
+  if (!PID_PATTERN.test(pid) || !Number.isSafeInteger(Number(pid))) return null;
+  if (!TOKEN_PATTERN.test(token)) return null;
+  if (start !== '-' && !HASH_PATTERN.test(start)) return null;
+  if (!ACQUIRED_PATTERN.test(acquired)) return null;
+  return {
+    pid: Number(pid),
+    startedAt: null,
+    startId: start === '-' ? null : START_KEY_PREFIX + start,
+    token,
+    acquiredAt: new Date(parseInt(acquired, 36)).toISOString(),
+  };
+}
+
+function parseV3(text: string): LockOwnerV3 | null {
+  const fields = text.split(' ');
+  if (fields.length !== 7) return null;
+  const [, pid, token, start, acquired, machine, boot] = fields as [string, string, string, string, string, string, string];
+  const common = parseCommon(pid, token, start, acquired);
+  if (common === null || !HASH_PATTERN.test(machine) || (boot !== '-' && !HASH_PATTERN.test(boot))) return null;
+  return { version: 3, ...common, host: `${MACHINE_HOST_PREFIX}${machine}`, machine, boot: boot === '-' ? null : boot };
 }
 
 function parseV2(text: string): LockOwnerV2 | null {
   const fields = text.split(' ');
   if (fields.length !== 6) return null;
   const [, pid, token, start, acquired, host] = fields as [string, string, string, string, string, string];
-  if (!PID_PATTERN.test(pid) || !Number.isSafeInteger(Number(pid))) return null;
-  if (!TOKEN_PATTERN.test(token)) return null;
-  if (start !== '-' && !HASH_PATTERN.test(start)) return null;
-  if (!ACQUIRED_PATTERN.test(acquired)) return null;
-  if (!HOST_LITERAL.test(host) && !HOST_ABBREVIATED.test(host)) return null;
-  return {
-    version: 2,
-    pid: Number(pid),
-    host,
-    startedAt: null,
-    startId: start === '-' ? null : START_KEY_PREFIX + start,
-    token,
-    acquiredAt: new Date(parseInt(acquired, 36)).toISOString(),
-  };
+  const common = parseCommon(pid, token, start, acquired);
+  if (common === null || (!HOST_LITERAL.test(host) && !HOST_ABBREVIATED.test(host))) return null;
+  return { version: 2, ...common, host };
 }
 
 function parseV1(text: string): LockOwner | null {
@@ -162,9 +196,10 @@ function parseV1(text: string): LockOwner | null {
 }
 
 /**
- * Parse an owner record — a link target, or a legacy `owner.json` — in version 2 or version 1.
+ * Parse an owner record — a link target, or a legacy `owner.json` — in version 3, 2 or 1.
  * @returns `null` for anything that is not a complete, well-formed record of either.
  */
 export function parseOwner(text: string): LockOwner | null {
+  if (text.startsWith('3 ')) return parseV3(text);
   return text.startsWith('2 ') ? parseV2(text) : parseV1(text);
 }

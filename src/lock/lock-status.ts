@@ -41,11 +41,12 @@ const DESCRIPTIONS: Record<LockStateReason, string> = {
   'held-stopped': 'held by a live but suspended process (never taken over)',
   'held-unverified': 'held by a live PID whose start time cannot be checked here',
   'held-by-this-process': 'held by this process',
-  'foreign-host': 'held by a process on another host (cannot be checked from here; never treated as stale)',
+  'foreign-host': 'held by a process on another machine (cannot be checked from here; never treated as stale)',
   'ownerless-fresh': 'exists without a readable owner, within the grace period (treated as held)',
   'dead-pid': 'stale: its holder no longer exists',
   zombie: 'stale: its holder has exited (zombie)',
   'recycled-pid': "stale: its holder's PID now belongs to another process (different start time)",
+  'earlier-boot': 'stale: its holder ran on this machine before the last boot',
   'ownerless-expired': 'stale: no readable owner and older than the grace period',
   'not-a-directory': 'blocked: the lock path is neither a lock link nor a directory (remove it)',
 };

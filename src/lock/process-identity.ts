@@ -79,7 +79,8 @@ export function pidExists(pid: number): boolean {
 }
 
 let bootIdCache: string | undefined;
-function linuxBootId(): string {
+/** Linux's `boot_id`, read once per process (`unknown-boot` when it cannot be read); shared with `machine-identity.ts`. */
+export function linuxBootId(): string {
   if (bootIdCache === undefined) {
     try {
       bootIdCache = readProcFile('/proc/sys/kernel/random/boot_id').trim() || 'unknown-boot';

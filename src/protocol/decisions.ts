@@ -26,6 +26,8 @@ export interface HolderRecord {
 export interface HolderObservation {
   /** The record names a holder on this machine (else it can never be judged from here). */
   onThisMachine: boolean;
+  /** The record is from another boot of this machine than ours (both boots known). */
+  fromAnotherBoot?: boolean;
   /** Our own PID and start identity. */
   selfPid: number;
   selfStartId: string | null;
@@ -36,7 +38,7 @@ export interface HolderObservation {
 }
 
 /** Why a holder is, or is not, still holding the lock. */
-export type HolderReason = 'foreign-host' | 'held-by-this-process' | 'recycled-pid' | 'dead-pid' | 'zombie' | 'held' | 'held-stopped' | 'held-unverified';
+export type HolderReason = 'foreign-host' | 'earlier-boot' | 'held-by-this-process' | 'recycled-pid' | 'dead-pid' | 'zombie' | 'held' | 'held-stopped' | 'held-unverified';
 
 /**
  * Is the lock's holder gone (`stale`: the lock may be taken over)? Another machine → never stale; our
@@ -45,6 +47,7 @@ export type HolderReason = 'foreign-host' | 'held-by-this-process' | 'recycled-p
  */
 export function judgeHolder(record: HolderRecord, seen: HolderObservation): { stale: boolean; reason: HolderReason } {
   if (!seen.onThisMachine) return { stale: false, reason: 'foreign-host' };
+  if (seen.fromAnotherBoot === true) return judgeOtherBoot(record, seen);
   if (record.pid === seen.selfPid) {
     if (record.startId !== null && seen.selfStartId !== null && !seen.sameStart(seen.selfStartId)) return { stale: true, reason: 'recycled-pid' };
     return { stale: false, reason: 'held-by-this-process' };
@@ -57,6 +60,19 @@ export function judgeHolder(record: HolderRecord, seen: HolderObservation): { st
     return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held' };
   }
   return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held-unverified' };
+}
+
+/**
+ * A holder from another boot is dead — unless its PID is alive with its recorded start identity (a boot
+ * identity that moved with the wall clock, as macOS's `kern.boottime` does when the time is set). For our
+ * own PID, `probe` is our own identity.
+ */
+function judgeOtherBoot(record: HolderRecord, seen: HolderObservation): { stale: boolean; reason: HolderReason } {
+  const probe = seen.probe;
+  const provedAlive = probe.exists && !probe.zombie && record.startId !== null && probe.startId !== null && seen.sameStart(probe.startId);
+  if (!provedAlive) return { stale: true, reason: 'earlier-boot' };
+  if (record.pid === seen.selfPid) return { stale: false, reason: 'held-by-this-process' };
+  return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held' };
 }
 
 /**

@@ -5,11 +5,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { closeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { RelaunchStrategy } from '../../machines/types.js';
 import { RelaunchError } from '../errors.js';
 import { awaitSuccessorProof, cancelHandoff, ensureHandoffDir, HANDOFF_TOKEN_PATTERN, tokenForRequest } from '../handoff/index.js';
-import { channelEnv, channelStdio, predecessorChannel, type PredecessorChannel } from '../handoff/handoff-channel.js';
+import { channelEnv, predecessorChannel, type PredecessorChannel } from '../handoff/handoff-channel.js';
 import { buildBundleRelaunchCommand, buildNodeRelaunchCommand, canExecve, type RelaunchCommand } from '../relaunch/bundle-command.js';
+import { killChild, spawnOutcome, watchChildErrors } from '../relaunch/child-process.js';
+import { HANDOFF_CWD_ENV, openSuccessorLog, SUCCESSOR_CWD, successorStdio, type SuccessorOutput } from '../relaunch/successor-environment.js';
 import type { Relauncher, RelaunchRequest } from '../service/create-first-run-service.js';
 import { giveUpPlan, type GiveUpAction } from '../protocol/decisions.js';
 
@@ -28,8 +32,10 @@ export type RelaunchPlan =
        * not hold would run before the commit. @default false
        */
       holdsForGo?: boolean;
+      /** The successor's stdout/stderr (src/relaunch/successor-environment.ts). @default 'inherit' */
+      output?: SuccessorOutput;
     }
-  | { strategy: 'bundle'; appPath: string; args: string[]; opener?: string }
+  | { strategy: 'bundle'; appPath: string; args: string[]; opener?: string; /** The opener's stdout/stderr. @default 'inherit' */ output?: SuccessorOutput }
   | { strategy: 'execve'; execPath: string; execArgv: string[]; entry: string; args: string[] };
 
 export interface ProcessRelauncherOptions {
@@ -126,6 +132,53 @@ export function parseSuccessorFlags(of: unknown, token: unknown): { predecessorP
   return { predecessorPid: Number(of), token };
 }
 
+/** Where a pinned plan keeps the working directory of its run's start (for `FIRST_RUN_HANDOFF_CWD`). */
+const RUN_CWD = Symbol('runCwd');
+
+/**
+ * `plan` with its paths absolute (HE-3: pinned when the run starts; the successor starts in `/`), and the
+ * run's working directory remembered for a successor's relative state dir (`FIRST_RUN_HANDOFF_CWD`). A
+ * copy that keeps the plan's getters lazy (`holdsForGo`). Arguments are passed as they are: a host that
+ * puts relative paths in `args` must make them absolute itself.
+ */
+export function pinRelaunchPlan(plan: RelaunchPlan): RelaunchPlan {
+  const fields = plan as unknown as Record<string, unknown>;
+  // A bare command name (`node`, `open`) is looked up in PATH, not in the cwd: left as it is.
+  const relative = (plan.strategy === 'bundle' ? ['appPath', 'opener'] : ['execPath', 'entry']).filter((key) => {
+    const value = fields[key];
+    return typeof value === 'string' && !value.startsWith('/') && (key === 'appPath' || key === 'entry' || value.includes('/'));
+  });
+  const pinned = Object.create(Object.getPrototypeOf(plan) as object, Object.getOwnPropertyDescriptors(plan)) as Record<PropertyKey, unknown>;
+  for (const key of relative) pinned[key] = resolvePlanPath(fields[key] as string);
+  pinned[RUN_CWD] = currentDirOrNull();
+  return pinned as unknown as RelaunchPlan;
+}
+
+function currentDirOrNull(): string | null {
+  try {
+    return process.cwd();
+  } catch {
+    return null; // deleted already: a successor then resolves nothing against it
+  }
+}
+
+/** The successor's environment: the hand-off's variables, and the run's starting directory when known. */
+function successorEnv(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string, held: boolean): NodeJS.ProcessEnv {
+  const env = plan.strategy === 'node' ? channelEnv(process.env, token, held) : { ...process.env };
+  const cwd = (plan as unknown as Record<symbol, unknown>)[RUN_CWD];
+  if (typeof cwd === 'string') env[HANDOFF_CWD_ENV] = cwd;
+  else delete env[HANDOFF_CWD_ENV];
+  return env;
+}
+
+function resolvePlanPath(value: string): string {
+  try {
+    return resolve(process.cwd(), value);
+  } catch (error) {
+    throw new RelaunchError(`The relaunch plan's relative path ${JSON.stringify(value)} cannot be resolved: the working directory no longer exists. Give absolute paths.`, { cause: error });
+  }
+}
+
 /** Check that a strategy can run here, before anything starts (so a bad config fails at launch, not at restart). */
 export function assertStrategyAvailable(strategy: RelaunchStrategy): void {
   if (strategy === 'execve' && !canExecve()) {
@@ -146,6 +199,8 @@ function execveInto(plan: Extract<RelaunchPlan, { strategy: 'execve' }>, token: 
   const command = buildNodeRelaunchCommand({ ...plan, args: successorArgs(plan.args, process.pid, token) });
   options.beforeExecve?.();
   options.onEvent?.('restart.handoff_started', { strategy: 'execve', command: command.command });
+  // The successor is this process: it starts where every successor does (HE-1), not in a cwd that may be gone.
+  process.chdir(SUCCESSOR_CWD);
   // Replaces this process: the successor keeps our PID, so the lock was released just before.
   return (process as unknown as { execve(file: string, args: string[], env: NodeJS.ProcessEnv): never }).execve(
     command.command,
@@ -156,17 +211,26 @@ function execveInto(plan: Extract<RelaunchPlan, { strategy: 'execve' }>, token: 
 
 /**
  * Start the successor (`node`: our child with a channel; `bundle`: the opener, which exits at once);
- * `held`: a `node` successor that waits for `go` on its channel before it runs anything of ours.
+ * `held`: a `node` successor that waits for `go` on its channel before it runs anything of ours. It gets
+ * its own environment (HE-1): `/` as its cwd, no stdin, its output per `plan.output`.
+ * @throws what `spawn` throws; a spawn that fails later shows as a child without a PID (`spawnOutcome`).
  */
-function spawnSuccessor(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string, held = false): ChildProcess {
+function spawnSuccessor(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string, stateDir: string, held = false): ChildProcess {
   const command = commandFor(plan, token);
   const withChannel = plan.strategy === 'node';
-  return spawn(command.command, command.args, {
-    detached: true,
-    shell: false,
-    stdio: withChannel ? channelStdio() : 'inherit',
-    env: withChannel ? channelEnv(process.env, token, held) : process.env,
-  });
+  const output = plan.output ?? 'inherit';
+  const logFd = output === 'log' ? openSuccessorLog(stateDir) : null;
+  try {
+    return spawn(command.command, command.args, {
+      detached: true,
+      shell: false,
+      cwd: SUCCESSOR_CWD,
+      stdio: successorStdio(output, logFd, withChannel ? ['pipe'] : []),
+      env: successorEnv(plan, token, held),
+    });
+  } finally {
+    if (logFd !== null) closeSync(logFd); // the child has its own copy
+  }
 }
 
 /** A successor started held (`prepare`), for the request whose token it carries. */
@@ -196,7 +260,21 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
   };
   const dropHeld = (h: HeldSuccessor) => {
     h.channel?.close(); // its channel closes: it exits without running anything
-    if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGKILL');
+    reportKill(killChild(h.child));
+  };
+  /** A `kill` that failed is journaled; one never sent (no live child of ours) is nothing to report. */
+  const reportKill = (killed: ReturnType<typeof killChild>) => {
+    if (killed instanceof Error) emit('restart.child_kill_failed', { code: (killed as NodeJS.ErrnoException).code ?? null, message: killed.message });
+  };
+  /** Every child of ours keeps an `error` listener: a late error (a failed `kill`) is journaled, never uncaught. */
+  const watched = (started: ChildProcess) =>
+    watchChildErrors(started, (error) => emit('restart.child_error', { child_pid: started.pid ?? null, code: error.code ?? null, message: error.message }));
+
+  /** Spawn a successor, watched for errors and unreferenced (it never keeps this process alive). */
+  const startSuccessor = (plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, successorToken: string, holdIt = false): ChildProcess => {
+    const started = watched(spawnSuccessor(plan, successorToken, options.stateDir, holdIt));
+    started.unref();
+    return started;
   };
 
   /**
@@ -206,7 +284,8 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
   const giveUpStep = (successorToken: string, action: Exclude<GiveUpAction, 'record'>) => {
     if (action === 'kill-child') {
       // Our own child: once it is SIGKILLed no late successor of ours can exist, whatever happens to us next.
-      if (options.plan.strategy === 'node' && child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // `killChild` signals only a live child of ours with a positive PID (never `kill(0)`; HE-2).
+      if (options.plan.strategy === 'node') reportKill(killChild(child));
       return;
     }
     channel?.cancelled();
@@ -233,13 +312,15 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
         ({ child, channel } = prepared);
         channel!.go();
       } else {
-        child = spawnSuccessor(plan, successorToken);
-        child.unref();
+        child = startSuccessor(plan, successorToken);
+        const started = await spawnOutcome(child);
+        if (!started.ok) throw started.error;
         channel = predecessorChannel(child);
       }
     } catch (error) {
       // Given up by the host, in the order of `giveUpPlan` (the ledger first): see `abort`.
-      throw new RelaunchError(`The successor could not be started: ${(error as Error).message}`, { cause: error });
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new RelaunchError(`The successor could not be started${code ? ` (${code})` : ''}: ${(error as Error).message}`, { cause: error });
     }
     emit('restart.handoff_started', { strategy: plan.strategy, child_pid: child.pid ?? null, channel: channel !== null, held: prepared !== null });
     const outcome = await awaitSuccessorProof({
@@ -271,9 +352,9 @@ export function createProcessRelauncher(options: ProcessRelauncherOptions): Proc
     const successorToken = tokenForRequest(request.requestId);
     if (!successorToken) return;
     try {
-      const heldChild = spawnSuccessor(plan, successorToken, true);
-      heldChild.unref();
-      heldChild.on('error', () => {}); // a failed start: `relaunch` spawns afresh
+      const heldChild = startSuccessor(plan, successorToken, true);
+      // No PID: the spawn failed (EMFILE, EAGAIN…; its `error` is journaled): `relaunch` spawns afresh.
+      if (heldChild.pid === undefined) return;
       held = { token: successorToken, child: heldChild, channel: predecessorChannel(heldChild) };
     } catch {
       held = null;

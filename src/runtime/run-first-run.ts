@@ -20,7 +20,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type { PublishParams } from '../../machines/effects.js';
 import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
 import { FirstRunError, LedgerError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
-import { prepareStateDir } from '../fs/state-dir.js';
+import { pinStateDir, prepareStateDir } from '../fs/state-dir.js';
 import { tokenForRequest } from '../handoff/index.js';
 import { openLedgerStore, peekLedger, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
 import type { ReadLedgerFile } from '../ledger/ledger-files.js';
@@ -31,7 +31,7 @@ import { successorOwnsLedger } from '../protocol/decisions.js';
 import { committedGate, gateLastKind, gateLedgerView } from '../protocol/gate-view.js';
 import { takeLockAsLaunch, takeLockAsSuccessor, type LaunchLock, type SuccessorInfo } from './launch-lock.js';
 import { createLegacyFlags } from './legacy-flags.js';
-import { assertStrategyAvailable, createProcessRelauncher, mayRelaunch, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
+import { assertStrategyAvailable, createProcessRelauncher, mayRelaunch, pinRelaunchPlan, type ProcessRelauncher, type RelaunchPlan } from './relauncher.js';
 import { createRuntimeRecorder } from './runtime-recorder.js';
 import { orchestratorDurableProjection } from './durable-projection.js';
 import { validateSnapshotShape } from './snapshot-shape.js';
@@ -193,7 +193,9 @@ class FirstRunProcess {
   });
 
   constructor(options: RunFirstRunOptions) {
-    this.options = options;
+    // HE-3: every path pinned now (absolute); a host's later chdir changes nothing. Throws StateDirError.
+    this.options = { ...options, stateDir: pinStateDir(options.stateDir), relaunch: pinRelaunchPlan(options.relaunch) };
+    options = this.options;
     prepareStateDir(options.stateDir); // throws StateDirError (exit 2) before anything is written
     this.recorder = createRuntimeRecorder({
       stateDir: options.stateDir,

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LockAcquisitionError, LockCompromisedError, LockFileError, UsageError } from '../../src/errors.js';
 import { acquireInstanceLock, getLockStatus, parseOwner, probeProcess, resolveLockPaths, tryAcquireInstanceLock, type InstanceLockHandle, type LockOwner } from '../../src/lock/index.js';
 import { FAST_SYMLINK_MAX, hostLabel, startKey } from '../../src/lock/lock-record.js';
+import { machineIdentity } from '../../src/lock/machine-identity.js';
 import { cleanupAll, killHard, median, startChild, startHolder, tempDir } from './helpers.js';
 
 const handles: InstanceLockHandle[] = [];
@@ -342,7 +343,8 @@ describe('instance lock', () => {
       expect(Buffer.byteLength(target)).toBeLessThanOrEqual(FAST_SYMLINK_MAX);
       const owner = readOwnerFile(stateDir);
       expect(owner).toEqual(handle.owner);
-      expect(owner).toMatchObject({ version: 2, pid: process.pid, host: hostLabel(hostname()), token: handle.token, startedAt: null });
+      expect(owner).toMatchObject({ version: 3, pid: process.pid, machine: machineIdentity().machine, boot: machineIdentity().boot, token: handle.token, startedAt: null });
+      expect(getLockStatus({ stateDir }).holder?.host, 'status names this machine by its host name').toBe(hostname());
       expect(owner.startId).toBe(startKey(probeProcess(process.pid).startId!));
       expect(Date.parse(owner.acquiredAt)).toBeGreaterThanOrEqual(Math.trunc(before));
       expect(getLockStatus({ stateDir }).holder?.startedAt).toBe(probeProcess(process.pid).startedAt);
@@ -351,10 +353,18 @@ describe('instance lock', () => {
     it.each([
       ['option lockPath wins over everything', { lockPath: 'L/custom.lock', stateDir: 'S' }, { FIRST_RUN_LOCK_PATH: 'E/env.lock', FIRST_RUN_STATE_DIR: 'ES' }, 'L/custom.lock'],
       ['option stateDir wins over env', { stateDir: 'S' }, { FIRST_RUN_LOCK_PATH: 'E/env.lock', FIRST_RUN_STATE_DIR: 'ES' }, 'S/instance.lock'],
-      ['env FIRST_RUN_LOCK_PATH wins over env FIRST_RUN_STATE_DIR', {}, { FIRST_RUN_LOCK_PATH: 'E/env.lock', FIRST_RUN_STATE_DIR: 'ES' }, 'E/env.lock'],
-      ['env FIRST_RUN_STATE_DIR', {}, { FIRST_RUN_STATE_DIR: 'ES' }, 'ES/instance.lock'],
+      ['env FIRST_RUN_LOCK_PATH wins over env FIRST_RUN_STATE_DIR', {}, { FIRST_RUN_LOCK_PATH: '/E/env.lock', FIRST_RUN_STATE_DIR: '/ES' }, '/E/env.lock'],
+      ['env FIRST_RUN_STATE_DIR', {}, { FIRST_RUN_STATE_DIR: '/ES' }, '/ES/instance.lock'],
     ])('LK-3 paths: %s', (_name, options, env, expected) => {
       expect(resolveLockPaths({ ...options, env }).lockPath).toBe(path.resolve(expected));
+    });
+
+    it.each([
+      ['FIRST_RUN_LOCK_PATH', { FIRST_RUN_LOCK_PATH: 'E/env.lock', FIRST_RUN_STATE_DIR: '/ES' }],
+      ['FIRST_RUN_STATE_DIR', { FIRST_RUN_STATE_DIR: 'ES' }],
+    ])('HE-3 a relative %s is refused, never resolved against the working directory', (name, env) => {
+      expect(() => resolveLockPaths({ env })).toThrow(UsageError);
+      expect(() => resolveLockPaths({ env })).toThrow(new RegExp(`${name} to be an absolute path`));
     });
 
     it('LK-3 no state dir anywhere, or a bad option, is a UsageError naming the option', async () => {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireInstanceLock, getLockStatus, parseOwner, probeProcess, type InstanceLockHandle, type LockOwner } from '../../src/lock/index.js';
 import { ownerForThisProcess } from '../../src/lock/lock-owner.js';
+import { machineIdentity } from '../../src/lock/machine-identity.js';
 import { FAST_SYMLINK_MAX, HOST_LITERAL_MAX, fnv1a48, hostLabel, newToken, serializeOwner, startKey, type LockOwnerV2 } from '../../src/lock/lock-record.js';
 import { cleanupAll, killHard, startHolder, tempDir } from './helpers.js';
 
@@ -87,7 +88,8 @@ describe('the owner record, version 2', () => {
     expect(parseOwner(serializeOwner(unknownStart))).toEqual(unknownStart);
     const mine = ownerForThisProcess(newToken(), Date.now());
     expect(parseOwner(serializeOwner(mine))).toEqual(mine);
-    expect(mine).toMatchObject({ version: 2, pid: process.pid, host: hostLabel(hostname()), startedAt: null, startId: startKey(probeProcess(process.pid).startId!) });
+    const { machine, boot } = machineIdentity();
+    expect(mine).toMatchObject({ version: 3, pid: process.pid, machine, boot, startedAt: null, startId: startKey(probeProcess(process.pid).startId!) });
   });
 
   it.each([
@@ -136,7 +138,7 @@ describe('locks carrying either version, judged', () => {
     const handle = await acquireInstanceLock({ stateDir });
     handles.push(handle);
     expect(parseOwner(readlinkSync(path.join(stateDir, 'instance.lock')))).toEqual(handle.owner);
-    expect(handle.owner.version).toBe(2);
+    expect(handle.owner.version).toBe(3);
   });
 
   it('LK-2 version 2: a live holder is held (status shows its start time from the process), the same PID with another start identity is a recycled PID and taken over', async () => {

@@ -164,8 +164,9 @@ describe('issue 10: the lock and the journal failing mid-run', () => {
     }
     await allWritersGone(box);
     if (spec.startsWith('successor')) {
-      // The successor inherited our stdout: it ended with the coded error, not an uncaught exception.
-      await waitFor('the successor to report', () => launched.stdout().includes('ERR_JOURNAL'), 10_000);
+      // The successor writes to successor.log (HE-1): it ended with the coded error, not an uncaught exception.
+      const log = join(box.stateDir, 'successor.log');
+      await waitFor('the successor to report', () => existsSync(log) && readFileSync(log, 'utf8').includes('ERR_JOURNAL'), 10_000);
     }
     for (let attempt = 0; attempt < 3 && ledgerPhase(box)?.phase !== 'COMPLETED'; attempt++) {
       await endsWithin(launch(box), 30_000);

@@ -67,7 +67,12 @@ export interface Launched {
 export function run(args: string[], env: NodeJS.ProcessEnv = {}): Launched {
   // A test that sets FIRST_RUN_FAULT_* also preloads the test-only entry that turns the hooks on (HE-7).
   const nodeArgs = setsFaults(env) ? FAULT_INJECTION_NODE_ARGS : [];
-  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnCaptured(process.execPath, [...nodeArgs, BIN, ...args], { env: { ...process.env, ...env } });
+}
+
+/** Any command, its stdout and stderr captured (as {@link run} does for the CLI). */
+export function spawnCaptured(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; detached?: boolean; cwd?: string } = {}): Launched {
+  const child = spawn(command, args, { env: options.env ?? process.env, detached: options.detached === true, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -7,7 +7,7 @@
  * (then it is what a bug report needs).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../inspect/package-root.js';
@@ -15,6 +15,7 @@ import { readJournal } from '../../journal/index.js';
 import { readLedgerSummary } from '../../ledger/index.js';
 import { probeProcess, type ProcessProbe } from '../../lock/process-identity.js';
 import { EXIT, type Command } from '../io.js';
+import { SUCCESSOR_LOG_NAME } from '../../relaunch/successor-environment.js';
 import { monotonicMs } from '../../clock-monotonic.js';
 
 /** The package's own `first-run` launcher (found from this module, compiled or not, never from the cwd). */
@@ -131,13 +132,47 @@ async function runLaunchAndSuccessor(args: string[], stateDir: string, io: Param
     const successor = executed?.new_pid;
     if (successor) {
       const first = probeProcess(successor);
-      if (!(await waitFor(() => hasEnded(first), 120_000))) return `the successor (pid ${successor}) did not settle within 120 s`;
+      // The successor writes to successor.log in the state dir (HE-1), not to our stdout: shown as it grows.
+      const follow = followFile(join(stateDir, SUCCESSOR_LOG_NAME));
+      const show = () => {
+        const text = follow();
+        if (text) io.stdout(text.replace(/\n$/, ''));
+      };
+      const ended = await waitFor(() => (show(), hasEnded(first)), 120_000);
+      show();
+      if (!ended) return `the successor (pid ${successor}) did not settle within 120 s`;
     }
     return null;
   } finally {
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);
   }
+}
+
+/**
+ * What was appended to `file` since the last call ('' when nothing, or when it is missing or not a regular
+ * file). Opened without following a link and without blocking on a FIFO.
+ */
+function followFile(file: string): () => string {
+  let offset = 0;
+  return () => {
+    let fd: number;
+    try {
+      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    } catch {
+      return '';
+    }
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile() || stat.size <= offset) return '';
+      const chunk = Buffer.alloc(Math.min(stat.size - offset, 1 << 20));
+      const read = readSync(fd, chunk, 0, chunk.length, offset);
+      offset += read;
+      return chunk.subarray(0, read).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  };
 }
 
 /** What the demo reports: the ledger summary and who wrote the journal. */

@@ -12,7 +12,7 @@ import { packageRoot } from '../../inspect/package-root.js';
 import { parseSuccessorFlags, withoutOptions, type RelaunchPlan } from '../../runtime/relauncher.js';
 import { runFirstRun, type RuntimeResult } from '../../runtime/run-first-run.js';
 import { holdForGo } from '../../handoff/handoff-channel.js';
-import { resolveSettings, resolveStateDir } from '../common.js';
+import { absolutePath, resolveSettings, resolveStateDir } from '../common.js';
 import { EXIT, stdoutIsTerminal, type Command } from '../io.js';
 import { parseMs, type ParsedCLI } from '../parse-cli.js';
 import { createReporter } from '../reporter.js';
@@ -38,19 +38,22 @@ const PREDECESSOR_ONLY_OPTIONS = ['--lock-timeout', '--busy-at-restart'] as cons
 const PATH_OPTIONS = ['--state-dir', '--config', '--sim-db', '--dev-module', '--watch'] as const;
 
 /**
- * The arguments of this launch, composed for its successor: without {@link PREDECESSOR_ONLY_OPTIONS},
- * with every path option absolute (resolved against `cwd`).
+ * The arguments of this launch, composed for its successor (which starts in `/`): without
+ * {@link PREDECESSOR_ONLY_OPTIONS}, with every path option absolute (resolved against `cwd`, by default
+ * the working directory — read only when a path is relative: it may have been deleted).
+ * @throws {UsageError} for a relative path when the working directory no longer exists.
  */
-export function composeSuccessorCliArgs(args: readonly string[], cwd: string = process.cwd()): string[] {
+export function composeSuccessorCliArgs(args: readonly string[], cwd?: string): string[] {
+  const absolute = (value: string, option: string) => (cwd === undefined ? absolutePath(value, option) : resolve(cwd, value));
   const rest = withoutOptions(args, PREDECESSOR_ONLY_OPTIONS);
   const kept: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     const pathOption = PATH_OPTIONS.find((name) => arg === name || arg.startsWith(`${name}=`));
     if (pathOption && arg === pathOption && i + 1 < rest.length) {
-      kept.push(arg, resolve(cwd, rest[++i]!));
+      kept.push(arg, absolute(rest[++i]!, pathOption));
     } else if (pathOption && arg !== pathOption) {
-      kept.push(`${pathOption}=${resolve(cwd, arg.slice(pathOption.length + 1))}`);
+      kept.push(`${pathOption}=${absolute(arg.slice(pathOption.length + 1), pathOption)}`);
     } else {
       kept.push(arg);
     }
@@ -69,10 +72,13 @@ export function relaunchPlanFor(strategy: RelaunchStrategy, argv: readonly strin
         `restart.strategy "bundle" relaunches a packaged .app with \`open -n -a\`, but this process (${process.execPath}) is not inside one. Use "node" for a plain Node/CLI run.`,
       );
     }
-    return { strategy, appPath, args };
+    return { strategy, appPath, args, output: 'log' };
   }
   return {
     strategy,
+    // The successor's stdout and stderr go to successor.log in the state dir (HE-1): whatever reads ours
+    // may be gone, or never read again, by the time it runs.
+    output: 'log',
     execPath: process.execPath,
     execArgv: [...process.execArgv],
     entry,
@@ -114,7 +120,7 @@ export const runLaunch: Command = async (cli, io) => {
   const json = cli.options.json === true;
   const stateDir = resolveStateDir(cli, io);
   const settings = await resolveSettings(cli, io);
-  const simDb = typeof cli.options['sim-db'] === 'string' ? resolve(cli.options['sim-db']) : undefined;
+  const simDb = typeof cli.options['sim-db'] === 'string' ? absolutePath(cli.options['sim-db'], '--sim-db') : undefined;
   const backend = await loadBackend({
     ...(typeof cli.options.backend === 'string' ? { kind: cli.options.backend as BackendKind } : {}),
     ...(simDb ? { simDb } : {}),
@@ -271,8 +277,8 @@ async function prepareDevFromCli(
     throw new UsageError('`--dev-restart` is set by a dev restart, together with `--successor-of PID` and `--handoff-token TOKEN`.');
   }
   const watch = cli.options.watch;
-  const devModule = typeof cli.options['dev-module'] === 'string' ? resolve(cli.options['dev-module']) : undefined;
-  const roots = Array.isArray(watch) ? watch.map((dir) => resolve(dir)) : devModule ? [dirname(devModule)] : [];
+  const devModule = typeof cli.options['dev-module'] === 'string' ? absolutePath(cli.options['dev-module'], '--dev-module') : undefined;
+  const roots = Array.isArray(watch) ? watch.map((dir) => absolutePath(dir, '--watch')) : devModule ? [dirname(devModule)] : [];
   if (roots.length === 0) throw new UsageError('`--dev` needs at least one `--watch DIR` (or a `--dev-module FILE`, whose directory is then watched).');
   for (const root of roots) {
     if (!existsSync(root)) throw new UsageError(`Expected \`--watch\` to name an existing file or directory, got \`${root}\`.`);
