@@ -219,4 +219,14 @@ export const SABOTAGES = [
     reason: 'only a forged proof (another process of this user writing the token) tells them apart, and the model has no forger',
     tests: ['test/handoff/decision-guards.test.ts'],
   },
+  {
+    name: 'recovery-gives-budget-back',
+    guard: 'LG-3: a ledger recovered from a backup that still says restart_count 0 starts with the budget spent (`recoveryKeepsBudget`)',
+    file: 'src/protocol/decisions.ts',
+    find: "  return !(loadedKind === 'recovered' && (restoredCount ?? 0) === 0);",
+    replace: '  return true;',
+    by: 'elsewhere',
+    reason: 'damaged files and recovery are outside the model (docs/architecture.md says why)',
+    tests: ['test/ledger/recovered-budget.test.ts'],
+  },
 ];

@@ -197,3 +197,16 @@ export type GiveUpAction = 'record' | 'kill-child' | 'mark-cancelled';
 export function giveUpPlan(): GiveUpAction[] {
   return ['record', 'kill-child', 'mark-cancelled'];
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Restoring the ledger.
+
+/**
+ * LG-3 "nothing restarts twice" when the ledger had to be recovered from its backup: the backup is the
+ * generation before the lost one, so one that still says `restart_count` 0 may be the generation right
+ * before the RS-3 commit — the lost ledger may have spent the restart. Such a run starts with the budget
+ * spent ("can cost the restart, never double it"). A backup that already says 1 gives nothing back.
+ */
+export function recoveryKeepsBudget(loadedKind: string, restoredCount: number | null): boolean {
+  return !(loadedKind === 'recovered' && (restoredCount ?? 0) === 0);
+}

@@ -27,7 +27,7 @@ import type { ReadLedgerFile } from '../ledger/ledger-files.js';
 import type { InstanceLockHandle } from '../lock/index.js';
 import type { FirstRunService, SettledResult } from '../service/create-first-run-service.js';
 import type { FirstRunEvent, FirstRunEventType } from '../service/events.js';
-import { successorOwnsLedger } from '../protocol/decisions.js';
+import { recoveryKeepsBudget, successorOwnsLedger } from '../protocol/decisions.js';
 import { committedGate, gateLastKind, gateLedgerView } from '../protocol/gate-view.js';
 import { takeLockAsLaunch, takeLockAsSuccessor, type LaunchLock, type SuccessorInfo } from './launch-lock.js';
 import { createLegacyFlags } from './legacy-flags.js';
@@ -323,7 +323,9 @@ class FirstRunProcess {
     if (options.snapshotOverride !== undefined) return options.snapshotOverride;
     if (loaded.kind === 'safe_mode') return modules.safeModeSnapshot(options.settings, bootId);
     const snapshot = loaded.snapshot ?? undefined;
-    return snapshot;
+    if (snapshot === undefined || recoveryKeepsBudget(loaded.kind, gateLedgerView(snapshot).restartCount)) return snapshot;
+    this.record('ledger.budget_spent_on_recovery', { generation: loaded.snapshotGeneration });
+    return modules.withBudgetSpent(snapshot, 'recovered from the backup: the lost ledger may have spent the restart');
   }
 
   startService(store: LedgerStore, lock: InstanceLockHandle, loaded: LedgerLoadResult, snapshot: unknown, bootId: string, modules: MachineModules): FirstRunService {

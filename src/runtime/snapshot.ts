@@ -52,3 +52,15 @@ export function safeModeSnapshot(
   gate.last = { kind: 'spent_unexecuted', why };
   return snapshot;
 }
+
+/**
+ * `snapshot` (a restored ledger's) with the relaunch gate's budget spent: `restart_count` 1, and why, as
+ * the gate's last result. A deep copy; the restored snapshot is never written to.
+ */
+export function withBudgetSpent(snapshot: unknown, why: string): unknown {
+  const copy = JSON.parse(JSON.stringify(snapshot)) as { children: { relaunchGate: { snapshot: { context: Record<string, unknown> } } } };
+  const gate = copy.children.relaunchGate.snapshot.context;
+  gate.restartCount = 1;
+  gate.last = { kind: 'spent_unexecuted', why };
+  return copy;
+}
