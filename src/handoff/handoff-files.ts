@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { HandoffError } from '../errors.js';
 import { readRegularFileSync } from '../fs/regular-file.js';
-import { thisHost } from '../lock/lock-owner.js';
+import { machineIdentity } from '../lock/machine-identity.js';
 import { probeProcess, selfIdentity } from '../lock/process-identity.js';
 import {
   HANDOFF_TOKEN_PATTERN,
@@ -90,6 +90,16 @@ function writeAtomic(file: string, content: string): void {
   }
 }
 
+/**
+ * What a proof names as its machine (`AliveProof.host`): this machine's identity tag (HE-9,
+ * `machineIdentity`), not `os.hostname()` — a host renamed during a hand-off (a Bonjour conflict, DHCP)
+ * must not make a live successor's proof "foreign". A proof written by an earlier version (a host name)
+ * is judged foreign: not pending, the safe side.
+ */
+export function handoffHost(): string {
+  return `machine:${machineIdentity().machine}`;
+}
+
 /** A new proof for this process. */
 export function proofForThisProcess(token: string, role: HandoffRole, waitMs: number, now = Date.now()): AliveProof {
   return {
@@ -98,7 +108,7 @@ export function proofForThisProcess(token: string, role: HandoffRole, waitMs: nu
     token,
     pid: process.pid,
     startId: selfIdentity().startId,
-    host: thisHost(),
+    host: handoffHost(),
     provedAt: new Date(now).toISOString(),
     waitMs,
   };
@@ -199,6 +209,6 @@ export function judgeTokenNow(stateDir: string, proof: AliveProof, now = Date.no
     probe: probeProcess(proof.pid),
     cancelled: isHandoffCancelled(stateDir, proof.token),
     selfPid: process.pid,
-    host: thisHost(),
+    host: handoffHost(),
   });
 }

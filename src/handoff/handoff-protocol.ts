@@ -50,7 +50,8 @@
  *
  * ## What everyone else concludes from `T.alive` ({@link judgeProof})
  * A proof is *pending* — a plain launch that took the lock in the gap yields it (exit 3) and `reset`
- * refuses (exit 3) — only while all hold: it parses; its host is ours; a process with its PID exists, is
+ * refuses (exit 3) — only while all hold: it parses; its machine is ours (`handoffHost`: the machine's
+ * identity, HE-9, never its changeable name); a process with its PID exists, is
  * not a zombie, and has the recorded start identity (a reused PID has another: **not pending**); it is
  * not cancelled; and the wall clock is inside `[provedAt − CLOCK_SKEW_MS, provedAt + waitMs]`. Outside
  * that window the successor has given up by its own clock (or is hung, SIGSTOPped): launches go ahead.
@@ -74,8 +75,9 @@
  * its successor could still be waiting (`MAX_SUCCESSOR_WAIT_MS` + skew); a hung successor's proof stays
  * (it is not pending, and `status` names it). Nothing there is ever trusted because of its age alone.
  *
- * Not covered: PID namespaces (containers) sharing one state dir, two hosts with the same `hostname()`
- * sharing one, and a process that can write the state dir as this user (it can do anything we can).
+ * Not covered: two machines with one machine identity sharing a state dir (cloned images without a
+ * fresh machine-id), and a process that can write the state dir as this user (it can do anything we can).
+ * (PID namespaces are told apart: the machine identity includes the PID namespace on Linux.)
  */
 import type { ProcessProbe } from '../lock/process-identity.js';
 import { isPid, parseJsonObject } from '../safe-json.js';
@@ -117,7 +119,7 @@ export interface AliveProof {
   pid: number;
   /** Its exact start identity (`probeProcess().startId`); `null` where the platform cannot tell. */
   startId: string | null;
-  /** `os.hostname()` of the successor. */
+  /** The successor's machine (`handoffHost()`: its identity tag; an earlier version wrote `os.hostname()`). */
   host: string;
   /** When the proof was written (ISO, wall clock). */
   provedAt: string;

@@ -19,6 +19,8 @@ import {
 } from '../../src/handoff/index.js';
 import type { ProcessProbe } from '../../src/lock/process-identity.js';
 import { plantProof } from '../support/processes.js';
+import { handoffHost } from '../../src/handoff/handoff-files.js';
+import { machineIdentity } from '../../src/lock/machine-identity.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 const proof: AliveProof = { version: 2, role: 'restart', token: 'a1b2c3d4-0000', pid: 4242, startId: 'linux:boot:100', host: 'here', provedAt: new Date(NOW).toISOString(), waitMs: 2000 };
@@ -140,6 +142,9 @@ describe('the hand-off files', () => {
     const stateDir = box();
     const token = plantProof(stateDir, process.pid);
     const read = readAliveProof(stateDir, token);
-    expect(read).toMatchObject({ version: 2, pid: process.pid, host: hostname() });
+    expect(read).toMatchObject({ version: 2, pid: process.pid, host: handoffHost() });
+    // The machine's identity (HE-9), not its name: a rename during a hand-off changes nothing.
+    expect(handoffHost()).toBe(`machine:${machineIdentity().machine}`);
+    expect(handoffHost()).not.toContain(hostname());
   });
 });

@@ -6,8 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { handoffHost } from '../../src/handoff/handoff-files.js';
 import { pidExists, probeProcess } from '../../src/lock/process-identity.js';
 import { FAULT_INJECTION_NODE_ARGS, setsFaults } from './fault-injection.js';
 
@@ -171,7 +172,7 @@ export function plantProof(
     token,
     pid,
     startId: options.startId === undefined ? probeProcess(pid).startId : options.startId,
-    host: hostname(),
+    host: handoffHost(),
     provedAt: new Date(options.provedAt ?? Date.now()).toISOString(),
     waitMs: options.waitMs ?? 30_000,
   };
