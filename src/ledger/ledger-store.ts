@@ -200,105 +200,150 @@ type Expected =
  */
 export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
   checkOptions(options);
-  const paths = ledgerPaths(options.stateDir);
-  const fsx = resolveLedgerFs(options.fs);
-  const journal = options.journal;
-  const assertWriter = options.assertWriter ?? (() => {});
-  const doFsync = options.fsync ?? true;
-  const pid = options.pid ?? process.pid;
-  const now = options.now ?? (() => new Date());
-  const validateSnapshot = options.validateSnapshot;
-  const backupTmp = `${paths.backup}.tmp`;
-  const writeOptions: AtomicWriteOptions = { mode: 0o600, fsync: doFsync };
-  const durableKey = durableKeyOf(options.durableProjection);
+  return new FileLedgerStore(options);
+}
 
-  try {
-    // One lstat when it is there already (every launch), the recursive mkdir only when it is not.
-    if (!fsx.lstatSync(paths.stateDir, { throwIfNoEntry: false })?.isDirectory()) fsx.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw new LedgerError(
-      paths.ledger,
-      `Cannot create the state dir ${paths.stateDir}: ${(error as Error).message}. Choose a writable --state-dir.`,
-      { cause: error },
-    );
+/** A load's outcome before it is journaled and returned (see {@link FileLedgerStore.load}). */
+type LoadStep = { done: LedgerLoadResult } | { done: null; main: ReadLedgerFile; problems: LedgerProblem[]; maxGeneration: number };
+
+/**
+ * The ledger store of one state dir: {@link LedgerStore} over the files of `ledgerPaths`. Every write is
+ * queued (one at a time, in order); the state below is what the queue's tasks build on.
+ */
+class FileLedgerStore implements LedgerStore {
+  readonly paths: LedgerPaths;
+  private readonly fsx: LedgerFs;
+  private readonly journal: JournalSink | undefined;
+  private readonly assertWriter: () => void;
+  private readonly doFsync: boolean;
+  private readonly pid: number;
+  private readonly now: () => Date;
+  private readonly validateSnapshot: ((snapshot: unknown) => void) | undefined;
+  private readonly backupTmp: string;
+  private readonly writeOptions: AtomicWriteOptions;
+  // The flags are a cache that nothing reads to decide anything (LG-5), rewritten at every launch that
+  // reaches them, and written only after the commit before them is durable: they are written atomically
+  // (temp + rename) but not fsynced — a power loss can only lose a flag, which the next launch rewrites.
+  // That spares two fsyncs (file and directory) per flag write (docs/performance.md).
+  private readonly flagWriteOptions: AtomicWriteOptions;
+  private readonly durableKey: ReturnType<typeof durableKeyOf>;
+
+  private loaded = false;
+  private currentGeneration = 0;
+  private expected: Expected = { kind: 'absent' };
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** What the ledger file holds now, durably (see `durableKeyOf`); `null` when unknown, so the next commit writes. */
+  private lastDurable: DurableKey | null = null;
+  /**
+   * The restored generation's key, computed at the first commit, not at load: a launch that commits
+   * nothing (a warm one) never pays for the projection and its canonical JSON. (The snapshot object is
+   * handed to the caller meanwhile; XState restores from it without writing to it — every ledger of a
+   * first run, deep-frozen, restores and runs: test/ledger/restored-snapshot-untouched.test.ts — and the
+   * runtime never writes to it.)
+   */
+  private restoredDurable: { snapshot: unknown; summary: LedgerSummary } | null = null;
+  private backupChecked = false;
+
+  constructor(options: LedgerStoreOptions) {
+    this.paths = ledgerPaths(options.stateDir);
+    this.fsx = resolveLedgerFs(options.fs);
+    this.journal = options.journal;
+    this.assertWriter = options.assertWriter ?? (() => {});
+    this.doFsync = options.fsync ?? true;
+    this.pid = options.pid ?? process.pid;
+    this.now = options.now ?? (() => new Date());
+    this.validateSnapshot = options.validateSnapshot;
+    this.backupTmp = `${this.paths.backup}.tmp`;
+    this.writeOptions = { mode: 0o600, fsync: this.doFsync };
+    this.flagWriteOptions = { ...this.writeOptions, fsync: false };
+    this.durableKey = durableKeyOf(options.durableProjection);
+    this.makeStateDir();
   }
 
-  let loaded = false;
-  let generation = 0;
-  let expected: Expected = { kind: 'absent' };
-  let tail: Promise<unknown> = Promise.resolve();
-  let closed = false;
-  // What the ledger file holds now, durably (see `durableKeyOf`); `null` when unknown, so the next
-  // commit writes.
-  let lastDurable: DurableKey | null = null;
-  // The restored generation's key, computed at the first commit, not at load: a launch that commits
-  // nothing (a warm one) never pays for the projection and its canonical JSON. (The snapshot object is
-  // handed to the caller meanwhile; XState restores from it without writing to it — every ledger of a
-  // first run, deep-frozen, restores and runs: test/ledger/restored-snapshot-untouched.test.ts — and the
-  // runtime never writes to it.)
-  let restoredDurable: { snapshot: unknown; summary: LedgerSummary } | null = null;
-  let backupChecked = false;
+  get generation(): number {
+    return this.currentGeneration;
+  }
 
-  function emit(type: string, payload: Record<string, unknown>): void {
+  /** One lstat when it is there already (every launch), the recursive mkdir only when it is not. */
+  private makeStateDir(): void {
+    const { fsx, paths } = this;
     try {
-      journal?.append(type, payload);
+      if (!fsx.lstatSync(paths.stateDir, { throwIfNoEntry: false })?.isDirectory()) fsx.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new LedgerError(
+        paths.ledger,
+        `Cannot create the state dir ${paths.stateDir}: ${(error as Error).message}. Choose a writable --state-dir.`,
+        { cause: error },
+      );
+    }
+  }
+
+  private emit(type: string, payload: Record<string, unknown>): void {
+    try {
+      this.journal?.append(type, payload);
     } catch {
       // The journal reports; it must never turn a durable write into a failure.
     }
   }
 
-  function enqueue<T>(task: () => T): Promise<T> {
-    if (closed) {
-      return Promise.reject(new LedgerError(paths.ledger, `The ledger store of ${paths.stateDir} is closed; open a new one with openLedgerStore().`));
+  private enqueue<T>(task: () => T): Promise<T> {
+    if (this.closed) {
+      return Promise.reject(new LedgerError(this.paths.ledger, `The ledger store of ${this.paths.stateDir} is closed; open a new one with openLedgerStore().`));
     }
-    const result = tail.then(task);
-    tail = result.catch(() => {});
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => {});
     return result;
   }
 
-  async function flush(): Promise<void> {
+  async flush(): Promise<void> {
     let seen: Promise<unknown>;
     do {
-      seen = tail;
+      seen = this.tail;
       await seen;
-    } while (seen !== tail);
+    } while (seen !== this.tail);
   }
 
-  function fsyncDir(): void {
-    const fd = fsx.openSync(paths.stateDir, 'r');
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  private fsyncDir(): void {
+    const fd = this.fsx.openSync(this.paths.stateDir, 'r');
     try {
-      fsx.fsyncSync(fd);
+      this.fsx.fsyncSync(fd);
     } finally {
-      fsx.closeSync(fd);
+      this.fsx.closeSync(fd);
     }
   }
 
-  function quarantine(which: 'ledger' | 'backup', file: string, reason: LedgerProblemReason, message: string, fileGeneration: number | null): LedgerProblem {
+  private quarantine(which: 'ledger' | 'backup', file: string, reason: LedgerProblemReason, message: string, fileGeneration: number | null): LedgerProblem {
     const name = which === 'ledger' ? 'permission_ledger.json' : 'permission_ledger.json.bak';
     let quarantinedTo: string | null = null;
     let fullMessage: string;
     try {
       quarantinedTo = moveToQuarantine(
-        fsx,
+        this.fsx,
         file,
-        paths.quarantine,
+        this.paths.quarantine,
         { stem: which === 'ledger' ? 'permission_ledger' : 'permission_ledger.bak', ext: '.json' },
         reason,
-        now(),
+        this.now(),
       );
       fullMessage = `The ${which} ${file} ${message}; it was moved to ${quarantinedTo}.`;
     } catch (error) {
-      fullMessage = `The ${which} ${file} ${message}; moving it to ${paths.quarantine} failed (${(error as Error).message}), so it was left in place.`;
+      fullMessage = `The ${which} ${file} ${message}; moving it to ${this.paths.quarantine} failed (${(error as Error).message}), so it was left in place.`;
     }
     const problem: LedgerProblem = { which, file, reason, message: fullMessage, quarantinedTo, generation: fileGeneration };
-    emit('ledger.corrupt', { file, which, name, reason, message: fullMessage, quarantined_to: quarantinedTo, generation: fileGeneration });
+    this.emit('ledger.corrupt', { file, which, name, reason, message: fullMessage, quarantined_to: quarantinedTo, generation: fileGeneration });
     return problem;
   }
 
   /** After load: what is at the ledger path now (a bad file we failed to quarantine, or nothing). */
-  function expectationFromDisk(): Expected {
+  private expectationFromDisk(): Expected {
     try {
-      const stats = fsx.lstatSync(paths.ledger, { bigint: true, throwIfNoEntry: false });
+      const stats = this.fsx.lstatSync(this.paths.ledger, { bigint: true, throwIfNoEntry: false });
       return stats === undefined ? { kind: 'absent' } : { kind: 'file', identity: identityOf(stats), valid: false };
     } catch {
       return { kind: 'absent' };
@@ -306,7 +351,8 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
   }
 
   /** The peeked read when the file is still that one, checked like a read; otherwise a read. */
-  function readMain(peeked: ReadLedgerFile | undefined): ReadLedgerFile {
+  private readMain(peeked: ReadLedgerFile | undefined): ReadLedgerFile {
+    const { fsx, paths, validateSnapshot } = this;
     if (peeked?.kind !== 'ok') return readLedgerFile(fsx, paths.ledger, validateSnapshot);
     let stats: BigIntStats | undefined;
     try {
@@ -324,75 +370,91 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     }
   }
 
-  function load(options: { main?: ReadLedgerFile } = {}): LedgerLoadResult {
+  load(options: { main?: ReadLedgerFile } = {}): LedgerLoadResult {
+    const step = this.loadMain(this.readMain(options.main));
+    if (step.done) return step.done;
+    const { main, problems, maxGeneration } = step;
+    const backup = readLedgerFile(this.fsx, this.paths.backup, this.validateSnapshot);
+    if (backup.kind === 'missing' && main.kind === 'missing') return this.loadFresh(problems);
+    if (main.kind === 'missing') {
+      const message = `The ledger ${this.paths.ledger} is missing but its backup exists; the backup is used.`;
+      problems.push({ which: 'ledger', file: this.paths.ledger, reason: 'missing', message, quarantinedTo: null, generation: null });
+      this.emit('ledger.missing', { file: this.paths.ledger, message });
+    }
+    if (backup.kind === 'ok') return this.loadRecovered(backup, problems, maxGeneration);
+    if (backup.kind === 'bad') {
+      problems.push(this.quarantine('backup', this.paths.backup, backup.reason, backup.message, backup.generation));
+      return this.loadSafeMode(problems, Math.max(maxGeneration, backup.generation ?? 0));
+    }
+    return this.loadSafeMode(problems, maxGeneration);
+  }
+
+  /** The ledger itself: restored when valid; a bad one quarantined (its generation counted as seen). */
+  private loadMain(main: ReadLedgerFile): LoadStep {
     const problems: LedgerProblem[] = [];
-    let maxGeneration = generation;
-    const main = readMain(options.main);
     if (main.kind === 'ok') {
-      generation = Math.max(generation, main.envelope.generation);
-      expected = { kind: 'file', identity: main.identity, valid: true };
-      restoredDurable = { snapshot: main.envelope.snapshot, summary: main.envelope.summary };
-      loaded = true;
-      return {
+      this.currentGeneration = Math.max(this.currentGeneration, main.envelope.generation);
+      this.expected = { kind: 'file', identity: main.identity, valid: true };
+      this.restoredDurable = { snapshot: main.envelope.snapshot, summary: main.envelope.summary };
+      this.loaded = true;
+      const done: LedgerLoadResult = {
         kind: 'restored',
         snapshot: main.envelope.snapshot,
-        generation,
+        generation: this.currentGeneration,
         snapshotGeneration: main.envelope.generation,
         summary: main.envelope.summary,
         problems,
       };
+      return { done };
     }
+    let maxGeneration = this.currentGeneration;
     if (main.kind === 'bad') {
-      problems.push(quarantine('ledger', paths.ledger, main.reason, main.message, main.generation));
+      problems.push(this.quarantine('ledger', this.paths.ledger, main.reason, main.message, main.generation));
       maxGeneration = Math.max(maxGeneration, main.generation ?? 0);
     }
-    const backup = readLedgerFile(fsx, paths.backup, validateSnapshot);
-    if (backup.kind === 'missing' && main.kind === 'missing') {
-      expected = { kind: 'absent' };
-      lastDurable = NO_LEDGER_YET;
-      loaded = true;
-      return { kind: 'fresh', snapshot: null, generation, snapshotGeneration: null, summary: null, problems };
-    }
-    if (main.kind === 'missing') {
-      const message = `The ledger ${paths.ledger} is missing but its backup exists; the backup is used.`;
-      problems.push({ which: 'ledger', file: paths.ledger, reason: 'missing', message, quarantinedTo: null, generation: null });
-      emit('ledger.missing', { file: paths.ledger, message });
-    }
-    if (backup.kind === 'ok') {
-      // The backup is the generation before the ledger's, so the unusable or missing ledger was at least
-      // backup + 1: count it as seen, and no generation number is ever written twice.
-      generation = Math.max(maxGeneration, backup.envelope.generation + 1);
-      expected = expectationFromDisk();
-      loaded = true;
-      emit('ledger.recovered', {
-        from: paths.backup,
-        generation: backup.envelope.generation,
-        next_generation: generation + 1,
-        reasons: problems.map((p) => p.reason),
-      });
-      return {
-        kind: 'recovered',
-        snapshot: backup.envelope.snapshot,
-        generation,
-        snapshotGeneration: backup.envelope.generation,
-        summary: backup.envelope.summary,
-        problems,
-      };
-    }
-    if (backup.kind === 'bad') {
-      problems.push(quarantine('backup', paths.backup, backup.reason, backup.message, backup.generation));
-      maxGeneration = Math.max(maxGeneration, backup.generation ?? 0);
-    }
-    generation = maxGeneration;
-    expected = expectationFromDisk();
-    loaded = true;
-    emit('ledger.safe_mode', {
+    return { done: null, main, problems, maxGeneration };
+  }
+
+  private loadFresh(problems: LedgerProblem[]): LedgerLoadResult {
+    this.expected = { kind: 'absent' };
+    this.lastDurable = NO_LEDGER_YET;
+    this.loaded = true;
+    return { kind: 'fresh', snapshot: null, generation: this.currentGeneration, snapshotGeneration: null, summary: null, problems };
+  }
+
+  private loadRecovered(backup: Extract<ReadLedgerFile, { kind: 'ok' }>, problems: LedgerProblem[], maxGeneration: number): LedgerLoadResult {
+    // The backup is the generation before the ledger's, so the unusable or missing ledger was at least
+    // backup + 1: count it as seen, and no generation number is ever written twice.
+    this.currentGeneration = Math.max(maxGeneration, backup.envelope.generation + 1);
+    this.expected = this.expectationFromDisk();
+    this.loaded = true;
+    this.emit('ledger.recovered', {
+      from: this.paths.backup,
+      generation: backup.envelope.generation,
+      next_generation: this.currentGeneration + 1,
+      reasons: problems.map((p) => p.reason),
+    });
+    return {
+      kind: 'recovered',
+      snapshot: backup.envelope.snapshot,
+      generation: this.currentGeneration,
+      snapshotGeneration: backup.envelope.generation,
+      summary: backup.envelope.summary,
+      problems,
+    };
+  }
+
+  private loadSafeMode(problems: LedgerProblem[], maxGeneration: number): LedgerLoadResult {
+    this.currentGeneration = maxGeneration;
+    this.expected = this.expectationFromDisk();
+    this.loaded = true;
+    this.emit('ledger.safe_mode', {
       reasons: problems.map((p) => `${p.which}:${p.reason}`),
-      next_generation: generation + 1,
+      next_generation: this.currentGeneration + 1,
       message:
         'Neither the ledger nor its backup is usable: no automatic restart (the restart budget is treated as spent); the pipeline still runs.',
     });
-    return { kind: 'safe_mode', snapshot: null, generation, snapshotGeneration: null, summary: null, problems };
+    return { kind: 'safe_mode', snapshot: null, generation: this.currentGeneration, snapshotGeneration: null, summary: null, problems };
   }
 
   /**
@@ -403,8 +465,9 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
    * (This narrows, not closes, the window between check and rename; the instance lock is what excludes
    * a second writer — the CAS catches one that got past it.)
    */
-  function compareAndSet(): void {
-    const stats = fsx.lstatSync(paths.ledger, { bigint: true, throwIfNoEntry: false });
+  private compareAndSet(): void {
+    const { paths, expected } = this;
+    const stats = this.fsx.lstatSync(paths.ledger, { bigint: true, throwIfNoEntry: false });
     if (stats !== undefined && !stats.isFile()) {
       throw new LedgerError(
         paths.ledger,
@@ -420,16 +483,22 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     }
     if (expected.kind === 'file' && stats !== undefined && sameIdentity(identityOf(stats), expected.identity)) return;
     if (expected.kind === 'absent' && stats === undefined) return;
+    this.conflictOrTouch(stats === undefined);
+  }
+
+  /** The file is not the one we expect: a harmless touch of our own generation, or a conflict (throws). */
+  private conflictOrTouch(disappeared: boolean): void {
+    const { paths, expected } = this;
     let found: number | null = null;
     let detail: string;
-    if (stats === undefined) {
+    if (disappeared) {
       detail = 'the ledger file has disappeared (reset or removed by another process?)';
     } else {
-      const onDisk = readLedgerFile(fsx, paths.ledger);
+      const onDisk = readLedgerFile(this.fsx, paths.ledger);
       if (onDisk.kind === 'ok') {
         found = onDisk.envelope.generation;
-        if (expected.kind === 'file' && expected.valid && found === generation) {
-          expected = { kind: 'file', identity: onDisk.identity, valid: true };
+        if (expected.kind === 'file' && expected.valid && found === this.currentGeneration) {
+          this.expected = { kind: 'file', identity: onDisk.identity, valid: true };
           return;
         }
         detail = `it holds generation ${found} written by pid ${onDisk.envelope.writer_pid}`;
@@ -438,15 +507,16 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
         detail = `it was replaced by an unusable file (${onDisk.kind === 'bad' ? onDisk.reason : 'missing'})`;
       }
     }
-    emit('ledger.conflict', { file: paths.ledger, expected_generation: generation, found_generation: found, message: detail });
+    this.emit('ledger.conflict', { file: paths.ledger, expected_generation: this.currentGeneration, found_generation: found, message: detail });
     throw new LedgerConflictError(
       paths.ledger,
-      `Ledger conflict on ${paths.ledger}: expected generation ${generation} from this process, but ${detail}. Another process wrote the ledger; stop writing and reload (only the instance-lock holder may write).`,
+      `Ledger conflict on ${paths.ledger}: expected generation ${this.currentGeneration} from this process, but ${detail}. Another process wrote the ledger; stop writing and reload (only the instance-lock holder may write).`,
     );
   }
 
-  function keepBackup(): void {
-    if (expected.kind !== 'file' || !expected.valid) return;
+  private keepBackup(): void {
+    const { fsx, paths, backupTmp } = this;
+    if (this.expected.kind !== 'file' || !this.expected.valid) return;
     // Hard link + rename: the backup appears atomically, and the ledger path is never without a complete
     // generation. The directory fsync after the main write covers both renames (same directory).
     try {
@@ -465,90 +535,95 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
    * copy of the current generation, never a hard link (an in-place corruption of the ledger must not
    * reach it), not fsynced (it is a fallback: a power loss can only cost the backup, not the ledger).
    */
-  function ensureBackup(): void {
-    if (backupChecked || expected.kind !== 'file' || !expected.valid) return;
-    backupChecked = true;
+  private ensureBackup(): void {
+    if (this.backupChecked || this.expected.kind !== 'file' || !this.expected.valid) return;
+    this.backupChecked = true;
+    const { fsx, paths } = this;
     try {
       if (fsx.lstatSync(paths.backup, { throwIfNoEntry: false }) !== undefined) return;
-      writeFileAtomicSync(fsx, paths.backup, fsx.readFileSync(paths.ledger, 'utf8'), { ...writeOptions, fsync: false });
+      writeFileAtomicSync(fsx, paths.backup, fsx.readFileSync(paths.ledger, 'utf8'), { ...this.writeOptions, fsync: false });
     } catch {
       // without a backup, a later corruption means safe mode (no restart), as before any backup existed
     }
   }
 
-  function keepAsIs(): void {
-    assertWriter();
-    if (!loaded) throw new LedgerError(paths.ledger, `Cannot keep ${paths.ledger} before load(): call store.load() first, once.`);
-    compareAndSet();
-    ensureBackup();
+  /** Checks every write makes first: the writer may write, `load()` came first, nobody else wrote. */
+  private beforeWrite(what: 'keep' | 'commit to'): void {
+    this.assertWriter();
+    if (!this.loaded) throw new LedgerError(this.paths.ledger, `Cannot ${what} ${this.paths.ledger} before load(): call store.load() first, once.`);
+    this.compareAndSet();
   }
 
-  function writeCommit(snapshotJson: string, checksum: string, summary: LedgerSummary, key: DurableKey | null): { generation: number; skipped?: boolean } {
-    const next = generation + 1;
+  private keepAsIsNow(): void {
+    this.beforeWrite('keep');
+    this.ensureBackup();
+  }
+
+  /** Whether the file holds what a later launch needs already: writing again would only cost fsyncs. */
+  private alreadyDurable(key: DurableKey | null): boolean {
+    if (this.restoredDurable) {
+      this.lastDurable = this.durableKey(this.restoredDurable.snapshot, this.restoredDurable.summary);
+      this.restoredDurable = null;
+    }
+    return durablyHeld(key, this.lastDurable);
+  }
+
+  private writeCommit(snapshotJson: string, checksum: string, summary: LedgerSummary, key: DurableKey | null): { generation: number; skipped?: boolean } {
+    const next = this.currentGeneration + 1;
     try {
-      assertWriter();
-      if (!loaded) {
-        throw new LedgerError(paths.ledger, `Cannot commit to ${paths.ledger} before load(): call store.load() first, once.`);
+      this.beforeWrite('commit to');
+      if (this.alreadyDurable(key)) {
+        this.ensureBackup();
+        return { generation: this.currentGeneration, skipped: true };
       }
-      compareAndSet();
-      // The file holds what a later launch needs already: writing again would only cost fsyncs.
-      if (restoredDurable) {
-        lastDurable = durableKey(restoredDurable.snapshot, restoredDurable.summary);
-        restoredDurable = null;
-      }
-      if (durablyHeld(key, lastDurable)) {
-        ensureBackup();
-        return { generation, skipped: true };
-      }
-      keepBackup();
-      const bytes = serializeEnvelope({ generation: next, writerPid: pid, writtenAt: now().toISOString(), summary, snapshotJson, checksum });
-      try {
-        writeFileAtomicSync(fsx, paths.ledger, bytes, writeOptions);
-      } catch (error) {
-        throw new LedgerError(paths.ledger, `Cannot write ${paths.ledger}: ${(error as Error).message}. The previous generation ${generation} is intact.`, { cause: error });
-      }
-      // The rename happened: the store stands on the new generation whether or not the dir fsync works.
-      generation = next;
-      lastDurable = null; // not durable until the directory fsync below has worked
-      const stats = fsx.lstatSync(paths.ledger, { bigint: true });
-      expected = { kind: 'file', identity: identityOf(stats), valid: true };
-      if (doFsync) {
-        try {
-          fsyncDir();
-        } catch (error) {
-          throw new LedgerError(
-            paths.ledger,
-            `Wrote generation ${next} to ${paths.ledger} but could not fsync ${paths.stateDir}: ${(error as Error).message}. It may not survive a power loss; the next commit fsyncs again.`,
-            { cause: error },
-          );
-        }
-      }
+      this.keepBackup();
+      this.writeGeneration(next, snapshotJson, checksum, summary);
       // A "nothing new" snapshot that had to be written (no durable state known) becomes the baseline as is.
-      lastDurable = key && key.projection === NOTHING_NEW ? { restartCount: key.restartCount, projection: snapshotJson } : key;
+      this.lastDurable = key && key.projection === NOTHING_NEW ? { restartCount: key.restartCount, projection: snapshotJson } : key;
     } catch (error) {
-      emit('ledger.write_failed', {
-        file: paths.ledger,
+      this.emit('ledger.write_failed', {
+        file: this.paths.ledger,
         generation: next,
         code: (error as { code?: unknown }).code ?? null,
         error: (error as Error).message,
       });
       throw error;
     }
-    emit('ledger.committed', { generation: next, phase: summary.phase, restart_count: summary.restart_count });
+    this.emit('ledger.committed', { generation: next, phase: summary.phase, restart_count: summary.restart_count });
     return { generation: next };
   }
 
-  // The flags are a cache that nothing reads to decide anything (LG-5), rewritten at every launch that
-  // reaches them, and written only after the commit before them is durable: they are written atomically
-  // (temp + rename) but not fsynced — a power loss can only lose a flag, which the next launch rewrites.
-  // That spares two fsyncs (file and directory) per flag write (docs/performance.md).
-  const flagWriteOptions: AtomicWriteOptions = { ...writeOptions, fsync: false };
+  /** LG-2: temp file, fsync, rename, then the directory's fsync. */
+  private writeGeneration(next: number, snapshotJson: string, checksum: string, summary: LedgerSummary): void {
+    const { fsx, paths } = this;
+    const bytes = serializeEnvelope({ generation: next, writerPid: this.pid, writtenAt: this.now().toISOString(), summary, snapshotJson, checksum });
+    try {
+      writeFileAtomicSync(fsx, paths.ledger, bytes, this.writeOptions);
+    } catch (error) {
+      throw new LedgerError(paths.ledger, `Cannot write ${paths.ledger}: ${(error as Error).message}. The previous generation ${this.currentGeneration} is intact.`, { cause: error });
+    }
+    // The rename happened: the store stands on the new generation whether or not the dir fsync works.
+    this.currentGeneration = next;
+    this.lastDurable = null; // not durable until the directory fsync below has worked
+    this.expected = { kind: 'file', identity: identityOf(fsx.lstatSync(paths.ledger, { bigint: true })), valid: true };
+    if (!this.doFsync) return;
+    try {
+      this.fsyncDir();
+    } catch (error) {
+      throw new LedgerError(
+        paths.ledger,
+        `Wrote generation ${next} to ${paths.ledger} but could not fsync ${paths.stateDir}: ${(error as Error).message}. It may not survive a power loss; the next commit fsyncs again.`,
+        { cause: error },
+      );
+    }
+  }
 
-  function writeFlagsNow(flags: LedgerFlags): void {
-    assertWriter();
-    const content = `${JSON.stringify({ written_at: now().toISOString(), writer_pid: pid, generation })}\n`;
+  private writeFlagsNow(flags: LedgerFlags): void {
+    this.assertWriter();
+    const { fsx, paths } = this;
+    const content = `${JSON.stringify({ written_at: this.now().toISOString(), writer_pid: this.pid, generation: this.currentGeneration })}\n`;
     const apply = (value: boolean | undefined, file: string): void => {
-      if (value === true) writeFileAtomicSync(fsx, file, content, flagWriteOptions);
+      if (value === true) writeFileAtomicSync(fsx, file, content, this.flagWriteOptions);
       if (value === false) {
         try {
           fsx.unlinkSync(file);
@@ -563,49 +638,42 @@ export function openLedgerStore(options: LedgerStoreOptions): LedgerStore {
     } catch (error) {
       throw new LedgerError(paths.stateDir, `Cannot write the cache flags in ${paths.stateDir}: ${(error as Error).message}.`, { cause: error });
     }
-    emit('ledger.flags_written', {
+    this.emit('ledger.flags_written', {
       first_run_completed: flags.firstRunCompleted ?? null,
       restart_completed: flags.restartCompleted ?? null,
-      generation,
+      generation: this.currentGeneration,
     });
   }
 
-  return {
-    paths,
-    get generation() {
-      return generation;
-    },
-    load,
-    commit(snapshot: unknown, summary: LedgerSummary): Promise<{ generation: number; skipped?: boolean }> {
-      let snapshotJson: string;
-      let checksum: string;
+  commit(snapshot: unknown, summary: LedgerSummary): Promise<{ generation: number; skipped?: boolean }> {
+    const ledger = this.paths.ledger;
+    let snapshotJson: string;
+    let checksum: string;
+    try {
+      checkCommitArguments(ledger, snapshot, summary);
       try {
-        checkCommitArguments(paths.ledger, snapshot, summary);
-        try {
-          snapshotJson = canonicalJson(snapshot);
-        } catch (error) {
-          throw new LedgerError(paths.ledger, `Cannot commit to ${paths.ledger}: the snapshot is not plain JSON (${(error as Error).message}).`, { cause: error });
-        }
-        checksum = sha256Checksum(snapshotJson);
+        snapshotJson = canonicalJson(snapshot);
       } catch (error) {
-        emit('ledger.write_failed', { file: paths.ledger, generation: null, code: (error as { code?: unknown }).code ?? null, error: (error as Error).message });
-        return Promise.reject(error);
+        throw new LedgerError(ledger, `Cannot commit to ${ledger}: the snapshot is not plain JSON (${(error as Error).message}).`, { cause: error });
       }
-      const frozen: LedgerSummary = { phase: summary.phase, restart_count: summary.restart_count };
-      const key = durableKey(snapshot, frozen, snapshotJson);
-      return enqueue(() => writeCommit(snapshotJson, checksum, frozen, key));
-    },
-    writeFlags(flags: LedgerFlags): Promise<void> {
-      const frozen: LedgerFlags = { ...flags };
-      return enqueue(() => writeFlagsNow(frozen));
-    },
-    keepAsIs: () => enqueue(keepAsIs),
-    flush,
-    async close(): Promise<void> {
-      closed = true;
-      await flush();
-    },
-  };
+      checksum = sha256Checksum(snapshotJson);
+    } catch (error) {
+      this.emit('ledger.write_failed', { file: ledger, generation: null, code: (error as { code?: unknown }).code ?? null, error: (error as Error).message });
+      return Promise.reject(error);
+    }
+    const frozen: LedgerSummary = { phase: summary.phase, restart_count: summary.restart_count };
+    const key = this.durableKey(snapshot, frozen, snapshotJson);
+    return this.enqueue(() => this.writeCommit(snapshotJson, checksum, frozen, key));
+  }
+
+  writeFlags(flags: LedgerFlags): Promise<void> {
+    const frozen: LedgerFlags = { ...flags };
+    return this.enqueue(() => this.writeFlagsNow(frozen));
+  }
+
+  keepAsIs(): Promise<void> {
+    return this.enqueue(() => this.keepAsIsNow());
+  }
 }
 
 /** A projection that says "nothing new": skippable whenever a durable state with the same count is known. */
