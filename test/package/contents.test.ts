@@ -1,7 +1,9 @@
 /**
  * What the tarball carries (issue 11, item 1): what an app needs to run and type-check — compiled JS,
  * `.d.ts`, README, LICENSE, `statecharts/`, the viewer page — and nothing it does not: no tests, no
- * TypeScript sources, no source maps, no screenshots, no second copy of xstate inside a bundle.
+ * TypeScript sources, no source maps, no screenshots, no second copy of xstate inside a bundle. The docs'
+ * examples and the picture docs/inspect.md shows are the exceptions: the shipped docs link to them
+ * (shipped-docs.test.ts).
  * Read from `npm pack --dry-run` of this checkout (the `dist/` that `npm test` built).
  */
 import { readFileSync } from 'node:fs';

@@ -13,7 +13,7 @@
  *   is reachable otherwise).
  *
  * `npm pack --ignore-scripts` packs the `dist/` that `npm test` just built (`pretest`): running the
- * `prepare` build here would rewrite `dist/` under the feet of tests running in parallel. Without a
+ * `prepack` build here would rewrite `dist/` under the feet of tests running in parallel. Without a
  * build, {@link packTarball} says so.
  */
 import { spawn } from 'node:child_process';
