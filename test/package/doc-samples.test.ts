@@ -6,7 +6,8 @@
  * its postinstall never downloads the binary (only the npm registry is reachable in CI). Then:
  * - every `runnable` and `compile` block and both examples compile, strictly, under `module: node16`
  *   and `nodenext` (the Electron example also as a CommonJS `.cts`) and `moduleResolution: bundler`;
- * - every `runnable` block runs, in an empty temp dir as its working directory, and exits 0;
+ * - every `runnable` block runs, in an empty temp dir as its working directory, and exits 0 — a block that
+ *   imports `vitest` is a test file: `vitest run` runs it, with vitest's defaults (timeouts included);
  * - every `excerpt` begins with a comment saying so;
  * - a TypeScript project on `module: commonjs` + `moduleResolution: node` (node10) finds the declarations
  *   of the main entry and of every subpath (package.json `typesVersions`);
@@ -53,13 +54,15 @@ function explain(result: CommandResult): string {
 
 /** The file a block is written to in the project: its doc and line in the name (`README.md_L88.ts`). */
 function sampleFile(block: DocBlock): string {
+  // A test file is named as vitest's default `include` wants it.
+  const test = /from ['"]vitest['"]/.test(block.body) ? '.test' : '';
   const ext = block.lang === 'cts' ? 'cts' : block.lang === 'mts' ? 'mts' : JS_LANGS.has(block.lang) ? (block.lang === 'cjs' ? 'cjs' : 'mjs') : 'ts';
-  return `${block.file.replace(/\//g, '__')}_L${block.line}.${ext}`;
+  return `${block.file.replace(/\//g, '__')}_L${block.line}${test}.${ext}`;
 }
 
 /** `samples/docs__inspect.md_L12.ts(3,7): error …` → `docs/inspect.md:15:7 (the block at line 12): error …`. */
 function toDocLines(output: string): string {
-  return output.replace(/samples\/([\w.-]+?)_L(\d+)\.[cm]?ts\((\d+),(\d+)\)/g, (_all, name: string, fence: string, row: string, col: string) => {
+  return output.replace(/samples\/([\w.-]+?)_L(\d+)(?:\.test)?\.[cm]?ts\((\d+),(\d+)\)/g, (_all, name: string, fence: string, row: string, col: string) => {
     return `${name.replace(/__/g, '/')}:${Number(fence) + Number(row)}:${col} (the block at line ${fence})`;
   });
 }
@@ -74,9 +77,24 @@ async function tsc(config: string, extra: string[] = []): Promise<CommandResult>
   return { ...result, stdout: toDocLines(result.stdout) };
 }
 
+/**
+ * How a runnable block runs: a test file (it imports `vitest`) by `vitest run` in the project, with
+ * vitest's defaults; any other program by `node`, compiled, in `cwd`.
+ */
+function runnerOf(block: DocBlock, cwd: string): [string, string[], string] {
+  const { dir } = project!;
+  if (/from ['"]vitest['"]/.test(block.body)) {
+    return ['node', [join(dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', dir, '--dir', 'samples', join('samples', sampleFile(block))], dir];
+  }
+  const file = sampleFile(block);
+  const emitted = JS_LANGS.has(block.lang) ? join(dir, 'samples', file) : join(dir, 'out', 'samples', file.replace(/\.ts$/, '.js').replace(/\.cts$/, '.cjs').replace(/\.mts$/, '.mjs'));
+  return ['node', [emitted], cwd];
+}
+
 beforeAll(async () => {
-  // With the optional peer `@statelyai/inspect`, which docs/inspect.md tells its readers to install.
-  const devDependencies = { electron: ELECTRON_TYPES, '@statelyai/inspect': installedVersion('@statelyai/inspect') };
+  // With the optional peer `@statelyai/inspect`, which docs/inspect.md tells its readers to install, and
+  // vitest, which the test samples (docs/testing.md) use.
+  const devDependencies = { electron: ELECTRON_TYPES, '@statelyai/inspect': installedVersion('@statelyai/inspect'), vitest: installedVersion('vitest') };
   project = await createConsumerProject('ts-node16', { devDependencies, ignoreScripts: true });
   const { dir } = project;
   mkdirSync(join(dir, 'samples'));
@@ -160,10 +178,10 @@ describe('the samples and examples against the installed package and the real El
       const runnable = compiled.filter((b) => b.marker === 'runnable');
       const failures: string[] = [];
       for (const block of runnable) {
-        const emitted = JS_LANGS.has(block.lang) ? join(project!.dir, 'samples', sampleFile(block)) : join(project!.dir, 'out', 'samples', sampleFile(block).replace(/\.ts$/, '.js').replace(/\.cts$/, '.cjs').replace(/\.mts$/, '.mjs'));
         const cwd = mkdtempSync(join(tmpdir(), 'first-run-doc-sample-'));
         try {
-          const result = await runCommand('node', [emitted], cwd, consumerEnv());
+          const [cmd, args, where] = runnerOf(block, cwd);
+          const result = await runCommand(cmd, args, where, consumerEnv());
           if (result.code !== 0) failures.push(`${block.file}:${block.line}: ${explain(result)}`);
         } finally {
           rmSync(cwd, { recursive: true, force: true });
