@@ -4,6 +4,8 @@
  * A TypeScript or JavaScript block says what it is in its info string, after the language:
  *
  *     ```ts runnable    a complete program: CI compiles it against the installed tarball and runs it
+ *                       (`node`, in an empty working directory; a test file that imports `vitest`:
+ *                       `vitest run`, with vitest's defaults), which must exit 0
  *     ```ts compile     complete, but it needs what CI has not (macOS, Electron, a host app's objects):
  *                       CI compiles it against the installed tarball, with the real `electron` types
  *     ```ts excerpt     part of a program; its first line is a comment saying so (`// excerpt …`), so a
