@@ -1,8 +1,8 @@
 /**
  * An Electron main process (macOS tray app, a voice assistant) embedding the first-run orchestrator.
- * Quoted region by region in docs/embedding.md; type-checked against the library's source
- * (test/docs/embedding-example.test.ts) and against the installed package under `module: node16` and
- * `bundler` (test/package/consumer.test.ts). Electron's types come from electron-shim.d.ts.
+ * Quoted region by region in docs/embedding.md. The project's CI installs the packed package and
+ * Electron 33's own type declarations into a fresh project and compiles this file there, strictly, under
+ * `module: node16`/`nodenext` (as ESM and as CommonJS) and `moduleResolution: bundler`.
  *
  * What it shows: the first run is awaited before the voice/audio chains start; the tray icon is drawn
  * from `tray.status_updated`; Quit in the tray menu is the user's quit (`tray.quit_clicked`); the relaunch
@@ -72,7 +72,7 @@ async function createBackend(stateDir: string): Promise<PermissionBackend> {
 
 // #region relaunch-plan
 /**
- * How to start this app again, per packaging (RS-8):
+ * How to start this app again, per packaging:
  * - packaged: `bundle` — `/usr/bin/open -n -a /Applications/Nexy.app --args …`, so LaunchServices starts
  *   the successor as the app itself (TCC attributes grants to the bundle's signature, not to us);
  * - `electron .` in development: `node` — the same Electron binary, app path and arguments.
@@ -125,7 +125,8 @@ async function main(): Promise<void> {
   // #region start
   const stateDir = firstRunStateDir();
   // The app's own config file; only `integrations.permissions_v2` is read. Missing = the defaults.
-  const { settings: configured } = await loadConfig({ file: path.join(app.getAppPath(), 'config.json') });
+  // `packaged`: a shipped app refuses the development-only NEXY_DEV_FORCE_PERMISSIONS (ERR_CONFIG).
+  const { settings: configured } = await loadConfig({ file: path.join(app.getAppPath(), 'config.json'), packaged: app.isPackaged });
   const plan = relaunchPlan();
   // The plan decides the strategy; keep the settings (journaled, checked by the runtime) in step with it.
   const settings = { ...configured, restart: { ...configured.restart, strategy: plan.strategy } };
@@ -149,11 +150,14 @@ async function main(): Promise<void> {
   // #endregion start
 
   // #region busy
-  // Restart safety (RS-10): while the app is busy — a voice session, an update download — a restart that
+  // Restart safety: while the app is busy — a voice session, an update download — a restart that
   // comes due waits for idle (`restart.deferred`, at most `restart.max_defer_s`). A quit still cancels a
   // deferred restart at once, so the shutdown bound below needs no room for `max_defer_s`.
+  // (One call per event: Electron types `autoUpdater.on` with an overload per event, not a union.)
   autoUpdater.on('checking-for-update', () => runtime.setBusy(true));
-  for (const idle of ['update-not-available', 'update-downloaded', 'error'] as const) autoUpdater.on(idle, () => runtime.setBusy(false));
+  autoUpdater.on('update-not-available', () => runtime.setBusy(false));
+  autoUpdater.on('update-downloaded', () => runtime.setBusy(false));
+  autoUpdater.on('error', () => runtime.setBusy(false));
   // #endregion busy
 
   // #region quit
@@ -162,7 +166,7 @@ async function main(): Promise<void> {
   /** Idempotent: the tray's Quit, Cmd-Q, the Dock, logout all end here. */
   const shutdown = () =>
     (shuttingDown ??= (async () => {
-      runtime.quit(); // = tray.quit_clicked: USER_QUIT_INTENT, a pending restart is cancelled (RS-4)
+      runtime.quit(); // = tray.quit_clicked: USER_QUIT_INTENT, a pending restart is cancelled
       await voice?.stop();
       // Let a hand-off in flight finish or be cancelled (bounded by handoff_timeout_s), then persist + unlock.
       const bound = settings.restart.handoffTimeoutMs + settings.restart.delayMs + 5_000;
@@ -210,7 +214,7 @@ async function main(): Promise<void> {
 
   // #region app-mode
   // The runtime stopped the service when the run settled, so from here on the app draws its own mode,
-  // with the same three statuses and colours the tray actor uses (TR-1).
+  // with the same three statuses and colours the tray actor uses.
   const followMode = (mode: AppMode) => {
     drawTray(tray, { status: mode, color: TRAY_COLORS[mode], overlay: null, overlay_color: null });
   };
@@ -222,7 +226,7 @@ async function main(): Promise<void> {
 // #region errors
 main().catch((error: unknown) => {
   if (error instanceof LockAcquisitionError) {
-    // Another instance of the app holds the state dir (LK-1): this launch is the duplicate.
+    // Another instance of the app holds the state dir (the single-instance lock): this launch is the duplicate.
     console.error(error.message);
     app.exit(3);
     return;

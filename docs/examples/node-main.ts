@@ -1,8 +1,8 @@
 /**
  * A plain Node process embedding the first-run orchestrator: `electron-main.ts` without Electron (no
- * tray, no dialogs), the smallest complete host. CI installs the packed tarball into a fresh project,
- * compiles this file there and runs it through one real relaunch to COMPLETED
- * (test/package/consumer.test.ts); docs/embedding.md quotes it.
+ * tray, no dialogs), the smallest complete host. The project's CI installs the packed tarball into a
+ * fresh project, compiles this file there and runs it through one real relaunch to COMPLETED;
+ * docs/embedding.md quotes it.
  *
  *     node node-main.js --state-dir DIR [--sim-db FILE] [--config FILE]
  *

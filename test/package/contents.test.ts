@@ -1,7 +1,9 @@
 /**
  * What the tarball carries (issue 11, item 1): what an app needs to run and type-check — compiled JS,
  * `.d.ts`, README, LICENSE, `statecharts/`, the viewer page — and nothing it does not: no tests, no
- * TypeScript sources, no source maps, no screenshots, no second copy of xstate inside a bundle.
+ * TypeScript sources, no source maps, no screenshots, no second copy of xstate inside a bundle. The docs'
+ * examples and the picture docs/inspect.md shows are the exceptions: the shipped docs link to them
+ * (shipped-docs.test.ts).
  * Read from `npm pack --dry-run` of this checkout (the `dist/` that `npm test` built).
  */
 import { readFileSync } from 'node:fs';
@@ -28,8 +30,9 @@ describe('the packed tarball', () => {
     expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'package.json', 'statecharts/orchestrator.svg', 'src/inspect/viewer-page/index.html', 'dist/cli-bundle/first-run.cjs']));
   });
 
-  it('should carry no tests, TypeScript sources, source maps or screenshots', () => {
-    const unwanted = files.filter((path) => /^test\/|(?<!\.d)\.ts$|\.map$|\.png$|^bench\/|^dist\/bench\/|^scripts\/|^machines\/|tsconfig/.test(path));
+  it('should carry no tests, TypeScript sources, source maps or screenshots (but the docs’ examples and the picture they show)', () => {
+    const docs = new Set(['docs/viewer.png', 'docs/examples/electron-main.ts', 'docs/examples/node-main.ts']);
+    const unwanted = files.filter((path) => !docs.has(path) && /^test\/|(?<!\.d)\.ts$|\.map$|\.png$|^bench\/|^dist\/bench\/|^scripts\/|^machines\/|tsconfig/.test(path));
     expect(unwanted).toEqual([]);
   });
 

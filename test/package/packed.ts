@@ -13,7 +13,7 @@
  *   is reachable otherwise).
  *
  * `npm pack --ignore-scripts` packs the `dist/` that `npm test` just built (`pretest`): running the
- * `prepare` build here would rewrite `dist/` under the feet of tests running in parallel. Without a
+ * `prepack` build here would rewrite `dist/` under the feet of tests running in parallel. Without a
  * build, {@link packTarball} says so.
  */
 import { spawn } from 'node:child_process';
@@ -147,6 +147,11 @@ export interface ConsumerProject {
 export interface ConsumerOptions {
   /** Installed with the package, e.g. `{ vitest: '^4.1.12' }` (npm's cache first). */
   devDependencies?: Record<string, string>;
+  /**
+   * `npm install --ignore-scripts`: no install script of any package runs. For `electron`, whose
+   * postinstall downloads its binary from GitHub — its type declarations are all a check needs.
+   */
+  ignoreScripts?: boolean;
 }
 
 /** The version of a package installed in this checkout (so npm finds it in its cache). */
@@ -198,7 +203,8 @@ export async function createConsumerProject(kind: ConsumerKind, opts: ConsumerOp
   for (const [name, content] of Object.entries({ ...files, 'package.json': pkg })) {
     writeFileSync(join(dir, name), `${JSON.stringify(content, null, 2)}\n`);
   }
-  const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], dir);
+  const scripts = opts.ignoreScripts === true ? ['--ignore-scripts'] : [];
+  const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...scripts], dir);
   if (install.code !== 0) throw new Error(`npm install in ${dir} failed (exit ${install.code}):\n${install.stderr}\n${install.stdout}`);
   return { dir, run: (cmd, args) => runCommand(cmd, args, dir) };
 }
