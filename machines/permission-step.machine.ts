@@ -188,6 +188,11 @@ export const permissionStepMachine = setup({
       NEVER_NOT_DETERMINED.includes(context.permission) &&
       !context.requestedBefore &&
       !context.requestedNow,
+    /**
+     * Nothing was asked in this step yet — no prompt, no System Settings: the step has been polling an
+     * unknown status (its reads failed), so a status read now must be routed, not just polled.
+     */
+    nothingAskedYet: ({ context }) => !context.promptedNow && !context.requestedNow,
     /** The prompt may fire: not yet in this step, and not blocked by the per-process Screen Capture guard. */
     canPrompt: ({ context }) => !context.promptedNow && !context.promptBlocked,
     hasConfirmationsLeft: ({ context }) => context.confirmationsLeft > 0,
@@ -433,6 +438,8 @@ export const permissionStepMachine = setup({
             { guard: 'isGranted', target: '#permissionStep.finished', actions: assign({ outcome: 'granted' }) },
             { guard: 'isRestricted', target: '#permissionStep.finished', actions: assign({ outcome: 'restricted' }) },
             { guard: 'isDeclinedAfterPrompt', target: '#permissionStep.finished', actions: assign({ outcome: 'denied' }) },
+            // Polling began on an unknown status (failed reads): the first status read decides as routing does.
+            { guard: 'nothingAskedYet', target: 'routing' },
             { target: 'pollWait' },
           ],
         },
