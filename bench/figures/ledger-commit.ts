@@ -1,10 +1,13 @@
 /**
  * `ledger_commit`: `await store.commit(snapshot)` (fsync on: CAS check, backup hard link, the hand-written
  * temp + fsync + rename of `write-atomic.ts`, directory fsync) of a real COMPLETED orchestrator snapshot, against a
- * hand-written temp write + fsync + rename + directory fsync of the same bytes, in a sibling directory of
- * the same file system. Batches of `BATCH`, alternated, ms per write.
+ * hand-written sequence of the system calls LG-2 requires, of the same bytes, in a sibling directory of
+ * the same file system (SPEC §5, the floor decided 2026-12-07): the backup (`link` of the ledger to a
+ * temp name + `rename` over the old backup: the previous generation is kept), then temp write + fsync +
+ * rename over the ledger, then one directory fsync (it covers both renames). Batches of `BATCH`,
+ * alternated, ms per write.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { openLedgerStore, type LedgerSummary } from '../../src/ledger/index.js';
@@ -31,7 +34,12 @@ export async function ledgerCommit(ctx: BenchContext): Promise<Figure[]> {
   const bareDir = ctx.dir('ledger-bare');
   const bareFile = path.join(bareDir, 'permission_ledger.json');
   const bareTmp = `${bareFile}.tmp`;
+  const bareBackup = `${bareFile}.bak`;
+  const bareBackupTmp = `${bareBackup}.tmp`;
+  writeFileSync(bareFile, bytes, { mode: 0o600 }); // the generation the first write keeps as its backup
   const bareWrite = () => {
+    linkSync(bareFile, bareBackupTmp);
+    renameSync(bareBackupTmp, bareBackup);
     const fd = openSync(bareTmp, 'w', 0o600);
     try {
       writeSync(fd, bytes);
@@ -70,7 +78,7 @@ export async function ledgerCommit(ctx: BenchContext): Promise<Figure[]> {
       values: samples.a,
       baselines: samples.b,
       maxRatio: 1.2,
-      detail: `store.commit of a ${bytes.length}-byte envelope (fsync) vs hand-written temp+fsync+rename+dir fsync of the same bytes; batches of ${BATCH}`,
+      detail: `store.commit of a ${bytes.length}-byte envelope (fsync) vs the system calls LG-2 requires, by hand, same bytes: backup link+rename, temp write+fsync+rename, dir fsync; batches of ${BATCH}`,
     }),
   ];
 }
