@@ -119,7 +119,7 @@ export function createWarmStartFloor(mirror: string, simDb: string): WarmStartFl
     const fd = openSync(ledger, READ_NOFOLLOW);
     const opened = fstatSync(fd);
     if (opened.ino !== seen.ino || opened.dev !== seen.dev) throw new Error(`${ledger} changed between its lstat and its open`);
-    readSync(fd, buffer, 0, buffer.length, 0); // one read of the whole file, as sized by the fstat
+    readSync(fd, buffer, 0, buffer.length, null); // one read of the whole file, as sized by the fstat
     closeSync(fd);
     writeSync(log, writes[1]!);
     statSync(simDb);

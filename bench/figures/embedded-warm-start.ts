@@ -159,6 +159,8 @@ function traceWarmStart(ctx: BenchContext, stateDir: string, floorDir: string, s
   const counts = countTracedSyscalls(readFileSync(out, 'utf8'), mainPid, markerDir);
   const value = total(counts.product);
   const floorCount = total(counts.floor);
+  // The floor replays what a warm start does, never more: a call it makes more often than the warm start is a replay gone wrong.
+  const beyond = [...counts.floor].filter(([call, n]) => !MEMORY_CALLS.has(call) && n > (counts.product.get(call) ?? 0)).map(([call, n]) => `${call} ${n} (warm start: ${counts.product.get(call) ?? 0})`);
   const memory = `${total(counts.product, true)} of the allocator's and the GC's (${MEMORY_CALLS.size} kinds: ${[...MEMORY_CALLS].join(', ')}) not counted`;
   return {
     name,
@@ -173,6 +175,6 @@ function traceWarmStart(ctx: BenchContext, stateDir: string, floorDir: string, s
     max: value,
     baseline_min: floorCount,
     baseline_max: floorCount,
-    detail: `system calls of one embedded warm start (main thread, strace -f, the fewest of ${rounds - 2} rounds after 2 warm-up rounds): ${describe(counts.product)}; ${memory}; the floor's replay: ${floorCount} (${describe(counts.floor)})`,
+    detail: `system calls of one embedded warm start (main thread, strace -f, the fewest of ${rounds - 2} rounds after 2 warm-up rounds): ${describe(counts.product)}; ${memory}; the floor's replay: ${floorCount} (${describe(counts.floor)}); calls the floor makes more often than the warm start: ${beyond.length === 0 ? 'none' : `${beyond.join(', ')} — CHECK THE REPLAY`}`,
   };
 }
