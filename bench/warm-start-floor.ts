@@ -6,9 +6,9 @@
  * with the figure and docs/performance.md shows it.
  *
  * What the replay leaves out is what a warm start does beyond one of each required operation: repeated
- * checks of the same file (the ledger is `lstat`ed four times and `fstat`ed twice, the state dir `lstat`ed
- * again after its ancestry check, the lock read back before the flags), the backup's `lstat`, the
- * simulated backend's validation read at creation (two `read`s), and all of our JavaScript (the lock
+ * checks of the same file (the ledger is `lstat`ed three times and `fstat`ed twice, the state dir `lstat`ed
+ * again after its ancestry check, the lock read back before the flags, `getuid` twice), the backup's
+ * `lstat`, a `read` to end of file of the TCC database, and all of our JavaScript (the lock
  * record, the journal's lines, JSON parsing, the checksum, the warm view, the events).
  *
  * The replay runs on a mirror of the real state dir (`mirrorStateDir`: same depth, same files), so the
