@@ -62,6 +62,7 @@ async function main() {
       'lock-contender': path.join(root, 'bench', 'children', 'lock-contender.ts'),
       'rss-probe': path.join(root, 'bench', 'children', 'rss-probe.ts'),
       'fsync-probe': path.join(root, 'bench', 'children', 'fsync-probe.ts'),
+      'warm-start-trace': path.join(root, 'bench', 'children', 'warm-start-trace.ts'),
     },
     outdir,
     bundle: true,

@@ -60,6 +60,22 @@ export async function interleave(
   return out;
 }
 
+/**
+ * {@link interleave} for any number of functions: each round runs all of them, starting one further along
+ * each round (`a b c`, `b c a`, `c a b`, …). Samples by function, in the order given.
+ */
+export async function interleaveAll(runs: number, warmup: number, fns: readonly (() => number | Promise<number>)[]): Promise<number[][]> {
+  const out = fns.map(() => [] as number[]);
+  for (let i = 0; i < warmup + runs; i++) {
+    for (let k = 0; k < fns.length; k++) {
+      const which = (i + k) % fns.length;
+      const value = await fns[which]!();
+      if (i >= warmup) out[which]!.push(value);
+    }
+  }
+  return out;
+}
+
 /** A ratio figure from the samples of the thing and of its baseline. */
 export function ratioFigure(options: {
   name: string;
