@@ -11,7 +11,8 @@ import {
   StateDirError,
   UsageError,
 } from '../errors.js';
-import type { ParsedCLI } from './parse-cli.js';
+import type { CommandName, ParsedCLI } from './parse-cli.js';
+import { LOCK_WAIT_HINT } from '../lock/instance-lock.js';
 import { fstatSync, statSync, writeSync } from 'node:fs';
 import { currentPlatform } from '../platform.js';
 import { isatty } from 'node:tty';
@@ -116,6 +117,19 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof BackendUnavailableError || error instanceof StateDirError) return EXIT.usage;
   if (error instanceof LockAcquisitionError) return EXIT.locked;
   return EXIT.failure;
+}
+
+/**
+ * An error in the CLI's words: a lock conflict tells a library caller to pass `timeoutMs`; a CLI user
+ * gets the flag (`launch --lock-timeout MS`), or no hint where the command has no such flag (`reset`).
+ */
+export function inCliWords(error: unknown, command: CommandName | undefined): unknown {
+  if (!(error instanceof LockAcquisitionError) || !error.message.includes(LOCK_WAIT_HINT)) return error;
+  const message =
+    command === 'launch'
+      ? error.message.replace(LOCK_WAIT_HINT, 'or pass `--lock-timeout MS` to wait for it')
+      : error.message.replace(`, ${LOCK_WAIT_HINT}`, '');
+  return new LockAcquisitionError(error.lockPath, error.holder, message, { cause: error });
 }
 
 /** The one place that decides how an error is shown. */
