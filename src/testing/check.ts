@@ -196,7 +196,7 @@ function* checkRun(settings: OrchestratorSettings, options: CheckFirstRunOptions
  * test a timeout that fits, or use {@link checkFirstRunAsync}. `maxFailures` counts over the whole
  * check: once reached, the models left are not checked (`unchecked`).
  *
- * @throws {ConfigError} never (the settings are resolved already); {@link UsageError} for a bad `maxFailures`.
+ * @throws {UsageError} for a `maxFailures` that is not a whole number from 1.
  * @example
  * ```ts
  * const result = checkFirstRun(settingsFromConfig(myConfig));
@@ -207,11 +207,11 @@ export function checkFirstRun(settings: OrchestratorSettings, options: CheckFirs
   return drain(checkRun(settings, options));
 }
 
-/** How long the async check works before it lets the event loop run. */
+/** How long the async check works before it lets the event loop run (a timer due meanwhile fires then). */
 const PAUSE_EVERY_MS = 25;
 
 /** Let the event loop run (timers, I/O, an abort) before going on. */
-const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+const pause = () => new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 
 /**
  * {@link checkFirstRun}, asynchronous: the same models and the same result, with progress through
