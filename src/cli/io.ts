@@ -11,7 +11,7 @@ import {
   StateDirError,
   UsageError,
 } from '../errors.js';
-import type { CommandName, ParsedCLI } from './parse-cli.js';
+import type { ParsedCLI } from './parse-cli.js';
 import { LOCK_WAIT_HINT } from '../lock/instance-lock.js';
 import { fstatSync, statSync, writeSync } from 'node:fs';
 import { currentPlatform } from '../platform.js';
@@ -121,14 +121,13 @@ export function exitCodeFor(error: unknown): number {
 
 /**
  * An error in the CLI's words: a lock conflict tells a library caller to pass `timeoutMs`; a CLI user
- * gets the flag (`launch --lock-timeout MS`), or no hint where the command has no such flag (`reset`).
+ * gets the flag (`launch --lock-timeout MS`), or no hint where there is no such flag: `reset`, and a
+ * relaunched successor (its wait comes from the hand-off, never from a flag).
  */
-export function inCliWords(error: unknown, command: CommandName | undefined): unknown {
+export function inCliWords(error: unknown, cli: ParsedCLI | null): unknown {
   if (!(error instanceof LockAcquisitionError) || !error.message.includes(LOCK_WAIT_HINT)) return error;
-  const message =
-    command === 'launch'
-      ? error.message.replace(LOCK_WAIT_HINT, 'or pass `--lock-timeout MS` to wait for it')
-      : error.message.replace(`, ${LOCK_WAIT_HINT}`, '');
+  const flagWaits = cli?.command === 'launch' && cli.options['successor-of'] === undefined;
+  const message = flagWaits ? error.message.replace(LOCK_WAIT_HINT, 'or pass `--lock-timeout MS` to wait for it') : error.message.replace(`, ${LOCK_WAIT_HINT}`, '');
   return new LockAcquisitionError(error.lockPath, error.holder, message, { cause: error });
 }
 

@@ -41,7 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
     const command = await loaders[cli.command]();
     return await command(cli, io);
   } catch (error) {
-    return reportError(inCliWords(error, cli?.command), io, cli?.options.json === true || argv.includes('--json'));
+    return reportError(inCliWords(error, cli), io, cli?.options.json === true || argv.includes('--json'));
   }
 }
 

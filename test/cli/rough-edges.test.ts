@@ -11,7 +11,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { inCliWords } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/main.js';
+import { parseCLI } from '../../src/cli/parse-cli.js';
+import { LockAcquisitionError } from '../../src/errors.js';
+import { LOCK_WAIT_HINT } from '../../src/lock/instance-lock.js';
 import { assertBuilt, BIN } from '../support/processes.js';
 
 const ALL_GRANTED = {
@@ -93,6 +97,18 @@ describe('first-run CLI rough edges (issue 21)', () => {
     expect(reset.stderr).not.toMatch(/timeoutMs|--lock-timeout/);
   });
 
+  it.each([
+    [['launch'], 'Quit that instance and start again, or pass `--lock-timeout MS` to wait for it.'],
+    [['launch', '--successor-of', '42', '--handoff-token', 't'], 'Quit that instance and start again.'],
+    [['reset', '--yes'], 'Quit that instance and start again.'],
+  ])('a lock conflict of `%s` names the wait the CLI user has', (argv, expected) => {
+    const library = new LockAcquisitionError('/s/instance.lock', null, `Another instance holds the lock /s/instance.lock: pid 7. Quit that instance and start again, ${LOCK_WAIT_HINT}.`);
+    const shown = inCliWords(library, parseCLI(argv)) as LockAcquisitionError;
+    expect(shown).toBeInstanceOf(LockAcquisitionError);
+    expect(shown.message).toBe(`Another instance holds the lock /s/instance.lock: pid 7. ${expected}`);
+    expect(shown.cause).toBe(library);
+  });
+
   it('a world-writable state dir is tightened to 0700 with a word on stderr and in the journal', () => {
     const dir = scratch();
     const stateDir = join(dir, 'state');
@@ -161,7 +177,7 @@ describe('first-run CLI rough edges (issue 21)', () => {
       // The user's config turns the restart off (and shortens the timeboxes): a demo that used its own
       // config would restart once.
       const config = join(dir, 'app.json');
-      writeFileSync(config, JSON.stringify({ integrations: { permissions_v2: { enabled: false, default_step_timeout_s: 1, poll_interval_s: 0.1, confirm_interval_s: 0.1 } } }));
+      writeFileSync(config, JSON.stringify({ integrations: { permissions_v2: { enabled: false, default_step_timeout_s: 3, poll_interval_s: 0.1, confirm_interval_s: 0.1 } } }));
       const text = capture(process.env);
       const code = await runCli(['demo', '--state-dir', stateDir, '--config', config, '--json'], text.io);
       expect(code, text.text()).toBe(0);

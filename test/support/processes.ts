@@ -5,11 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pidExists, probeProcess } from '../../src/lock/process-identity.js';
 import { FAULT_INJECTION_NODE_ARGS, setsFaults } from './fault-injection.js';
+import { tempDir } from './temp-dir.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/first-run.js');
 
@@ -51,7 +52,7 @@ export interface Sandbox {
 }
 
 export function sandbox(db: unknown = QUICK_DB, config: unknown = quickConfig()): Sandbox {
-  const dir = mkdtempSync(join(tmpdir(), 'first-run-test-'));
+  const dir = tempDir('first-run-test-');
   const box = { dir, stateDir: join(dir, 'state'), simDb: join(dir, 'tcc.json'), config: join(dir, 'config.json') };
   writeFileSync(box.simDb, JSON.stringify(db));
   writeFileSync(box.config, JSON.stringify(config));
