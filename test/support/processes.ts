@@ -93,10 +93,16 @@ export interface JournalLine {
   [key: string]: unknown;
 }
 
+/**
+ * The journal's complete lines. A test polls it while processes write: a line being appended may be
+ * read half-written, so what follows the last newline is left for the next read.
+ */
 export function journal(box: Sandbox): JournalLine[] {
   const file = join(box.stateDir, 'events.ndjson');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
+  const text = readFileSync(file, 'utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as JournalLine);
