@@ -12,6 +12,7 @@ import {
   UsageError,
 } from '../errors.js';
 import type { ParsedCLI } from './parse-cli.js';
+import { LOCK_WAIT_HINT } from '../lock/instance-lock.js';
 import { constants, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { currentPlatform } from '../platform.js';
 import { isatty } from 'node:tty';
@@ -146,6 +147,18 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof BackendUnavailableError || error instanceof StateDirError) return EXIT.usage;
   if (error instanceof LockAcquisitionError) return EXIT.locked;
   return EXIT.failure;
+}
+
+/**
+ * An error in the CLI's words: a lock conflict tells a library caller to pass `timeoutMs`; a CLI user
+ * gets the flag (`launch --lock-timeout MS`), or no hint where there is no such flag: `reset`, and a
+ * relaunched successor (its wait comes from the hand-off, never from a flag).
+ */
+export function inCliWords(error: unknown, cli: ParsedCLI | null): unknown {
+  if (!(error instanceof LockAcquisitionError) || !error.message.includes(LOCK_WAIT_HINT)) return error;
+  const flagWaits = cli?.command === 'launch' && cli.options['successor-of'] === undefined;
+  const message = flagWaits ? error.message.replace(LOCK_WAIT_HINT, 'or pass `--lock-timeout MS` to wait for it') : error.message.replace(`, ${LOCK_WAIT_HINT}`, '');
+  return new LockAcquisitionError(error.lockPath, error.holder, message, { cause: error });
 }
 
 /** The one place that decides how an error is shown. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../inspect/package-root.js';
 import { helpText, parseCLI, type CommandName, type ParsedCLI } from './parse-cli.js';
-import { processIO, reportError, type CliIO, type Command } from './io.js';
+import { inCliWords, processIO, reportError, type CliIO, type Command } from './io.js';
 
 /** For the launcher's code cache (bin/first-run.js): written right before the machines load, if at all. */
 export { settledWarm, whenMachinesLoad } from '../runtime/machines-loaded.js';
@@ -41,7 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
     const command = await loaders[cli.command]();
     return await command(cli, io);
   } catch (error) {
-    return reportError(error, io, cli?.options.json === true || argv.includes('--json'));
+    return reportError(inCliWords(error, cli), io, cli?.options.json === true || argv.includes('--json'));
   }
 }
 

@@ -21,7 +21,7 @@ interface OptionSpec {
 
 const COMMON: Record<string, OptionSpec> = {
   'state-dir': { kind: 'value', help: 'state directory (default: $FIRST_RUN_STATE_DIR or the platform app-state dir)' },
-  config: { kind: 'value', help: 'JSON config file (missing file = defaults)' },
+  config: { kind: 'value', help: 'JSON config file (default: none, the built-in defaults; a file that does not exist exits 2)' },
   json: { kind: 'flag', help: 'machine-readable output' },
 };
 
@@ -47,7 +47,10 @@ const LAUNCH: Record<string, OptionSpec> = {
 export const COMMAND_OPTIONS: Record<CommandName, Record<string, OptionSpec>> = {
   launch: { ...COMMON, ...LAUNCH },
   demo: {
-    ...COMMON,
+    // The demo is a fresh simulated first run: a temporary state dir and quick timings unless told otherwise.
+    'state-dir': { kind: 'value', help: 'run the demo in DIR (new or empty; kept) instead of a temporary dir ($FIRST_RUN_STATE_DIR is not used)' },
+    config: { kind: 'value', help: "run the demo with this JSON config instead of its quick timings (missing or invalid: exit 2)" },
+    json: COMMON.json!,
     'inspect-viewer': LAUNCH['inspect-viewer']!,
     inspect: LAUNCH.inspect!,
     'inspect-url': LAUNCH['inspect-url']!,

@@ -189,3 +189,8 @@ export function prepareStateDir(stateDir: string, options: { create?: boolean } 
   }
   return { path: dir, created, tightenedFrom };
 }
+
+/** The journal payload of a state dir {@link prepareStateDir} tightened: `{ path, from: '0777', to: '0700' }`. */
+export function tightenedPayload(prepared: PreparedStateDir): { path: string; from: string; to: string } {
+  return { path: prepared.path, from: octal(prepared.tightenedFrom ?? 0), to: '0700' };
+}

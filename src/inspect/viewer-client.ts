@@ -111,6 +111,12 @@ export function parseViewerUrl(url: string): URL {
   return parsed;
 }
 
+/** The top-level state of a state value (`PIPELINE` of `{ PIPELINE: 'running' }`), as a key to compare. */
+function topStateOf(value: unknown): string {
+  if (value !== null && typeof value === 'object') return JSON.stringify(Object.keys(value));
+  return JSON.stringify(value ?? null);
+}
+
 /**
  * Creates a stream client to the offline viewer at `url`. It starts at once (a `hello` is queued)
  * and posts in the background.
@@ -152,6 +158,8 @@ export function createViewerClient(options: ViewerClientOptions): ViewerClient {
   const actorInfo = new WeakMap<object, ActorInfo>();
   // The transitions of each actor's macrostep under way (its microsteps'), sent with its snapshot.
   const taking = new WeakMap<object, TakenTransition[]>();
+  // Each actor's microstep snapshots of the macrostep under way, sent when it ends (`sendMicrosteps`).
+  const heldMicro = new WeakMap<object, Body<'snapshot'>[]>();
 
   const warn = (message: string) => {
     if (warned) return;
@@ -330,6 +338,21 @@ export function createViewerClient(options: ViewerClientOptions): ViewerClient {
     };
   }
 
+  /**
+   * A macrostep ended in `final`: send its microsteps as transient (`micro`) — but not the last ones whose
+   * top-level state is the one it came to rest in (PIPELINE entered and resting there, COMPLETED): those
+   * are not transient, and the macrostep's own snapshot, sent next, shows that state.
+   */
+  function sendMicrosteps(ref: object, final: unknown): void {
+    const held = heldMicro.get(ref);
+    if (!held) return;
+    heldMicro.delete(ref);
+    const rest = topStateOf((final as { value?: unknown } | null)?.value);
+    let end = held.length;
+    while (end > 0 && topStateOf(held[end - 1]!.value) === rest) end--;
+    for (const body of held.slice(0, end)) push('snapshot', body);
+  }
+
   push('hello', { startedAt: Date.now(), argv: options.argv ?? redactArgv(process.argv.slice(2)) });
 
   return {
@@ -343,6 +366,7 @@ export function createViewerClient(options: ViewerClientOptions): ViewerClient {
             push('actor', { actor: describe(event.actorRef) });
             break;
           case '@xstate.snapshot': {
+            sendMicrosteps(event.actorRef, event.snapshot);
             const body = snapshotBody(event.actorRef, event.snapshot, event.event.type, false);
             const transitions = taking.get(event.actorRef);
             taking.delete(event.actorRef);
@@ -353,7 +377,12 @@ export function createViewerClient(options: ViewerClientOptions): ViewerClient {
             noteTransitions(event.actorRef, (event as { _transitions?: unknown })._transitions);
             if (!microsteps) break;
             const body = snapshotBody(event.actorRef, event.snapshot, event.event.type, true);
-            if (body) push('snapshot', body);
+            if (!body) break;
+            const held = heldMicro.get(event.actorRef) ?? [];
+            held.push(body);
+            // Bounded: a macrostep of very many microsteps sends its oldest as they come.
+            if (held.length > LIMITS.maxTransitions) push('snapshot', held.shift()!);
+            heldMicro.set(event.actorRef, held);
             break;
           }
           case '@xstate.event': {

@@ -206,9 +206,12 @@ function describeHolder(owner: LockOwner): string {
   return `pid ${owner.pid} on ${where}, process started ${owner.startedAt ?? 'at an unknown time'}, lock taken ${owner.acquiredAt}`;
 }
 
+/** How a library caller waits for a live holder, as conflict messages name it (the CLI names its `--lock-timeout` instead). */
+export const LOCK_WAIT_HINT = 'or pass `timeoutMs` to wait for it';
+
 function conflictMessage(lockPath: string, reason: LockConflictReason, holder: LockOwner | null, waitedMs: number, graceMs: number): string {
   const waited = waitedMs > 0 ? ` (waited ${waitedMs} ms)` : '';
-  const waitHint = 'or pass `timeoutMs` to wait for it';
+  const waitHint = LOCK_WAIT_HINT;
   switch (reason) {
     case 'held-by-this-process':
       return `This process (pid ${process.pid}) already holds the instance lock ${lockPath}${holder ? ` (token ${holder.token})` : ''}${waited}: use the handle it already has, or release() it before acquiring again.`;

@@ -6,7 +6,7 @@
  * `reset` cannot cause a second restart through the hand-off").
  */
 import { LockAcquisitionError } from '../errors.js';
-import { prepareStateDir } from '../fs/state-dir.js';
+import { prepareStateDir, tightenedPayload } from '../fs/state-dir.js';
 import { openJournal } from '../journal/index.js';
 import { resetLedger } from '../ledger/index.js';
 import { acquireInstanceLock } from '../lock/index.js';
@@ -22,6 +22,8 @@ export interface ResetFirstRunOptions {
 /** What {@link resetFirstRun} moved. */
 export interface ResetFirstRunResult {
   moved: { from: string; to: string }[];
+  /** The state dir was group/world-writable and was tightened to 0700: the mode it had (journaled as `state_dir.tightened`). */
+  tightenedFrom: number | null;
 }
 
 /**
@@ -31,11 +33,12 @@ export interface ResetFirstRunResult {
  */
 export async function resetFirstRun(options: ResetFirstRunOptions): Promise<ResetFirstRunResult> {
   const { stateDir } = options;
-  prepareStateDir(stateDir);
+  const prepared = prepareStateDir(stateDir);
   const lock = await acquireInstanceLock({ stateDir });
   const journal = openJournal({ stateDir });
   try {
     const record = (type: string, payload: Record<string, unknown> = {}) => journal.append(type, payload);
+    if (prepared.tightenedFrom !== null) record('state_dir.tightened', tightenedPayload(prepared));
     // After the lock: a successor that could still take it proved alive before the lock was free.
     const decision = resetUnderLock(tidyHandoffs(stateDir, record));
     if (decision.kind === 'refuse') {
@@ -47,7 +50,7 @@ export async function resetFirstRun(options: ResetFirstRunOptions): Promise<Rese
         `Not resetting ${stateDir}: a relaunched successor (pid ${pending.pid}) is waiting to take over the app (until ${pending.waitsUntil} at the latest). Resetting now could make the app restart a second time. Try again once it runs (or has given up).`,
       );
     }
-    return resetLedger(stateDir, { journal, assertWriter: () => lock.assertHeld() });
+    return { ...resetLedger(stateDir, { journal, assertWriter: () => lock.assertHeld() }), tightenedFrom: prepared.tightenedFrom };
   } finally {
     journal.close();
     await lock.release();

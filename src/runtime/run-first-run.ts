@@ -20,7 +20,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type { PublishParams } from '../../machines/effects.js';
 import type { AppMode, OrchestratorSettings, Phase } from '../../machines/types.js';
 import { FirstRunError, LedgerError, RelaunchError, type JournalError, type LockCompromisedError } from '../errors.js';
-import { pinStateDir, prepareStateDir } from '../fs/state-dir.js';
+import { pinStateDir, prepareStateDir, tightenedPayload } from '../fs/state-dir.js';
 import { tokenForRequest } from '../handoff/index.js';
 import { openLedgerStore, peekLedger, type LedgerLoadResult, type LedgerStore } from '../ledger/index.js';
 import type { ReadLedgerFile } from '../ledger/ledger-files.js';
@@ -196,7 +196,7 @@ class FirstRunProcess {
     // HE-3: every path pinned now (absolute); a host's later chdir changes nothing. Throws StateDirError.
     this.options = { ...options, stateDir: pinStateDir(options.stateDir), relaunch: pinRelaunchPlan(options.relaunch) };
     options = this.options;
-    prepareStateDir(options.stateDir); // throws StateDirError (exit 2) before anything is written
+    const prepared = prepareStateDir(options.stateDir); // throws StateDirError (exit 2) before anything is written
     this.recorder = createRuntimeRecorder({
       stateDir: options.stateDir,
       role: options.successor ? 'successor' : 'first',
@@ -204,6 +204,7 @@ class FirstRunProcess {
     });
     this.fatal.catch(() => {}); // observed through the race in run()
     if (options.onEvent) this.recorder.listen(options.onEvent as (event: unknown) => void);
+    if (prepared.tightenedFrom !== null) this.record('state_dir.tightened', tightenedPayload(prepared));
   }
 
   record = (type: string, payload: Record<string, unknown> = {}) => this.recorder.record(type, payload);

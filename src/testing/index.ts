@@ -8,7 +8,7 @@
  * - {@link generatePaths}: the shortest path to every reachable state;
  * - {@link replayPaths}: each path replayed against a real actor with a crash and restore at every step,
  *   the invariants checked, failures returned as data;
- * - {@link checkFirstRun}: all of it in one call.
+ * - {@link checkFirstRun}: all of it in one call; {@link checkFirstRunAsync}: the same, with progress.
  *
  * @packageDocumentation
  */
@@ -32,4 +32,15 @@ export { orchestratorEvents, orchestratorModel, type OrchestratorModelOptions } 
 export { PERMISSION_STEP_EVENTS, permissionStepInputs, permissionStepModels, permissionsOf, type PermissionStepModelOptions } from './models/permission-step.js';
 export { RELAUNCH_GATE_EVENTS, relaunchGateInput, relaunchGateModel, type RelaunchGateModelOptions } from './models/relaunch-gate.js';
 export { RELAUNCH_GATE_INPUTS, relaunchGateEvents, relaunchGateShortestPaths, type GateModelEvent } from './relaunch-gate-model.js';
-export { checkFirstRun, checkModel, type CheckFirstRunOptions, type FirstRunCheck, type ModelReport } from './check.js';
+export {
+  checkFirstRun,
+  checkFirstRunAsync,
+  checkModel,
+  machinesUnderTest,
+  type CheckFirstRunAsyncOptions,
+  type CheckFirstRunOptions,
+  type CheckMachines,
+  type CheckProgress,
+  type FirstRunCheck,
+  type ModelReport,
+} from './check.js';

@@ -42,7 +42,8 @@ export interface InertOptions {
 /** The actions that send to the parent: named so by the machines (house style), made no-ops by `detachParent`. */
 export const PARENT_ACTIONS: readonly string[] = ['notifyParent'];
 
-function isMachine(logic: unknown): logic is AnyStateMachine {
+/** Whether an actor logic is a state machine (has a root node and `provide`). */
+export function isMachine(logic: unknown): logic is AnyStateMachine {
   return typeof logic === 'object' && logic !== null && 'root' in logic && typeof (logic as { provide?: unknown }).provide === 'function';
 }
 

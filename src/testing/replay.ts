@@ -12,6 +12,7 @@
  */
 import { createActor, type AnyActorRef, type AnyEventObject, type AnyStateMachine } from 'xstate';
 import type { StatePath } from 'xstate/graph';
+import { UsageError } from '../errors.js';
 import { provideInert, type EffectCall } from './inert.js';
 import { acceptedEvents, modelEvents, type GeneratedPaths, type InvariantViolation, type ModelSnapshot, type ReplayWatcher, type TestModel } from './model.js';
 
@@ -42,7 +43,11 @@ export interface ReplayOptions {
   crashes?: 'every-step' | 'none';
   /** Also replay every path extended by every event the world can send at its end (every transition taken). @default true */
   extend?: boolean;
-  /** Stop after this many failures. @default 20 */
+  /**
+   * Stop after this many failures: of the model for `replayPaths` and `checkModel`, of the whole check
+   * (every model together) for `checkFirstRun`. A whole number from 1.
+   * @default 20
+   */
   maxFailures?: number;
 }
 
@@ -169,32 +174,21 @@ export function replayPath(model: TestModel, path: StatePath<any, any>, crashAt:
   return first ? [{ ...first, model: model.name, path: describePath(path), crashAt }] : [];
 }
 
-/**
- * Replays the generated paths: every maximal path without a crash and with a crash before every step
- * (so a crash is injected in every reachable state), and (unless `extend: false`) every path extended
- * by every event the world can send at its end. Failures come back as data.
- *
- * @example
- * ```ts
- * const model = relaunchGateModel({ settings });
- * const report = replayPaths(model, generateModelPaths(model));
- * expect(report.failures).toEqual([]);
- * ```
- */
-export function replayPaths(model: TestModel, generated: GeneratedPaths, options: ReplayOptions = {}): ReplayReport {
-  const maxFailures = options.maxFailures ?? 20;
-  const failures: ReplayFailure[] = [];
-  let replays = 0;
+/** One replay to run: a path, where a crash is injected (`null`: none), and whether it must follow the graph exactly. */
+interface ReplayJob {
+  path: StatePath<any, any>;
+  crashAt: number | null;
+  exact?: boolean;
+}
+
+/** The replays {@link replayPaths} runs, in order, and the number of paths they replay. */
+function replayJobs(model: TestModel, generated: GeneratedPaths, options: ReplayOptions): { jobs: ReplayJob[]; paths: number } {
+  const jobs: ReplayJob[] = [];
   let paths = 0;
-  const replay = (path: StatePath<any, any>, crashAt: number | null, exact?: boolean) => {
-    if (failures.length >= maxFailures) return;
-    failures.push(...replayPath(model, path, crashAt, exact));
-    replays++;
-  };
   for (const path of generated.maximal) {
     paths++;
-    replay(path, null);
-    if (options.crashes !== 'none') for (let crashAt = 0; crashAt < path.steps.length; crashAt++) replay(path, crashAt);
+    jobs.push({ path, crashAt: null });
+    if (options.crashes !== 'none') for (let crashAt = 0; crashAt < path.steps.length; crashAt++) jobs.push({ path, crashAt });
   }
   if (options.extend !== false) {
     for (const path of generated.paths) {
@@ -202,9 +196,78 @@ export function replayPaths(model: TestModel, generated: GeneratedPaths, options
       for (const event of modelEvents(model, state, model.bootsOf?.(state) ?? 0)) {
         paths++;
         // The last step's state is unknown here: check the invariants only.
-        replay({ ...path, steps: [...path.steps, { event, state: path.state }] } as StatePath<any, any>, null, false);
+        jobs.push({ path: { ...path, steps: [...path.steps, { event, state: path.state }] } as StatePath<any, any>, crashAt: null, exact: false });
       }
     }
   }
+  return { jobs, paths };
+}
+
+/**
+ * `maxFailures` as given, checked: a whole number from 1.
+ * @throws {UsageError} naming the option, what it takes and what was given.
+ */
+export function resolveMaxFailures(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_FAILURES;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new UsageError(`Expected \`maxFailures\` to be a whole number from 1, got \`${String(value)}\` (${typeof value}).`);
+  }
+  return value;
+}
+
+/** The default of `maxFailures`. */
+export const DEFAULT_MAX_FAILURES = 20;
+
+/** Where a replay run is: yielded after every replay by {@link replayRun}. */
+export interface ReplayTick {
+  /** Replays run so far, and how many the run plans (fewer run when `maxFailures` stops it). */
+  replays: number;
+  planned: number;
+  /** Failures found so far. */
+  failures: number;
+}
+
+/**
+ * The replays of {@link replayPaths}, one step at a time: yields after each replay, returns the report.
+ * Driven to the end synchronously by `replayPaths`, and with pauses for the event loop by the async check.
+ * @internal
+ */
+export function* replayRun(model: TestModel, generated: GeneratedPaths, options: ReplayOptions = {}): Generator<ReplayTick, ReplayReport, void> {
+  const maxFailures = resolveMaxFailures(options.maxFailures);
+  const { jobs, paths } = replayJobs(model, generated, options);
+  const failures: ReplayFailure[] = [];
+  let replays = 0;
+  for (const job of jobs) {
+    if (failures.length >= maxFailures) break;
+    failures.push(...replayPath(model, job.path, job.crashAt, job.exact));
+    replays++;
+    yield { replays, planned: jobs.length, failures: failures.length };
+  }
   return { model: model.name, paths, replays, failures: failures.slice(0, maxFailures) };
+}
+
+/** Run a generator to its end, ignoring what it yields; its return value. */
+export function drain<T>(run: Generator<unknown, T, void>): T {
+  for (;;) {
+    const next = run.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * Replays the generated paths: every maximal path without a crash and with a crash before every step
+ * (so a crash is injected in every reachable state), and (unless `extend: false`) every path extended
+ * by every event the world can send at its end. Failures come back as data. Synchronous: it blocks the
+ * thread until done (the async form is `checkFirstRunAsync`).
+ *
+ * @throws {UsageError} for a `maxFailures` that is not a whole number from 1.
+ * @example
+ * ```ts
+ * const model = relaunchGateModel({ settings });
+ * const report = replayPaths(model, generatePaths(model));
+ * expect(report.failures).toEqual([]);
+ * ```
+ */
+export function replayPaths(model: TestModel, generated: GeneratedPaths, options: ReplayOptions = {}): ReplayReport {
+  return drain(replayRun(model, generated, options));
 }

@@ -1,15 +1,15 @@
 /** `readEveryStatus` (the precheck's read, shared by the service and the warm launch) and the sim's one-read batch. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readEveryStatus, type PermissionBackend } from '../../src/backend/permission-backend.js';
 import { createSimBackend } from '../../src/backend/sim-backend.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const ORDER = ['microphone', 'accessibility', 'input_monitoring', 'screen_capture'] as const;
 
 function simFile(permissions: Record<string, unknown>): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'read-statuses-')), 'tcc.json');
+  const file = path.join(tempDir('read-statuses-'), 'tcc.json');
   writeFileSync(file, JSON.stringify({ permissions }));
   return file;
 }

@@ -38,13 +38,22 @@ describe('first-run status', () => {
     expect(JSON.parse(json.out.join(''))).toMatchObject({ state_dir: missing, state_dir_exists: false, problem: 'missing', phase: 'NONE' });
   });
 
-  it('should say when the state dir is a file', async () => {
+  // README's exit codes: a state dir that is a file (or under one) is bad usage, exit 2 — not an answer.
+  it.each([
+    ['is a file', (file: string) => file, /The state dir \S+ is not a directory \(it is a file\)/],
+    ['lies under a file', (file: string) => join(file, 'state'), /a part of the path above it is a file/],
+  ])('should refuse a state dir that %s with exit 2 and a clear error', async (_what, stateDirOf, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'first-run-status-'));
     dirs.push(dir);
     writeFileSync(join(dir, 'file'), '');
+    const stateDir = stateDirOf(join(dir, 'file'));
+    const text = capture();
+    expect(await runCli(['status', '--state-dir', stateDir], text.io)).toBe(2);
+    expect(text.err.join('\n')).toMatch(message);
+    expect(text.err.join('\n')).not.toContain('unexpected error');
     const json = capture();
-    expect(await runCli(['status', '--state-dir', join(dir, 'file'), '--json'], json.io)).toBe(0);
-    expect(JSON.parse(json.out.join(''))).toMatchObject({ state_dir_exists: false, problem: 'not_a_directory' });
+    expect(await runCli(['status', '--state-dir', stateDir, '--json'], json.io)).toBe(2);
+    expect(JSON.parse(json.out.join(''))).toMatchObject({ error: { code: 'ERR_STATE_DIR' }, exit_code: 2 });
   });
 
   /** A state dir whose journal has three events, a, b and c. */

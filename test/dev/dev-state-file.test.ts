@@ -4,12 +4,12 @@
  * child process, so a regression that blocks is killed by the bound instead of hanging the test worker.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEV_STATE_FILE } from '../../src/dev/dev-state-file.js';
 import { assertBuilt, endsWithin, type Launched } from '../support/processes.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const MODULE = resolve(import.meta.dirname, '../../dist/src/dev/dev-state-file.js');
 
@@ -30,7 +30,7 @@ function readInChild(stateDir: string): Launched {
 describe('the dev-restart state file', () => {
   it('a FIFO at its name is refused at once, with an error naming it', async () => {
     assertBuilt();
-    const stateDir = join(mkdtempSync(join(tmpdir(), 'dev-state-')), 'state');
+    const stateDir = join(tempDir('dev-state-'), 'state');
     mkdirSync(stateDir, { mode: 0o700 });
     execFileSync('mkfifo', [join(stateDir, DEV_STATE_FILE)]);
     const result = await endsWithin(readInChild(stateDir), 10_000);

@@ -4,8 +4,7 @@
  * is written on the first attempt, even when the user denied.
  */
 import * as fs from 'node:fs';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSimBackend } from '../../src/backend/sim-backend.js';
@@ -13,13 +12,14 @@ import { parseConfig } from '../../src/config/index.js';
 import { createLegacyFlags, selectRequestAttempted, type LegacyFlagChange } from '../../src/runtime/legacy-flags.js';
 import { runFirstRun } from '../../src/runtime/run-first-run.js';
 import { allWritersGone, assertBuilt, journal, launch, quickConfig, sandbox, waitFor, type JournalLine } from '../support/processes.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const COMPLETED_FLAG = 'permissions_first_run_completed.flag';
 const RESTART_FLAG = 'restart_completed.flag';
 const ATTEMPTED_FLAG = 'permission_request_attempted.flag';
 
 function stateDir(): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'first-run-flags-')), 'state');
+  const dir = join(tempDir('first-run-flags-'), 'state');
   mkdirSync(dir, { mode: 0o700 });
   return dir;
 }

@@ -1,12 +1,12 @@
-import { mkdtempSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileVersionSync, isSettledVersion, readRegularFileSync, readRegularFileWithIdentitySync, UnsafeFileError } from '../../src/fs/regular-file.js';
 import { createSimBackend } from '../../src/backend/sim-backend.js';
+import { tempDir } from '../support/temp-dir.js';
 
 describe('readRegularFileSync', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'regular-file-'));
+  const dir = tempDir('regular-file-');
   const fileOf = (name: string, bytes: Buffer) => {
     const file = path.join(dir, name);
     writeFileSync(file, bytes);
@@ -30,7 +30,7 @@ describe('readRegularFileSync', () => {
 });
 
 describe('file versions', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'file-version-'));
+  const dir = tempDir('file-version-');
 
   it('change with a rewrite of another size and with a replace; a directory or nothing has none', () => {
     const file = path.join(dir, 'v.json');
@@ -58,7 +58,7 @@ describe('file versions', () => {
 });
 
 describe('the simulated backend reads a database that changed, whatever its timestamps', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sim-version-'));
+  const dir = tempDir('sim-version-');
   const db = (status: string) => JSON.stringify({ permissions: { microphone: { status } } });
 
   it('a same-size rewrite right after a read (within the timestamp tick) is seen', async () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -21,6 +21,7 @@ import type { ProcessProbe } from '../../src/lock/process-identity.js';
 import { plantProof } from '../support/processes.js';
 import { handoffHost } from '../../src/handoff/handoff-files.js';
 import { machineIdentity } from '../../src/lock/machine-identity.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 const proof: AliveProof = { version: 2, role: 'restart', token: 'a1b2c3d4-0000', pid: 4242, startId: 'linux:boot:100', host: 'here', provedAt: new Date(NOW).toISOString(), waitMs: 2000 };
@@ -75,7 +76,7 @@ describe('the hand-off files', () => {
     for (const child of children.splice(0)) child.kill('SIGKILL');
   });
   const box = () => {
-    const stateDir = join(mkdtempSync(join(tmpdir(), 'handoff-')), 'state');
+    const stateDir = join(tempDir('handoff-'), 'state');
     mkdirSync(stateDir, { mode: 0o700 });
     return stateDir;
   };

@@ -6,12 +6,12 @@
  * once more before it gives up (the mirror of the lock loop's last attempt, `pauseAfterRefusal`).
  * Safe either way (a successor given up on never runs); this is about not throwing away a good hand-off.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { awaitSuccessorProof, handoffDir, proofForThisProcess, writeAliveProof } from '../../src/handoff/index.js';
 import { probeProcess } from '../../src/lock/index.js';
+import { tempDir } from '../support/temp-dir.js';
 
 function blockFor(ms: number): void {
   const until = performance.now() + ms;
@@ -22,7 +22,7 @@ function blockFor(ms: number): void {
 
 describe('awaitSuccessorProof after a pause', () => {
   it('accepts a proof written while the predecessor was paused past its deadline', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'fr-paused-'));
+    const stateDir = tempDir('fr-paused-');
     mkdirSync(handoffDir(stateDir), { mode: 0o700 });
     const token = 'bbbbbbbb-2222';
     const outcome = awaitSuccessorProof({ stateDir, token, timeoutMs: 30, pollMs: 60_000 });
@@ -37,7 +37,7 @@ describe('awaitSuccessorProof after a pause', () => {
   });
 
   it('still gives up when no proof came', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'fr-paused-'));
+    const stateDir = tempDir('fr-paused-');
     mkdirSync(handoffDir(stateDir), { mode: 0o700 });
     const outcome = await awaitSuccessorProof({ stateDir, token: 'cccccccc-3333', timeoutMs: 30, pollMs: 60_000 });
     expect(outcome).toMatchObject({ ok: false, reason: expect.stringContaining('no successor proved itself alive within 30 ms') });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { handoffDir, proofForThisProcess, readAliveProof, writeAliveProof } from '../../src/handoff/index.js';
 import { mayRelaunch } from '../../src/runtime/relauncher.js';
+import { tempDir } from '../support/temp-dir.js';
 
 describe('warming the spawn path (mayRelaunch)', () => {
   it('warms a run that can still relaunch: no ledger yet, or unsettled with the restart unspent', () => {
@@ -22,7 +22,7 @@ describe('warming the spawn path (mayRelaunch)', () => {
 
 describe('proof temp names without node:crypto', () => {
   it('writes a proof many times in a row in one process: each write lands, no temp file is left', () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'fr-proof-'));
+    const stateDir = tempDir('fr-proof-');
     const token = 'aaaaaaaa-1111';
     for (let i = 0; i < 50; i++) writeAliveProof(stateDir, proofForThisProcess(token, 'restart', 1000 + i));
     expect(readdirSync(handoffDir(stateDir))).toEqual([`${token}.alive`]);

@@ -73,7 +73,10 @@ describe('viewer client', () => {
     // The phase timeline, collapsed, across both processes.
     const phases = state.phaseHistory.map((p) => p.phase).filter((p, i, all) => p !== all[i - 1]);
     expect(phases).toEqual(['PRECHECK', 'PIPELINE', 'DECISION', 'RESTART_REQUESTED', 'POST_RESTART_VERIFY', 'COMPLETED']);
-    expect(state.phaseHistory.find((p) => p.phase === 'DECISION')?.micro).toBe(true);
+    // Transient: only a phase the root passed through within one macrostep (DECISION). A phase a
+    // macrostep came to rest in — entered on its last microstep — is not (issue 21: PIPELINE,
+    // POST_RESTART_VERIFY and COMPLETED were marked transient).
+    expect([...new Set(state.phaseHistory.filter((p) => p.micro).map((p) => p.phase))]).toEqual(['DECISION']);
     expect(new Set(state.phaseHistory.filter((p) => p.phase === 'PIPELINE').map((p) => p.pid))).toEqual(new Set([1001]));
     expect(state.phaseHistory.at(-1)).toMatchObject({ phase: 'COMPLETED', pid: 1002 });
     expect(state.phase).toMatchObject({ phase: 'COMPLETED', pid: 1002 });

@@ -3,8 +3,8 @@
  * run with a real relaunch (`first-run demo --inspect-viewer URL`) streams to `first-run inspect`,
  * and the page must follow the root state PRECHECK → … → COMPLETED across the relaunch, showing
  * both pids, on the generated statechart (the SVG of statecharts/) with the active states and the last
- * transition highlighted. Saves a screenshot in the temp dir (with `UPDATE_DOCS=1`: `docs/viewer.png`,
- * the one the docs show).
+ * transition highlighted. Saves a screenshot as `first-run-viewer.png` in the temp dir, the last run's
+ * (with `UPDATE_DOCS=1`: `docs/viewer.png`, the one the docs show).
  *
  * Needs `npm run build` (the CLI runs from dist/) and /usr/bin/chromium: a missing chromium FAILS
  * this test (`apt-get install -y chromium`; `.ci/run` installs it).
@@ -152,7 +152,7 @@ describe('offline viewer in chromium', () => {
     await page.setViewportSize({ width: 1600, height: 1700 });
     await page.evaluate('window.scrollTo(0, 0)');
     // A test run never rewrites a tracked file; `UPDATE_DOCS=1` refreshes the docs' screenshot on purpose.
-    const shot = process.env.UPDATE_DOCS === '1' ? join(ROOT, 'docs', 'viewer.png') : join(tmpdir(), `first-run-viewer-${process.pid}.png`);
+    const shot = process.env.UPDATE_DOCS === '1' ? join(ROOT, 'docs', 'viewer.png') : join(tmpdir(), 'first-run-viewer.png');
     await page.screenshot({ path: shot });
   });
 });

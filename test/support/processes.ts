@@ -5,12 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { handoffHost } from '../../src/handoff/handoff-files.js';
 import { pidExists, probeProcess } from '../../src/lock/process-identity.js';
 import { FAULT_INJECTION_NODE_ARGS, setsFaults } from './fault-injection.js';
+import { tempDir } from './temp-dir.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/first-run.js');
 
@@ -52,7 +52,7 @@ export interface Sandbox {
 }
 
 export function sandbox(db: unknown = QUICK_DB, config: unknown = quickConfig()): Sandbox {
-  const dir = mkdtempSync(join(tmpdir(), 'first-run-test-'));
+  const dir = tempDir('first-run-test-');
   const box = { dir, stateDir: join(dir, 'state'), simDb: join(dir, 'tcc.json'), config: join(dir, 'config.json') };
   writeFileSync(box.simDb, JSON.stringify(db));
   writeFileSync(box.config, JSON.stringify(config));
@@ -98,10 +98,16 @@ export interface JournalLine {
   [key: string]: unknown;
 }
 
+/**
+ * The journal's complete lines. A test polls it while processes write: a line being appended may be
+ * read half-written, so what follows the last newline is left for the next read.
+ */
 export function journal(box: Sandbox): JournalLine[] {
   const file = join(box.stateDir, 'events.ndjson');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
+  const text = readFileSync(file, 'utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as JournalLine);

@@ -4,16 +4,20 @@
  * process (which relaunches itself, exactly as an app would), shows its progress, waits for the
  * successor to settle, and ends with the ledger summary. The temporary dir is removed at the end,
  * unless `--keep` (then its path is printed with the commands to look into it) or the demo failed
- * (then it is what a bug report needs).
+ * (then it is what a bug report needs). `--state-dir DIR` runs it in the user's DIR instead (new or
+ * empty; never removed); `--config FILE` with the user's config instead of the quick timings (checked
+ * first: a missing or invalid one exits 2 before anything runs).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, constants, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../../errors.js';
 import { packageRoot } from '../../inspect/package-root.js';
 import { readJournal } from '../../journal/index.js';
 import { readLedgerSummary } from '../../ledger/index.js';
 import { probeProcess, type ProcessProbe } from '../../lock/process-identity.js';
+import { resolveSettings, stateDirExists } from '../common.js';
 import { EXIT, type Command } from '../io.js';
 import { SUCCESSOR_LOG_NAME } from '../../relaunch/successor-environment.js';
 import { monotonicMs } from '../../clock-monotonic.js';
@@ -65,27 +69,33 @@ async function waitFor(condition: () => boolean, timeoutMs: number, stepMs = 50)
 export const runDemo: Command = async (cli, io) => {
   const json = cli.options.json === true;
   const keep = cli.options.keep === true;
+  // The user's own config and state dir, checked before anything starts: a bad one exits 2 here.
+  const userConfig = typeof cli.options.config === 'string' ? resolve(cli.options.config) : null;
+  if (userConfig) await resolveSettings(cli, io);
+  const userStateDir = typeof cli.options['state-dir'] === 'string' ? freshStateDir(resolve(cli.options['state-dir'])) : null;
   const dir = mkdtempSync(join(tmpdir(), 'first-run-demo-'));
-  const stateDir = join(dir, 'state');
+  const stateDir = userStateDir ?? join(dir, 'state');
   const simDb = join(dir, 'tcc.json');
-  const config = join(dir, 'config.json');
+  const config = userConfig ?? join(dir, 'config.json');
   writeFileSync(simDb, JSON.stringify(DEMO_DB, null, 2));
-  writeFileSync(config, JSON.stringify(demoConfig(cli.options.slow === true), null, 2));
+  if (!userConfig) writeFileSync(config, JSON.stringify(demoConfig(cli.options.slow === true), null, 2));
   if (!json) {
     io.stdout(`first-run demo — a simulated first run with one real relaunch`);
-    io.stdout(`state dir ${stateDir}${keep ? ' (kept: --keep)' : ' (temporary: removed at the end; --keep keeps it)'}`);
+    io.stdout(`state dir ${stateDir}${userStateDir ? ' (yours: --state-dir; kept)' : keep ? ' (kept: --keep)' : ' (temporary: removed at the end; --keep keeps it)'}`);
+    if (userConfig) io.stdout(`config ${userConfig} (yours: --config; its timings, not the demo's quick ones)`);
     io.stdout(`simulated TCC: microphone asks (granted), accessibility goes through System Settings (granted),`);
     io.stdout(`input monitoring already granted, screen recording granted but effective only after a restart\n`);
   }
   const settled = await runLaunchAndSuccessor(demoLaunchArgs(cli, stateDir, simDb, config), stateDir, io);
   if (settled !== null) {
-    io.stderr(`first-run: ${settled}; its state is kept in ${stateDir} (inspect it: npx first-run status --state-dir ${stateDir})`);
-    return EXIT.failure;
+    io.stderr(`first-run: ${settled.problem}; its state is kept in ${stateDir} (inspect it: npx first-run status --state-dir ${stateDir})`);
+    // Bad usage or config (2) and a held lock (3) keep their exit codes; anything else is a failed demo.
+    return settled.code === EXIT.usage || settled.code === EXIT.locked ? settled.code : EXIT.failure;
   }
   const summary = demoSummary(stateDir);
   // A demo that did not complete keeps its state, as a failed launch does: it is what a bug report needs.
-  const result = { ...summary, kept: keep || summary.phase !== 'COMPLETED' };
-  if (!result.kept) rmSync(dir, { recursive: true, force: true });
+  const result = { ...summary, kept: keep || userStateDir !== null || summary.phase !== 'COMPLETED' };
+  if (!keep && summary.phase === 'COMPLETED') rmSync(dir, { recursive: true, force: true });
   if (json) io.stdout(JSON.stringify(result));
   else {
     io.stdout('\nledger summary');
@@ -100,6 +110,23 @@ export const runDemo: Command = async (cli, io) => {
   }
   return result.phase === 'COMPLETED' ? EXIT.ok : EXIT.failure;
 };
+
+/**
+ * `demo --state-dir DIR`: the demo is a first run, so DIR must be new (created 0700 by the launch) or an
+ * empty directory. One that holds anything — an earlier run's ledger and journal — would make the demo a
+ * later launch of that run (or mix two runs in one journal): refused, exit 2, nothing touched.
+ * @throws StateDirError for a file (or a path under one); UsageError for a directory that is not empty.
+ */
+function freshStateDir(stateDir: string): string {
+  if (!stateDirExists(stateDir)) return stateDir;
+  const entries = readdirSync(stateDir);
+  if (entries.length > 0) {
+    throw new UsageError(
+      `\`demo --state-dir ${stateDir}\`: the demo runs a first run, which needs a new or empty state dir, and this one holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}. Choose another directory (or leave --state-dir out for a temporary one); nothing was changed.`,
+    );
+  }
+  return stateDir;
+}
 
 /** The `first-run launch` arguments of the demo's first process. */
 function demoLaunchArgs(cli: Parameters<Command>[0], stateDir: string, simDb: string, config: string): string[] {
@@ -117,9 +144,9 @@ function demoLaunchArgs(cli: Parameters<Command>[0], stateDir: string, simDb: st
 
 /**
  * Run the launch and, if it handed off, wait for its successor to settle (bounded: timeboxes +
- * hand-off + margin). `null` when both ended well, else what went wrong.
+ * hand-off + margin). `null` when both ended well, else what went wrong (with the launch's exit code).
  */
-async function runLaunchAndSuccessor(args: string[], stateDir: string, io: Parameters<Command>[1]): Promise<string | null> {
+async function runLaunchAndSuccessor(args: string[], stateDir: string, io: Parameters<Command>[1]): Promise<{ problem: string; code: number } | null> {
   // The launch (and, after the relaunch, its successor) writes straight to our stdout/stderr.
   const child = spawn(process.execPath, [bin(), ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: io.env });
   const forward = () => child.kill('SIGTERM');
@@ -127,7 +154,7 @@ async function runLaunchAndSuccessor(args: string[], stateDir: string, io: Param
   process.on('SIGTERM', forward);
   try {
     const code = await new Promise<number>((resolveExit) => child.on('exit', (c) => resolveExit(c ?? 1)));
-    if (code !== 0) return `the demo's launch exited with code ${code}`;
+    if (code !== 0) return { problem: `the demo's launch exited with code ${code}`, code };
     const executed = readJournal(join(stateDir, 'events.ndjson')).events.find((e) => e.type === 'restart.executed') as { new_pid?: number } | undefined;
     const successor = executed?.new_pid;
     if (successor) {
@@ -140,7 +167,7 @@ async function runLaunchAndSuccessor(args: string[], stateDir: string, io: Param
       };
       const ended = await waitFor(() => (show(), hasEnded(first)), 120_000);
       show();
-      if (!ended) return `the successor (pid ${successor}) did not settle within 120 s`;
+      if (!ended) return { problem: `the successor (pid ${successor}) did not settle within 120 s`, code: EXIT.failure };
     }
     return null;
   } finally {

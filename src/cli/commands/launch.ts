@@ -12,7 +12,7 @@ import { packageRoot } from '../../inspect/package-root.js';
 import { parseSuccessorFlags, withoutOptions, type RelaunchPlan } from '../../runtime/relauncher.js';
 import { runFirstRun, type RuntimeResult } from '../../runtime/run-first-run.js';
 import { holdForGo } from '../../handoff/handoff-channel.js';
-import { absolutePath, resolveSettings, resolveStateDir } from '../common.js';
+import { absolutePath, resolveSettings, resolveStateDir, tightenedLine } from '../common.js';
 import { EXIT, stdoutIsTerminal, type Command } from '../io.js';
 import { parseMs, type ParsedCLI } from '../parse-cli.js';
 import { createReporter } from '../reporter.js';
@@ -154,6 +154,7 @@ export const runLaunch: Command = async (cli, io) => {
     ...(typeof cli.options['app-mode'] === 'string' ? { appMode: cli.options['app-mode'] as 'SLEEPING' } : {}),
     ...(inspection ? { inspect: inspection.inspect } : {}),
     onEvent: (event) => {
+      if (event.type === 'state_dir.tightened') io.stderr(tightenedLine(stateDir, String((event as { from?: unknown }).from)));
       reporter?.onEvent(event as never);
       inspection?.publish(event as never);
     },

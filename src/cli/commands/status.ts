@@ -2,7 +2,6 @@
  * `first-run status` — the ledger's phase and restart_count, the lock holder, the last events, and why
  * a restart did or did not happen. Read-only: it quarantines nothing and takes no lock.
  */
-import { statSync } from 'node:fs';
 import { inspectHandoffs, type HandoffEntry } from '../../handoff/index.js';
 import { getLockStatus } from '../../lock/index.js';
 import { readJournal } from '../../journal/index.js';
@@ -10,7 +9,7 @@ import { ledgerPaths, readLedgerSummary } from '../../ledger/index.js';
 import { resolveLedgerFs } from '../../ledger/ledger-fs.js';
 import { readLedgerFile } from '../../ledger/ledger-files.js';
 import { validateOrchestratorSnapshot } from '../../runtime/snapshot.js';
-import { resolveStateDir } from '../common.js';
+import { resolveStateDir, stateDirExists } from '../common.js';
 import { EXIT, type Command } from '../io.js';
 import { parseEventCount } from '../parse-cli.js';
 
@@ -61,8 +60,7 @@ export function lastEvents<T>(events: readonly T[], howMany: number): T[] {
 export const runStatus: Command = async (cli, io) => {
   const stateDir = resolveStateDir(cli, io);
   const howMany = parseEventCount('events', cli.options.events, 10);
-  const dir = statSync(stateDir, { throwIfNoEntry: false });
-  if (!dir?.isDirectory()) return reportMissingStateDir(stateDir, dir ? 'not_a_directory' : 'missing', cli.options.json === true, io);
+  if (!stateDirExists(stateDir)) return reportMissingStateDir(stateDir, cli.options.json === true, io);
   const summary = readLedgerSummary(stateDir, { validateSnapshot: validateOrchestratorSnapshot });
   const lock = getLockStatus({ stateDir });
   const journal = readJournal(`${stateDir}/events.ndjson`);
@@ -122,16 +120,16 @@ function describeHandoff(entry: HandoffEntry): string {
 }
 
 /**
- * A state dir that does not exist (or is not a directory) is said so, in words and in `--json`
- * (`state_dir_exists: false`), so a typo in `--state-dir` is not read as "no first run yet". Exit 0:
- * it is an answer, not an error — a first run that never started has no state dir either.
+ * A state dir that does not exist is said so, in words and in `--json` (`state_dir_exists: false`), so a
+ * typo in `--state-dir` is not read as "no first run yet". Exit 0: it is an answer, not an error — a first
+ * run that never started has no state dir either.
  */
-function reportMissingStateDir(stateDir: string, problem: 'missing' | 'not_a_directory', json: boolean, io: Parameters<Command>[1]): number {
-  const what = problem === 'missing' ? 'does not exist' : 'is not a directory';
+function reportMissingStateDir(stateDir: string, json: boolean, io: Parameters<Command>[1]): number {
+  const what = 'does not exist';
   if (json) {
     // The same shape as for an existing dir, so a consumer reads one schema.
     const lock = { held: false, pid: null, host: null, stale: false, description: `${stateDir} ${what}` };
-    const status = { state_dir: stateDir, state_dir_exists: false, problem, phase: 'NONE', restart_count: 0, ledger: { source: null, problems: [] }, lock, why: null, handoff: { pending: null, entries: [] }, last_events: [], journal_problems: 0 };
+    const status = { state_dir: stateDir, state_dir_exists: false, problem: 'missing', phase: 'NONE', restart_count: 0, ledger: { source: null, problems: [] }, lock, why: null, handoff: { pending: null, entries: [] }, last_events: [], journal_problems: 0 };
     io.stdout(JSON.stringify(status));
     return EXIT.ok;
   }
