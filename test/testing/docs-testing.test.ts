@@ -2,7 +2,7 @@
  * docs/testing.md tells an adopter what the check of its example configuration does: how many paths
  * and replays, per model. Those numbers are checked here against a real run of that configuration (the
  * JSON block of the page), so the page cannot go stale again (issue 21: it said 14041 replays, the
- * check ran 14695). The example itself runs from the packed package in test/testing/adopter-fixture.test.ts.
+ * check ran 14455). The example itself runs from the packed package in test/testing/adopter-fixture.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
