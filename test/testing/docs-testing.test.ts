@@ -33,7 +33,7 @@ describe('docs/testing.md', () => {
 
   it('should name only functions the kit exports in its examples', async () => {
     const kit = (await import('../../src/testing/index.js')) as Record<string, unknown>;
-    const blocks = [...PAGE.matchAll(/```ts\n([^]*?)```/g)].map((m) => m[1]!);
+    const blocks = [...PAGE.matchAll(/```ts[^\n]*\n([^]*?)```/g)].map((m) => m[1]!);
     const imported = blocks.flatMap((code) => [...code.matchAll(/import \{([^}]*)\} from 'first-run-orchestrator\/testing'/g)].flatMap((m) => m[1]!.split(',').map((n) => n.trim()).filter(Boolean)));
     expect(imported.length).toBeGreaterThan(5);
     for (const name of imported) expect(typeof kit[name], name).toBe('function');
