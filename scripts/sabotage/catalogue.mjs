@@ -229,4 +229,14 @@ export const SABOTAGES = [
     reason: 'damaged files and recovery are outside the model (docs/architecture.md says why)',
     tests: ['test/ledger/recovered-budget.test.ts'],
   },
+  {
+    name: 'step-never-routes-after-unknown',
+    guard: 'a step that began polling on an unknown status (failed reads) routes the first status it reads (`nothingAskedYet`)',
+    file: 'machines/permission-step.machine.ts',
+    find: "            { guard: 'nothingAskedYet', target: 'routing' },\n",
+    replace: '',
+    by: 'elsewhere',
+    reason: "a step's own states are the machines' business: a test drives the real step with a backend whose first reads throw",
+    tests: ['test/machines/unknown-first-read.test.ts'],
+  },
 ];

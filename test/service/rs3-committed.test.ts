@@ -68,13 +68,19 @@ async function runUntil(clock: ManualClock, done: () => boolean): Promise<void> 
   }
 }
 
+/** A first run in a fresh state dir, run until it asks for the relaunch or its restart fails. */
+async function runToTheRelaunch(persistWrites: boolean) {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'first-run-rs3-'));
+  dirs.push(stateDir);
+  const run = firstRun(stateDir, persistWrites);
+  run.service.start();
+  await runUntil(run.clock, () => run.requests.length > 0 || run.failed.length > 0);
+  return run;
+}
+
 describe('RS-3 on the committed ledger', () => {
   it('the successor is started only once the ledger file holds restart_count 1 with the request', async () => {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'first-run-rs3-'));
-    dirs.push(stateDir);
-    const run = firstRun(stateDir, true);
-    run.service.start();
-    await runUntil(run.clock, () => run.requests.length > 0 || run.failed.length > 0);
+    const run = await runToTheRelaunch(true);
     expect(run.failed).toEqual([]);
     expect(run.requests).toHaveLength(1);
     expect(run.seenAtRelaunch).toEqual([{ restartCount: 1, requestId: run.requests[0] }]);
@@ -83,11 +89,7 @@ describe('RS-3 on the committed ledger', () => {
   });
 
   it('a commit the hook acknowledged but the file does not hold starts no successor (the check reads the file)', async () => {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'first-run-rs3-'));
-    dirs.push(stateDir);
-    const run = firstRun(stateDir, false);
-    run.service.start();
-    await runUntil(run.clock, () => run.requests.length > 0 || run.failed.length > 0);
+    const run = await runToTheRelaunch(false);
     expect(run.requests).toEqual([]);
     expect(run.failed).toEqual([expect.objectContaining({ stage: 'commit', message: expect.stringMatching(/not in the committed ledger.*RS-3/) })]);
     expect(run.service.gateResult).toMatchObject({ kind: 'failed' });
