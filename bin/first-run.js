@@ -24,11 +24,14 @@
 // facade, which reads `fs.ReadStream` and so loads the streams machinery too.
 // Output goes to fds 1 and 2 with write(2) (src/cli/io.ts), which also ends quietly on a closed reader
 // (`first-run status | head`): `process.stdout` is never built, so a launch never loads Node's streams.
-// Anything else that writes through `process.stdout` ends as quietly on a closed reader. Hooked when
-// the stream is first used, not here: `process.stdout` is built on first access (1–2 ms: a pipe loads
-// `net` and the streams), and a relaunched successor must not pay that before it proves alive.
+// Where the stream is used instead (a pipe off Linux), src/cli/io.ts listens for its errors and the
+// run goes on (HE-1); anything else that writes through `process.stdout` with no listener of its own
+// ends quietly on a closed reader. Hooked when the stream is first used, not here: `process.stdout` is
+// built on first access (1–2 ms: a pipe loads `net` and the streams), and a relaunched successor must
+// not pay that before it proves alive.
 function guardStdout(stream) {
   stream.on('error', (error) => {
+    if (stream.listenerCount('error') > 1) return; // another listener (the CLI's output) handles it
     if (error && error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw error;
   });
@@ -156,7 +159,8 @@ function decodeCache(file, identity) {
 
 function cacheDir() {
   if (process.env.FIRST_RUN_NO_CODE_CACHE === '1') return null;
-  if (process.env.FIRST_RUN_CODE_CACHE_DIR) return process.env.FIRST_RUN_CODE_CACHE_DIR;
+  // A relative dir would follow the working directory (a relaunched successor starts in `/`): no cache.
+  if (process.env.FIRST_RUN_CODE_CACHE_DIR) return process.env.FIRST_RUN_CODE_CACHE_DIR.startsWith('/') ? process.env.FIRST_RUN_CODE_CACHE_DIR : null;
   // The same on every platform (the platform is decided in src/platform.ts only, and this runs before it).
   const base = process.env.XDG_CACHE_HOME && process.env.XDG_CACHE_HOME.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'first-run-orchestrator');
@@ -217,7 +221,7 @@ const STALE_TEMP_MS = 10 * 60 * 1000;
 /**
  * Write the cache into a private dir of ours: a temp file of this writer's own (pid + random: concurrent
  * writers never share one), renamed over the cache, so a reader sees a whole file, old or new. Not
- * fsynced: a file torn by a crash fails its checksum and is only rewritten. Never throws (a read-only
+ * fsynced: a file torn by a crash makes its two copies differ and is only rewritten. Never throws (a read-only
  * home, a full disk, a dir that cannot be listed only cost speed).
  */
 function writeCache(dir, file, build, identity, script) {

@@ -20,6 +20,7 @@ import { runFirstRun } from '../../src/runtime/run-first-run.js';
 import type { OrchestratorSettings } from '../../machines/types.js';
 import { fastConfig, type BenchContext } from '../context.js';
 import { interleave, ratioFigure, type Figure } from '../stats.js';
+import { SETTLED_MS } from '../../src/fs/regular-file.js';
 import { createWarmStartFloor, mirrorStateDir, WARM_START_FLOOR } from '../warm-start-floor.js';
 import { prepareWarmState } from './warm-launch.js';
 
@@ -39,12 +40,13 @@ export async function warmStart(stateDir: string, simDb: string, settings: Orche
 
 /**
  * The simulated database's status read costs one `stat` once the file is older than its timestamps'
- * tick (src/fs/regular-file.ts, `isSettledVersion`: 2 s), as macOS's TCC database is at any app start;
+ * tick (src/fs/regular-file.ts, `isSettledVersion`: `SETTLED_MS`), as macOS's TCC database is at any app start;
  * `prepareWarmState` has just written it.
  */
 async function untilSettled(file: string): Promise<void> {
   const age = Date.now() - statSync(file).mtimeMs;
-  if (age < 2_100) await new Promise((resolve) => setTimeout(resolve, 2_100 - age));
+  const settled = SETTLED_MS + 100;
+  if (age < settled) await new Promise((resolve) => setTimeout(resolve, settled - age));
 }
 
 export async function embeddedWarmStart(ctx: BenchContext): Promise<Figure[]> {
@@ -158,6 +160,7 @@ function traceWarmStart(ctx: BenchContext, stateDir: string, floorDir: string, s
   const child = path.join(ctx.childDir, 'warm-start-trace.js');
   const result = spawnSync('strace', ['-f', '-qq', '-o', out, process.execPath, child, stateDir, floorDir, simDb, ctx.bin, markerDir, String(rounds)], { env: ctx.env, encoding: 'utf8' });
   if (result.error) return none(`strace could not be run (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}); install it (apt-get install strace) to count`);
+  if (result.signal) return none(`strace ${process.execPath} ${child} was stopped after 120 s (${result.signal}): a warm start hung`);
   if (result.status !== 0) return none(`strace ${process.execPath} ${child} exited ${result.status ?? result.signal}: ${result.stderr.slice(0, 400)}`);
   const mainPid = Number(/^pid (\d+)$/m.exec(result.stdout)?.[1]);
   if (!Number.isInteger(mainPid)) return none(`${child} printed no \`pid N\` line: ${result.stdout.slice(0, 200)}`);

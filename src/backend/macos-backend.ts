@@ -1,4 +1,5 @@
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { runStartDir } from '../fs/state-dir.js';
 import { isAbsolute, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { PermissionName, PermissionStatus } from '../../machines/types.js';
@@ -310,12 +311,9 @@ export interface HostLocation {
 }
 
 function currentHostLocation(): HostLocation {
-  let cwd: string | undefined;
-  try {
-    cwd = process.cwd();
-  } catch {
-    cwd = undefined; // a deleted working directory (uv_cwd): the other bases remain
-  }
+  // The run's starting directory, not this process's: a relaunched successor starts in `/` (HE-1), and
+  // must find the module where its predecessor did. `undefined` when it is gone: the other bases remain.
+  const cwd = runStartDir();
   // `process.mainModule` is deprecated in favour of `require.main`, which an ES module has no way to reach.
   return { mainFilename: process.mainModule?.filename, argv1: process.argv[1], cwd };
 }

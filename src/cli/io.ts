@@ -15,6 +15,7 @@ import type { ParsedCLI } from './parse-cli.js';
 import { LOCK_WAIT_HINT } from '../lock/instance-lock.js';
 import { constants, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { currentPlatform } from '../platform.js';
+import { monotonicMs } from '../clock-monotonic.js';
 import { isatty } from 'node:tty';
 
 export interface CliIO {
@@ -26,6 +27,8 @@ export interface CliIO {
 /** How long a write waits for a full non-blocking pipe to drain before the output is given up. */
 const DRAIN_LIMIT_MS = 10_000;
 const failed: Record<1 | 2, boolean> = { 1: false, 2: false };
+/** The stream of fd 1 or 2 has our `error` listener (off Linux, where pipes go through the stream). */
+const streamListened: Record<1 | 2, boolean> = { 1: false, 2: false };
 /** The descriptor each output is written through (see {@link outputFd}), once chosen. */
 const through: Record<1 | 2, number | null> = { 1: null, 2: null };
 
@@ -63,8 +66,10 @@ function writeLine(fd: 1 | 2, text: string): void {
   if (failed[fd]) return;
   if (viaStream(fd)) {
     const stream = fd === 1 ? process.stdout : process.stderr;
-    // EPIPE (and any other write error) arrives as an `error` event: without a listener, an uncaught exception.
-    if (stream.listenerCount('error') === 0) {
+    // EPIPE (and any other write error) arrives as an `error` event: without a listener, an uncaught
+    // exception — and the launcher's own guard on stdout would end the process. Ours is attached once.
+    if (!streamListened[fd]) {
+      streamListened[fd] = true;
       stream.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? void (failed[fd] = true) : giveUpOutput(fd, error.code ?? String(error))));
     }
     stream.write(line);
@@ -72,7 +77,7 @@ function writeLine(fd: 1 | 2, text: string): void {
   }
   const bytes = Buffer.from(line, 'utf8');
   let offset = 0;
-  let waitedMs = 0;
+  let drainDeadline: number | null = null;
   while (offset < bytes.length) {
     try {
       offset += writeSync(outputFd(fd), bytes, offset, bytes.length - offset);
@@ -82,9 +87,10 @@ function writeLine(fd: 1 | 2, text: string): void {
         failed[fd] = true; // the reader is gone: that output ends quietly, and the command goes on (HE-1)
         return;
       }
-      if (code === 'EAGAIN' && waitedMs < DRAIN_LIMIT_MS) {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // a non-blocking pipe, full for a moment
-        waitedMs += 1;
+      // A non-blocking pipe, full for a moment: wait, by the monotonic clock (1 ms waits overrun on a busy machine).
+      drainDeadline ??= code === 'EAGAIN' ? monotonicMs() + DRAIN_LIMIT_MS : null;
+      if (code === 'EAGAIN' && monotonicMs() < drainDeadline!) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
         continue;
       }
       giveUpOutput(fd, code ?? String(error));

@@ -79,7 +79,7 @@ export function readRegularFileSync(file: string, options: RegularFileOptions): 
 export type FileVersion = string;
 
 /** How long after its last change a file's version is trusted to change with its content (timestamps are coarse). */
-const SETTLED_MS = 2_000;
+export const SETTLED_MS = 2_000;
 
 /** Whether `version` was last changed long enough before `now` (epoch ms) to be trusted (see {@link FileVersion}). */
 export function isSettledVersion(version: FileVersion, now: number): boolean {

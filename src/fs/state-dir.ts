@@ -133,6 +133,21 @@ function realOf(dir: string, existing: string): string {
 let handoffCwd: string | undefined;
 
 /**
+ * The directory the run started in: for a relaunched successor (started in `/`), its predecessor's
+ * (`FIRST_RUN_HANDOFF_CWD`); else the working directory; `undefined` when that is gone. What a host's
+ * relative paths — a relative state dir, a module found from the working directory — meant to the run.
+ */
+export function runStartDir(): string | undefined {
+  handoffCwd ??= takeHandoffCwd() ?? '';
+  if (handoffCwd !== '') return handoffCwd;
+  try {
+    return process.cwd();
+  } catch {
+    return undefined; // a deleted working directory (uv_cwd)
+  }
+}
+
+/**
  * `stateDir` made absolute, once, when a run starts (HE-3): every later use takes this path, so a host's
  * `process.chdir()` during the run changes nothing.
  * @throws {StateDirError} when it is relative and the working directory no longer exists.

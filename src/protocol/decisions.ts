@@ -64,13 +64,15 @@ export function judgeHolder(record: HolderRecord, seen: HolderObservation): { st
 
 /**
  * A holder from another boot is dead — unless its PID is alive with its recorded start identity (a boot
- * identity that moved with the wall clock, as macOS's `kern.boottime` does when the time is set). For our
- * own PID, `probe` is our own identity.
+ * identity that moved with the wall clock, as macOS's `kern.boottime` does when the time is set); a live PID
+ * whose start cannot be checked is held, as on this boot. For our own PID, `probe` is our own identity.
  */
 function judgeOtherBoot(record: HolderRecord, seen: HolderObservation): { stale: boolean; reason: HolderReason } {
   const probe = seen.probe;
-  const provedAlive = probe.exists && !probe.zombie && record.startId !== null && probe.startId !== null && seen.sameStart(probe.startId);
-  if (!provedAlive) return { stale: true, reason: 'earlier-boot' };
+  if (!probe.exists || probe.zombie) return { stale: true, reason: 'earlier-boot' };
+  // A live PID whose start cannot be checked (no start identity on record, or `ps` failed): never guess dead.
+  if (record.startId === null || probe.startId === null) return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held-unverified' };
+  if (!seen.sameStart(probe.startId)) return { stale: true, reason: 'earlier-boot' };
   if (record.pid === seen.selfPid) return { stale: false, reason: 'held-by-this-process' };
   return { stale: false, reason: probe.stopped ? 'held-stopped' : 'held' };
 }

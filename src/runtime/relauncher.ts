@@ -165,10 +165,16 @@ function currentDirOrNull(): string | null {
 /** The successor's environment: the hand-off's variables, and the run's starting directory when known. */
 function successorEnv(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string, held: boolean): NodeJS.ProcessEnv {
   const env = plan.strategy === 'node' ? channelEnv(process.env, token, held) : { ...process.env };
-  const cwd = (plan as unknown as Record<symbol, unknown>)[RUN_CWD];
-  if (typeof cwd === 'string') env[HANDOFF_CWD_ENV] = cwd;
+  const cwd = runCwdOf(plan);
+  if (cwd !== null) env[HANDOFF_CWD_ENV] = cwd;
   else delete env[HANDOFF_CWD_ENV];
   return env;
+}
+
+/** The run's starting directory a pinned plan remembers (`pinRelaunchPlan`), or `null`. */
+function runCwdOf(plan: RelaunchPlan): string | null {
+  const cwd = (plan as unknown as Record<symbol, unknown>)[RUN_CWD];
+  return typeof cwd === 'string' ? cwd : null;
 }
 
 function resolvePlanPath(value: string): string {
@@ -188,10 +194,16 @@ export function assertStrategyAvailable(strategy: RelaunchStrategy): void {
   }
 }
 
+/** LaunchServices starts a `bundle` successor with none of our environment: the run's directory goes by `open --env`. */
+function handoffCwdEnv(plan: RelaunchPlan): { env?: Record<string, string> } {
+  const cwd = runCwdOf(plan);
+  return cwd === null ? {} : { env: { [HANDOFF_CWD_ENV]: cwd } };
+}
+
 function commandFor(plan: Exclude<RelaunchPlan, { strategy: 'execve' }>, token: string): RelaunchCommand {
   const args = successorArgs(plan.args, process.pid, token);
   return plan.strategy === 'bundle'
-    ? buildBundleRelaunchCommand({ appPath: plan.appPath, args, ...(plan.opener ? { opener: plan.opener } : {}) })
+    ? buildBundleRelaunchCommand({ appPath: plan.appPath, args, ...(plan.opener ? { opener: plan.opener } : {}), ...handoffCwdEnv(plan) })
     : buildNodeRelaunchCommand({ ...plan, args });
 }
 
@@ -205,7 +217,7 @@ function execveInto(plan: Extract<RelaunchPlan, { strategy: 'execve' }>, token: 
   return (process as unknown as { execve(file: string, args: string[], env: NodeJS.ProcessEnv): never }).execve(
     command.command,
     [command.command, ...command.args],
-    process.env,
+    { ...process.env, ...handoffCwdEnv(plan).env },
   );
 }
 

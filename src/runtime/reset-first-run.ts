@@ -6,7 +6,7 @@
  * `reset` cannot cause a second restart through the hand-off").
  */
 import { LockAcquisitionError } from '../errors.js';
-import { prepareStateDir, tightenedPayload } from '../fs/state-dir.js';
+import { pinStateDir, prepareStateDir, tightenedPayload } from '../fs/state-dir.js';
 import { openJournal } from '../journal/index.js';
 import { resetLedger } from '../ledger/index.js';
 import { acquireInstanceLock } from '../lock/index.js';
@@ -32,7 +32,7 @@ export interface ResetFirstRunResult {
  * @throws LockAcquisitionError when an instance holds the lock, or a relaunched successor is waiting for it.
  */
 export async function resetFirstRun(options: ResetFirstRunOptions): Promise<ResetFirstRunResult> {
-  const { stateDir } = options;
+  const stateDir = pinStateDir(options.stateDir); // HE-3: one absolute path for the check, the lock, the journal and the reset
   const prepared = prepareStateDir(stateDir);
   const lock = await acquireInstanceLock({ stateDir });
   const journal = openJournal({ stateDir });

@@ -32,7 +32,7 @@ function fakePackage(dir: string): string {
 }
 
 /** Run a host main at `main` (ESM, importing the built package by URL) from `cwd`; returns what it printed. */
-function hostMain(main: string, cwd: string): { modulePath?: string; status?: string; error?: string } {
+function hostMain(main: string, cwd: string, env: NodeJS.ProcessEnv = process.env): { modulePath?: string; status?: string; error?: string } {
   mkdirSync(join(main, '..'), { recursive: true });
   writeFileSync(
     main,
@@ -43,7 +43,7 @@ function hostMain(main: string, cwd: string): { modulePath?: string; status?: st
        await backend.close();
      } catch (error) { console.log(JSON.stringify({ error: error.message })); }`,
   );
-  const run = spawnSync(process.execPath, [main], { cwd, encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync(process.execPath, [main], { cwd, env, encoding: 'utf8', timeout: 30_000 });
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as { modulePath?: string; status?: string; error?: string };
 }
@@ -88,6 +88,19 @@ describe("createMacBackend's default module (real processes)", () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'fr-mac-resolve-main-'));
     try {
       expect(hostMain(join(elsewhere, 'main.mjs'), app)).toEqual({ modulePath: native, status: 'granted' });
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('should find it in a relaunched successor too, which starts in / with the run\'s directory handed over (HE-1)', () => {
+    root = mkdtempSync(join(tmpdir(), 'fr-mac-resolve-'));
+    const app = join(root, 'app');
+    const native = fakePackage(app);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'fr-mac-resolve-main-'));
+    try {
+      // The predecessor found it from its working directory; the successor must find the same copy.
+      expect(hostMain(join(elsewhere, 'main.mjs'), '/', { ...process.env, FIRST_RUN_HANDOFF_CWD: app })).toEqual({ modulePath: native, status: 'granted' });
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }

@@ -68,10 +68,18 @@ describe('HE-9 judging a version-3 record', () => {
   it('should judge a holder of this machine from an earlier boot dead, even when its PID is alive (it is another process now)', async () => {
     const other = sleeper();
     const stateDir = path.join(tempDir(), 'state');
-    plantLink(stateDir, serializeOwner(v3({ pid: other.pid!, boot: fnv1a48('an earlier boot') })));
+    // Its recorded start is not the live process's: the PID is another process's now.
+    plantLink(stateDir, serializeOwner(v3({ pid: other.pid!, boot: fnv1a48('an earlier boot'), startId: startKey('another start') })));
     expect(getLockStatus({ stateDir })).toMatchObject({ locked: true, stale: true, reason: 'earlier-boot' });
     const handle = await acquireInstanceLock({ stateDir });
     handle.releaseSync();
+  });
+
+  it('should keep a holder from another boot tag whose live PID has no start to check (never guess dead)', () => {
+    const other = sleeper();
+    const stateDir = path.join(tempDir(), 'state');
+    plantLink(stateDir, serializeOwner(v3({ pid: other.pid!, boot: fnv1a48('a moved boot'), startId: null })));
+    expect(getLockStatus({ stateDir })).toMatchObject({ locked: true, stale: false, reason: 'held-unverified' });
   });
 
   it('should keep a holder from another boot tag that is alive with its recorded start identity (a boot tag moved with the clock)', () => {

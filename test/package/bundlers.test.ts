@@ -31,7 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installFakeNative } from '../backend/fixtures/fake-native.js';
 import { journal, ledgerPhase, QUICK_DB, quickConfig, type Sandbox } from '../support/processes.js';
 import { electronNode, ELECTRON_NODE_VERSION } from './electron-node.js';
-import { createConsumerProject, REPO_ROOT, runCommand, type CommandResult, type ConsumerProject } from './packed.js';
+import { createConsumerProject, REPO_ROOT, runCommand, type CommandResult, type ConsumerProject, explain } from './packed.js';
 
 /** An install, a dozen bundles, and first runs with a relaunch each (they run at once). */
 const SLOW = 240_000;
@@ -73,10 +73,6 @@ const bundles = new Map<`${HostMain}:${BundleKind}`, string>();
 /** What the bundlers said while bundling: an app's build would show it. */
 const bundlerWarnings: string[] = [];
 const scratch: string[] = [];
-
-function explain(result: CommandResult): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
 
 function scratchDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DB } from '../../src/cli/commands/demo.js';
-import { consumerEnv, createConsumerProject, REPO_ROOT, type CommandResult, type ConsumerProject } from './packed.js';
+import { consumerEnv, createConsumerProject, REPO_ROOT, type CommandResult, type ConsumerProject, explain } from './packed.js';
 
 const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const EXAMPLES = join(REPO_ROOT, 'docs', 'examples');
@@ -28,10 +28,6 @@ const SLOW = 240_000;
 const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const projects: Partial<Record<'esm' | 'cjs' | 'node16' | 'bundler', ConsumerProject>> = {};
 const scratch: string[] = [];
-
-function explain(result: CommandResult): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
 
 function jsonLines(text: string): Array<Record<string, unknown>> {
   return text

@@ -21,18 +21,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCode, JS_LANGS, markerProblem, readDocBlocks, shippedDocs, type DocBlock } from '../docs/doc-blocks.js';
-import { consumerEnv, createConsumerProject, installedVersion, REPO_ROOT, runCommand, type CommandResult, type ConsumerProject } from './packed.js';
+import { consumerEnv, createConsumerProject, installedVersion, REPO_ROOT, runCommand, type CommandResult, type ConsumerProject, explain } from './packed.js';
 
 const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 /** Electron 33 (Node 20.18): the oldest Electron the package supports (README, "Supported versions"). */
 const ELECTRON_TYPES = '33.4.11';
 /** An install with Electron's types, several compilations and the runnable samples. */
 const SLOW = 240_000;
-/**
- * Docs whose blocks another change is marking (issue 21's testing-kit part owns docs/testing.md). Their
- * marked blocks are compiled and run like any other; only an unmarked block is not yet an error there.
- */
-const MARKERS_PENDING: ReadonlySet<string> = new Set([]);
 /** Every subpath export (package.json `exports`), each with one of its values. */
 const SUBPATH_IMPORTS = [
   "import { runFirstRun } from 'first-run-orchestrator';",
@@ -47,10 +42,6 @@ const blocks: DocBlock[] = shippedDocs(REPO_ROOT).flatMap((file) => readDocBlock
 const codeBlocks = blocks.filter(isCode);
 const compiled = codeBlocks.filter((b) => b.marker === 'runnable' || b.marker === 'compile');
 let project: ConsumerProject | undefined;
-
-function explain(result: CommandResult): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
 
 /** The file a block is written to in the project: its doc and line in the name (`README.md_L88.ts`). */
 function sampleFile(block: DocBlock): string {
@@ -112,7 +103,7 @@ afterAll(() => {
 describe('the code blocks of README.md and docs/*.md', () => {
   it('should each say what they are (runnable, compile, excerpt), an excerpt in its first line', () => {
     expect(codeBlocks.length).toBeGreaterThan(20);
-    const problems = codeBlocks.filter((b) => !(MARKERS_PENDING.has(b.file) && b.marker === null)).map(markerProblem);
+    const problems = codeBlocks.map(markerProblem);
     expect(problems.filter((p) => p !== null)).toEqual([]);
   });
 

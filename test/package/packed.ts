@@ -208,3 +208,8 @@ export async function createConsumerProject(kind: ConsumerKind, opts: ConsumerOp
   if (install.code !== 0) throw new Error(`npm install in ${dir} failed (exit ${install.code}):\n${install.stderr}\n${install.stdout}`);
   return { dir, run: (cmd, args) => runCommand(cmd, args, dir) };
 }
+
+/** A command's outcome, for an assertion's message: exit code, stdout and stderr. */
+export function explain(result: CommandResult): string {
+  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}

@@ -18,8 +18,6 @@ import { REPO_ROOT, runCommand } from './packed.js';
 
 /** Docs for the project's maintainers: they may name the repository's paths and the spec's ids. */
 const MAINTAINER_DOCS: ReadonlySet<string> = new Set(['docs/architecture.md', 'docs/performance.md']);
-/** Owned by issue 21's testing-kit change (another branch): its paths and ids are that change's to rewrite. */
-const PENDING: ReadonlySet<string> = new Set([]);
 /** The one page that says what the seeds are; other pages link to it instead of naming a seed. */
 const SEED_PAGE = 'docs/first-run-flow.md';
 
@@ -78,7 +76,7 @@ describe('the shipped docs', () => {
 
   it('should name no repository path the tarball lacks and no spec id in an adopter’s doc; seeds only on the page that explains them', () => {
     const problems: string[] = [];
-    for (const doc of docs.filter((d) => !MAINTAINER_DOCS.has(d) && !PENDING.has(d))) {
+    for (const doc of docs.filter((d) => !MAINTAINER_DOCS.has(d))) {
       for (const [line, text] of proseLines(doc)) {
         for (const match of text.matchAll(REPO_PATH_RE)) if (!inTarball(match[1]!)) problems.push(`${doc}:${line}: repository path ${match[1]}`);
         for (const match of text.matchAll(SPEC_ID_RE)) problems.push(`${doc}:${line}: spec id ${match[0]}`);

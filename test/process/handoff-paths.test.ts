@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative as relativePath, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allWritersGone, assertBuilt, isAlive, journal, journalInvariants, ledgerPhase, QUICK_DB, quickConfig, sandbox, waitFor, type Sandbox } from '../support/processes.js';
 
@@ -13,8 +13,9 @@ beforeAll(() => assertBuilt());
 const FIXTURES = resolve(import.meta.dirname, 'fixtures');
 const APP = join(FIXTURES, 'embedded-app.mjs');
 
-function startApp(box: Sandbox, env: NodeJS.ProcessEnv, args: string[] = []) {
+function startApp(box: Sandbox, env: NodeJS.ProcessEnv, args: string[] = [], cwd?: string) {
   const child = spawn(process.execPath, [APP, ...args], {
+    cwd,
     env: { ...process.env, APP_STATE_DIR: box.stateDir, APP_SIM_DB: box.simDb, APP_CONFIG: box.config, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -62,14 +63,17 @@ describe('the hand-off when the successor fails, and the bundle strategy', () =>
     expect(journal(box).some((e) => e.pid === late.child.pid && e.type === 'restart.successor_cancelled')).toBe(true);
   });
 
-  it('the bundle strategy end to end through a stand-in for `open`: one restart, the successor verifies and completes', async () => {
+  it.each([
+    ['an absolute state dir', false],
+    ['a relative state dir (the run\'s directory goes by `open --env`, HE-3)', true],
+  ])('the bundle strategy end to end through a stand-in for `open`, %s: one restart, the successor verifies and completes', async (_what, relative) => {
     const config = quickConfig();
     (config.integrations.permissions_v2.restart as Record<string, unknown>).strategy = 'bundle';
     const box = sandbox(undefined, config);
     const log = join(box.dir, 'app.log');
     const env = { APP_STRATEGY: 'bundle', APP_OPENER: join(FIXTURES, 'fake-open.sh'), APP_NODE: process.execPath, APP_ENTRY: APP, APP_LOG: log };
     writeFileSync(log, '');
-    const first = startApp(box, env);
+    const first = relative ? startApp(box, { ...env, APP_STATE_DIR: relativePath(box.dir, box.stateDir) }, [], box.dir) : startApp(box, env);
     const { code, result } = await first.exited;
     expect(code).toBe(0);
     expect(result).toMatchObject({ outcome: 'handed_off', restartCount: 1 });

@@ -17,7 +17,7 @@ import { packageRoot } from '../../inspect/package-root.js';
 import { readJournal } from '../../journal/index.js';
 import { readLedgerSummary } from '../../ledger/index.js';
 import { probeProcess, type ProcessProbe } from '../../lock/process-identity.js';
-import { resolveSettings, stateDirExists } from '../common.js';
+import { absolutePath, resolveSettings, stateDirExists } from '../common.js';
 import { EXIT, type Command } from '../io.js';
 import { SUCCESSOR_LOG_NAME } from '../../relaunch/successor-environment.js';
 import { monotonicMs } from '../../clock-monotonic.js';
@@ -70,9 +70,9 @@ export const runDemo: Command = async (cli, io) => {
   const json = cli.options.json === true;
   const keep = cli.options.keep === true;
   // The user's own config and state dir, checked before anything starts: a bad one exits 2 here.
-  const userConfig = typeof cli.options.config === 'string' ? resolve(cli.options.config) : null;
+  const userConfig = typeof cli.options.config === 'string' ? absolutePath(cli.options.config, '--config') : null;
   if (userConfig) await resolveSettings(cli, io);
-  const userStateDir = typeof cli.options['state-dir'] === 'string' ? freshStateDir(resolve(cli.options['state-dir'])) : null;
+  const userStateDir = typeof cli.options['state-dir'] === 'string' ? freshStateDir(absolutePath(cli.options['state-dir'], '--state-dir')) : null;
   const dir = mkdtempSync(join(tmpdir(), 'first-run-demo-'));
   const stateDir = userStateDir ?? join(dir, 'state');
   const simDb = join(dir, 'tcc.json');
