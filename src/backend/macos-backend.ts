@@ -336,11 +336,6 @@ export function moduleSearchBases(host: HostLocation = currentHostLocation()): s
 }
 
 /**
- * Resolve `specifier` from each base (our own install, found from that base, first: a copy nested under it
- * because the app pins another version); the first that finds it wins.
- * @throws the resolution error of the last base tried (MODULE_NOT_FOUND when none has the package).
- */
-/**
  * `module.createRequire`, reached through `process.getBuiltinModule`: webpack replaces a call of an
  * imported `createRequire` whose argument it cannot evaluate at build time with `undefined` (HE-4).
  */
@@ -348,6 +343,11 @@ function createRequire(base: string): NodeJS.Require {
   return process.getBuiltinModule('node:module').createRequire(base);
 }
 
+/**
+ * Resolve `specifier` from each base (our own install, found from that base, first: a copy nested under it
+ * because the app pins another version); the first that finds it wins.
+ * @throws the resolution error of the last base tried (MODULE_NOT_FOUND when none has the package).
+ */
 function resolveFromHost(specifier: string, bases: readonly string[]): string {
   let lastError: unknown = Object.assign(new Error(`Cannot find module '${specifier}' (no main script and no working directory to resolve it from)`), {
     code: 'MODULE_NOT_FOUND',

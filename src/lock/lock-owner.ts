@@ -101,7 +101,7 @@ function ownStartKey(): string | null {
 }
 
 /**
- * A new owner record for this process, exactly as a reader parses it back from the link (version 2:
+ * A new owner record for this process, exactly as a reader parses it back from the link (version 3:
  * `startedAt` is not recorded, `startId` is its hash, `acquiredAt` is whole milliseconds from 1970 on).
  */
 export function ownerForThisProcess(token: string, now: number): LockOwnerV3 {

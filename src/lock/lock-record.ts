@@ -141,7 +141,7 @@ export function hostLabel(host: string): string {
 }
 
 /**
- * Serialise a version-2 owner record (the lock's link target): at most {@link FAST_SYMLINK_MAX} bytes
+ * Serialise a version-3 owner record (the lock's link target): at most {@link FAST_SYMLINK_MAX} bytes
  * when the PID has at most 7 digits and the token is one of {@link newToken}'s.
  */
 export function serializeOwner(owner: WritableOwner): string {

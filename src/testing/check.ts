@@ -14,7 +14,7 @@ import { generatePaths, type GeneratedPaths, type TestModel } from './model.js';
 import { orchestratorModel } from './models/orchestrator.js';
 import { permissionStepModels } from './models/permission-step.js';
 import { relaunchGateModel } from './models/relaunch-gate.js';
-import { drain, replayRun, resolveMaxFailures, type ReplayFailure, type ReplayOptions, type ReplayReport, type ReplayTick } from './replay.js';
+import { drain, replayRun, resolveMaxFailures, type ReplayFailure, type ReplayOptions, type ReplayReport } from './replay.js';
 
 /** The machines a check may be given instead of the product's. */
 export interface CheckMachines {
@@ -96,7 +96,7 @@ export interface CheckFirstRunAsyncOptions extends CheckFirstRunOptions {
   signal?: AbortSignal;
 }
 
-/** Generate one model's paths and report them with the replays' report. */
+/** One model's report: its generated paths with the replays' report. */
 function modelReport(model: TestModel, generated: GeneratedPaths, report: ReplayReport): ModelReport {
   return {
     model: model.name,

@@ -3,7 +3,8 @@
  * camera and Full Disk Access. Every model of the first run (the orchestrator with its children, each
  * permission step in both `advance_on_timeout` modes, the relaunch gate) is generated for that set and
  * replayed with a crash at every step: 0 failures. A step machine that takes a never-asked Full Disk
- * Access's `denied` for the user's answer (so it never opens the pane) is caught.
+ * Access's `denied` for the user's answer (it goes to the pane as for any denied kind, never asking
+ * for Full Disk Access itself) is caught.
  */
 import { describe, expect, it } from 'vitest';
 import { permissionStepMachine } from '../../machines/permission-step.machine.js';
